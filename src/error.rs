@@ -1,0 +1,199 @@
+//! The one error type of the crate.
+
+use std::fmt;
+
+/// Everything that can go wrong when building a view or running a gather.
+///
+/// Messages carry the facts torch's carry: the dim, both shapes, the bad index
+/// value, its position in the index as a multi-index, and the valid range.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum GatherError {
+    /// `dim` is outside `[-rank, rank - 1]` (a 0-d tensor counts as rank 1).
+    DimOutOfRange {
+        /// The dim as the caller gave it.
+        dim: isize,
+        /// The rank it was wrapped against (`max(rank, 1)`).
+        rank: usize,
+    },
+    /// `max(index.rank, 1) != max(src.rank, 1)`.
+    RankMismatch {
+        /// Rank of the source tensor.
+        src_rank: usize,
+        /// Rank of the index tensor.
+        index_rank: usize,
+    },
+    /// `index.size(d) > src.size(d)` for some `d != dim`.
+    SizeMismatch {
+        /// The first axis (in order) where the index is larger than the source.
+        axis: usize,
+        /// The gather dim, which is exempt from the rule.
+        dim: usize,
+        /// Shape of the index.
+        index_shape: Vec<usize>,
+        /// Shape of the source.
+        src_shape: Vec<usize>,
+    },
+    /// An index value outside `[0, size)`; the first such value in row-major
+    /// order of the index.
+    IndexOutOfBounds {
+        /// The offending value, exactly as stored (any index type fits in `i128`).
+        value: i128,
+        /// Its position in the index tensor.
+        position: Vec<usize>,
+        /// The gather dim.
+        dim: usize,
+        /// `src.size(dim)`: valid values are `0..size`.
+        size: usize,
+    },
+    /// The `out` view of `gather_into` does not have the index's shape.
+    OutShapeMismatch {
+        /// The shape `out` must have (the index's).
+        expected: Vec<usize>,
+        /// The shape it has.
+        actual: Vec<usize>,
+    },
+    /// `shape` and `strides` (or a list of dims) have different lengths.
+    RankLengthMismatch {
+        /// Number of sizes given.
+        shape_len: usize,
+        /// Number of strides (or dims) given.
+        other_len: usize,
+    },
+    /// The number of elements of a shape overflows `usize`, or an offset
+    /// computed from shape, strides and offset overflows `isize`.
+    ShapeOverflow {
+        /// The shape that overflowed.
+        shape: Vec<usize>,
+    },
+    /// A view addresses elements outside its buffer.
+    ViewOutOfBounds {
+        /// Smallest element offset the view reaches.
+        min_offset: isize,
+        /// Largest element offset the view reaches.
+        max_offset: isize,
+        /// Length of the buffer in elements.
+        len: usize,
+    },
+    /// A writable view has two positions that address the same element
+    /// (or a layout too tangled to prove otherwise).
+    OverlappingView {
+        /// Shape of the view.
+        shape: Vec<usize>,
+        /// Strides of the view.
+        strides: Vec<isize>,
+    },
+    /// The data length does not match the product of the shape.
+    LengthMismatch {
+        /// Elements the shape needs.
+        expected: usize,
+        /// Elements given.
+        actual: usize,
+    },
+    /// A view operation got arguments it cannot honour (bad permutation,
+    /// slice out of range, incompatible expand or reshape, ...).
+    InvalidViewOp {
+        /// Which operation.
+        op: &'static str,
+        /// What was wrong, in words.
+        reason: String,
+    },
+    /// The output could not be allocated.
+    AllocationFailed {
+        /// Bytes requested.
+        bytes: usize,
+    },
+}
+
+fn shape(s: &[usize]) -> String {
+    let parts: Vec<String> = s.iter().map(|d| d.to_string()).collect();
+    format!("[{}]", parts.join(", "))
+}
+
+impl fmt::Display for GatherError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::DimOutOfRange { dim, rank } => {
+                let r = *rank as isize;
+                write!(
+                    f,
+                    "dimension out of range (expected to be in range of [{}, {}], but got {dim})",
+                    -r,
+                    r - 1
+                )
+            }
+            Self::RankMismatch {
+                src_rank,
+                index_rank,
+            } => write!(
+                f,
+                "index tensor must have the same number of dimensions as input tensor \
+                 (index has {index_rank}, input has {src_rank})"
+            ),
+            Self::SizeMismatch {
+                axis,
+                dim,
+                index_shape,
+                src_shape,
+            } => write!(
+                f,
+                "size does not match at dimension {axis}: expected index {} to be no larger \
+                 than self {} apart from dimension {dim}",
+                shape(index_shape),
+                shape(src_shape)
+            ),
+            Self::IndexOutOfBounds {
+                value,
+                position,
+                dim,
+                size,
+            } => write!(
+                f,
+                "index {value} at position {} is out of bounds for dimension {dim} with size \
+                 {size} (valid range 0..{size})",
+                shape(position)
+            ),
+            Self::OutShapeMismatch { expected, actual } => write!(
+                f,
+                "out has shape {} but the index has shape {} (out is never resized)",
+                shape(actual),
+                shape(expected)
+            ),
+            Self::RankLengthMismatch {
+                shape_len,
+                other_len,
+            } => write!(
+                f,
+                "shape has {shape_len} dims but {other_len} strides or dims were given"
+            ),
+            Self::ShapeOverflow { shape: s } => write!(
+                f,
+                "shape {} overflows: element count or offset does not fit in isize",
+                shape(s)
+            ),
+            Self::ViewOutOfBounds {
+                min_offset,
+                max_offset,
+                len,
+            } => write!(
+                f,
+                "view reaches elements {min_offset}..={max_offset} but the buffer holds {len}"
+            ),
+            Self::OverlappingView { shape: s, strides } => write!(
+                f,
+                "writable view with shape {} and strides {strides:?} has elements that overlap",
+                shape(s)
+            ),
+            Self::LengthMismatch { expected, actual } => write!(
+                f,
+                "data has {actual} elements but the shape needs {expected}"
+            ),
+            Self::InvalidViewOp { op, reason } => write!(f, "{op}: {reason}"),
+            Self::AllocationFailed { bytes } => {
+                write!(f, "could not allocate {bytes} bytes for the output")
+            }
+        }
+    }
+}
+
+impl std::error::Error for GatherError {}

@@ -1,0 +1,84 @@
+//! Index element types and the range check every kernel applies.
+
+use crate::view::{for_each_position, TensorView};
+
+mod sealed {
+    pub trait Sealed {}
+}
+
+/// Which concrete type an index element is, so dispatch can pick lane widths.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[doc(hidden)]
+pub enum IndexKind {
+    I32,
+    I64,
+    /// u32: zero-extended, never negative.
+    U32,
+    /// u64 and usize: reinterpreted as i64, so values past `i64::MAX` are negative
+    /// and fail the range check like any negative value.
+    U64,
+}
+
+/// An integer type usable as gather indices.
+///
+/// `i64` and `i32` are torch's index dtypes; `u32`, `u64` and `usize` are
+/// fastgather extensions with the same meaning (a value must lie in `0..size`).
+/// Sealed: the kernels rely on the widths below.
+pub trait IndexElem: Copy + Send + Sync + 'static + sealed::Sealed {
+    /// The value widened to `i64`; values that do not fit come out negative,
+    /// so one unsigned compare against the bound rejects them too.
+    fn to_i64(self) -> i64;
+    /// The exact value, for error messages.
+    fn to_i128(self) -> i128;
+    /// `v` as this type, wrapping; lets tests and fuzzers build indices generically.
+    fn from_i64_wrapping(v: i64) -> Self;
+    #[doc(hidden)]
+    const KIND: IndexKind;
+}
+
+macro_rules! index_elem {
+    ($($t:ty => $kind:ident),*) => {$(
+        impl sealed::Sealed for $t {}
+        impl IndexElem for $t {
+            #[inline(always)]
+            fn to_i64(self) -> i64 {
+                self as i64
+            }
+            #[inline(always)]
+            fn to_i128(self) -> i128 {
+                self as i128
+            }
+            #[inline(always)]
+            fn from_i64_wrapping(v: i64) -> Self {
+                v as $t
+            }
+            const KIND: IndexKind = IndexKind::$kind;
+        }
+    )*};
+}
+index_elem!(i32 => I32, i64 => I64, u32 => U32, u64 => U64, usize => U64);
+
+/// `0 <= v < bound`, in one unsigned compare.
+#[inline(always)]
+pub(crate) fn in_bounds(v: i64, bound: usize) -> bool {
+    (v as u64) < bound as u64
+}
+
+/// The first out-of-range value of `index` in row-major order, with its position.
+/// The cold path after a kernel reports that some value was bad: kernels may
+/// visit positions in any order or in parallel, this scan fixes which one is named.
+pub(crate) fn first_bad<I: IndexElem>(
+    index: &TensorView<'_, I>,
+    bound: usize,
+) -> Option<(i128, Vec<usize>)> {
+    let mut found = None;
+    for_each_position(index.shape(), |pos| {
+        let v = *index.get(pos).expect("position inside the shape");
+        if in_bounds(v.to_i64(), bound) {
+            return true;
+        }
+        found = Some((v.to_i128(), pos.to_vec()));
+        false
+    });
+    found
+}

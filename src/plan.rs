@@ -1,0 +1,204 @@
+//! The N-d gather reduced to `rows × inner` plus the layout class that picks a kernel.
+//!
+//! Every index position `p` names one output element and one source element:
+//! `out[p] = src[p with p[dim] = index[p]]`. Each operand is an affine map of `p`
+//! (offset + Σ p[k]·stride[k]), and the source gets one more term, `index[p] ·
+//! src.stride(dim)`, so along `dim` its iteration stride is 0. Axes of size 1 are
+//! dropped, and neighbouring axes whose three maps agree are merged; the last axis
+//! left is the *inner* axis and the rest are *outer* axes, counted as rows.
+//!
+//! # Invariants of a [`Plan`] (kernels rely on these and nothing else)
+//! 1. `inner >= 1`, `rows >= 1`, `rows · inner` equals the index's element count,
+//!    and the pairs `(row, j)` for `row < rows`, `j < inner` enumerate every index
+//!    position exactly once.
+//! 2. For each such pair, `idx_offset + idx_row(row) + j·idx_inner` and
+//!    `out_offset + out_row(row) + j·out_inner` are in bounds of the index and
+//!    output buffers, and no two pairs share an output element.
+//! 3. For each pair and every `v < bound`,
+//!    `src_offset + src_row(row) + j·src_inner + v·gather_stride` is in bounds of
+//!    the source buffer, and every partial sum of those terms fits in `isize`.
+//!    Index values are *not* checked: a kernel must test `v < bound` (unsigned)
+//!    before it forms a source address.
+
+use crate::view::{Dims, Layout, Strides};
+
+/// What the reduced problem looks like; each class has its own kernel family.
+///
+/// The classes test the inner axis after axis merging, in this order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum LayoutClass {
+    /// Gather along the last dim of contiguous rows: `out[r, j] = src[r, idx[r, j]]`
+    /// with index and output rows contiguous (permutations, top-k picks).
+    LastDim,
+    /// Expanded index, stride 0 along the inner axis: every index value selects a
+    /// contiguous run of the source, copied whole (`idx.unsqueeze(-1).expand(..)`).
+    ExpandedRuns,
+    /// Gather along an outer or middle dim with a contiguous inner run:
+    /// `out[i, j] = src[idx[i, j], j]`.
+    InnerRun,
+    /// One index per source row, index and output contiguous:
+    /// `out[r] = src[r, idx[r]]` (the cross-entropy pick).
+    Pick,
+    /// Anything else (non-contiguous source or output, transposed index, ...).
+    General,
+}
+
+/// The reduced problem. See the module docs for its invariants.
+#[derive(Clone, Debug)]
+pub(crate) struct Plan {
+    pub outer: Dims,
+    pub src_outer: Strides,
+    pub idx_outer: Strides,
+    pub out_outer: Strides,
+    pub inner: usize,
+    pub src_inner: isize,
+    pub idx_inner: isize,
+    pub out_inner: isize,
+    pub gather_stride: isize,
+    pub bound: usize,
+    pub rows: usize,
+    pub src_offset: usize,
+    pub idx_offset: usize,
+    pub out_offset: usize,
+    pub class: LayoutClass,
+}
+
+/// One axis of the iteration: its size and the stride of each operand.
+#[derive(Clone, Copy, Debug)]
+struct Axis {
+    size: usize,
+    src: isize,
+    idx: isize,
+    out: isize,
+}
+
+fn at(strides: &[isize], k: usize) -> isize {
+    strides.get(k).copied().unwrap_or(0)
+}
+
+impl Plan {
+    /// Reduces a validated gather to a plan.
+    ///
+    /// Callers guarantee: all three layouts passed `Layout::check` against their
+    /// buffers, `out` has the index's shape and passed `check_no_overlap`, the
+    /// index is non-empty, ranks agree after treating 0-d as `[1]`, `dim` is in
+    /// range and `index.size(k) <= src.size(k)` for `k != dim`.
+    pub(crate) fn new(src: &Layout, idx: &Layout, out: &Layout, dim: usize) -> Plan {
+        let rank = idx.shape.len().max(1);
+        let mut axes: smallvec::SmallVec<[Axis; 6]> = (0..rank)
+            .map(|k| Axis {
+                size: idx.shape.get(k).copied().unwrap_or(1),
+                src: if k == dim { 0 } else { at(&src.strides, k) },
+                idx: at(&idx.strides, k),
+                out: at(&out.strides, k),
+            })
+            .filter(|a| a.size != 1)
+            .collect();
+        // Merge an axis into its outer neighbour when all three maps agree.
+        let mut merged: smallvec::SmallVec<[Axis; 6]> = smallvec::SmallVec::new();
+        for a in axes.drain(..) {
+            match merged.last_mut() {
+                Some(o)
+                    if [(o.src, a.src), (o.idx, a.idx), (o.out, a.out)].iter().all(
+                        |&(outer, inner)| inner.checked_mul(a.size as isize) == Some(outer),
+                    ) =>
+                {
+                    *o = Axis {
+                        size: o.size * a.size,
+                        ..a
+                    };
+                }
+                _ => merged.push(a),
+            }
+        }
+        let inner = merged.pop().unwrap_or(Axis {
+            size: 1,
+            src: 0,
+            idx: 0,
+            out: 0,
+        });
+        let gather_stride = at(&src.strides, dim);
+        let class = classify(&inner, gather_stride);
+        Plan {
+            rows: merged.iter().map(|a| a.size).product(),
+            outer: merged.iter().map(|a| a.size).collect(),
+            src_outer: merged.iter().map(|a| a.src).collect(),
+            idx_outer: merged.iter().map(|a| a.idx).collect(),
+            out_outer: merged.iter().map(|a| a.out).collect(),
+            inner: inner.size,
+            src_inner: inner.src,
+            idx_inner: inner.idx,
+            out_inner: inner.out,
+            gather_stride,
+            bound: src.shape.get(dim).copied().unwrap_or(1),
+            src_offset: src.offset,
+            idx_offset: idx.offset,
+            out_offset: out.offset,
+            class,
+        }
+    }
+
+    /// A cursor at the start of `row`, from which rows advance without division.
+    pub(crate) fn rows_from(&self, row: usize) -> RowCursor<'_> {
+        let mut pos: Dims = smallvec::SmallVec::from_elem(0, self.outer.len());
+        let mut rest = row;
+        for k in (0..self.outer.len()).rev() {
+            pos[k] = rest % self.outer[k];
+            rest /= self.outer[k];
+        }
+        let dot = |strides: &Strides| -> isize {
+            pos.iter().zip(strides).map(|(&p, &s)| p as isize * s).sum()
+        };
+        RowCursor {
+            src: self.src_offset as isize + dot(&self.src_outer),
+            idx: self.idx_offset as isize + dot(&self.idx_outer),
+            out: self.out_offset as isize + dot(&self.out_outer),
+            pos,
+            plan: self,
+        }
+    }
+}
+
+fn classify(inner: &Axis, gather_stride: isize) -> LayoutClass {
+    match (inner.src, inner.idx, inner.out) {
+        (0, 1, 1) if gather_stride == 1 => LayoutClass::LastDim,
+        (1, 0, 1) => LayoutClass::ExpandedRuns,
+        (1, 1, 1) => LayoutClass::InnerRun,
+        (s, 1, 1) if s != 0 => LayoutClass::Pick,
+        _ => LayoutClass::General,
+    }
+}
+
+/// Element offsets of the current row's start in each operand.
+pub(crate) struct RowCursor<'p> {
+    pub src: isize,
+    pub idx: isize,
+    pub out: isize,
+    pos: Dims,
+    plan: &'p Plan,
+}
+
+impl RowCursor<'_> {
+    /// Moves to the next row (an odometer over the outer axes). Wrapping
+    /// arithmetic: a carry steps one past an axis end before stepping back, and
+    /// only offsets of real rows (invariant 3) are ever used as addresses.
+    #[inline(always)]
+    pub(crate) fn advance(&mut self) {
+        let p = self.plan;
+        for k in (0..self.pos.len()).rev() {
+            self.pos[k] += 1;
+            self.src = self.src.wrapping_add(p.src_outer[k]);
+            self.idx = self.idx.wrapping_add(p.idx_outer[k]);
+            self.out = self.out.wrapping_add(p.out_outer[k]);
+            if self.pos[k] < p.outer[k] {
+                return;
+            }
+            let back = self.pos[k] as isize;
+            self.pos[k] = 0;
+            self.src = self.src.wrapping_sub(back.wrapping_mul(p.src_outer[k]));
+            self.idx = self.idx.wrapping_sub(back.wrapping_mul(p.idx_outer[k]));
+            self.out = self.out.wrapping_sub(back.wrapping_mul(p.out_outer[k]));
+        }
+    }
+}
