@@ -98,6 +98,11 @@ pub enum GatherError {
         /// What was wrong, in words.
         reason: String,
     },
+    /// [`crate::GatherOptions::isa`] asked for a path this CPU cannot run.
+    IsaUnavailable {
+        /// The path asked for.
+        isa: crate::Isa,
+    },
     /// The output could not be allocated.
     AllocationFailed {
         /// Bytes requested.
@@ -189,6 +194,9 @@ impl fmt::Display for GatherError {
                 "data has {actual} elements but the shape needs {expected}"
             ),
             Self::InvalidViewOp { op, reason } => write!(f, "{op}: {reason}"),
+            Self::IsaUnavailable { isa } => {
+                write!(f, "the {isa:?} kernels cannot run on this CPU")
+            }
             Self::AllocationFailed { bytes } => {
                 write!(f, "could not allocate {bytes} bytes for the output")
             }

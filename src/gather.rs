@@ -1,5 +1,6 @@
 //! The public gather entry points: validation in torch's order, then the plan.
 
+use crate::dispatch::{choose, KernelChoice};
 use crate::error::GatherError;
 use crate::index::{first_bad, IndexElem};
 use crate::options::GatherOptions;
@@ -55,11 +56,13 @@ unsafe fn run<T: Element, I: IndexElem>(
     out: *mut T,
     opts: &GatherOptions,
 ) -> Result<(), GatherError> {
+    let isa = opts.resolve_isa()?;
     let plan = Plan::new(src.layout(), index.layout(), out_layout, dim);
+    let (s, i) = (src.data().as_ptr(), index.data().as_ptr());
     // SAFETY: src and index layouts were checked against these buffers when their
     // views were made, `out` by the caller; shapes were checked by `check_shapes`,
-    // which is what `Plan::new` requires for its invariants.
-    let ran = unsafe { width::run(&plan, src.data().as_ptr(), index.data().as_ptr(), out, opts) };
+    // which is what `Plan::new` requires for its invariants; `isa` is available.
+    let ran = unsafe { width::run(&plan, s, i, out, isa, opts.parallel) };
     ran.map_err(|_| {
         let (value, position) = first_bad(index, plan.bound).unwrap_or_default();
         GatherError::IndexOutOfBounds {
@@ -104,6 +107,7 @@ pub fn gather_with<T: Element, I: IndexElem>(
     index: &TensorView<'_, I>,
     opts: &GatherOptions,
 ) -> Result<Tensor<T>, GatherError> {
+    opts.resolve_isa()?;
     let d = wrap_dim(dim, src.rank())?;
     let n = index.len();
     let mut data: Vec<T> = Vec::new();
@@ -160,6 +164,7 @@ pub fn gather_into_with<T: Element, I: IndexElem>(
     out: &mut TensorViewMut<'_, T>,
     opts: &GatherOptions,
 ) -> Result<(), GatherError> {
+    opts.resolve_isa()?;
     let d = wrap_dim(dim, src.rank())?;
     if out.shape() != index.shape() {
         return Err(GatherError::OutShapeMismatch {
@@ -176,4 +181,41 @@ pub fn gather_into_with<T: Element, I: IndexElem>(
     // SAFETY: `out`'s layout was checked against its buffer, overlap included, when
     // the view was made; the `&mut` borrow keeps everyone else away.
     unsafe { run(src, d, index, &out_layout, ptr, opts) }
+}
+
+/// Which kernel [`gather_with`] would run for these arguments, after the same
+/// validation (index values are not looked at). `None` for an empty index,
+/// where no kernel runs.
+///
+/// ```
+/// use fastgather::{explain, GatherOptions, LayoutClass, TensorView};
+/// let src = TensorView::new(&[0.5f32; 12], &[3, 4]).unwrap();
+/// let idx = TensorView::new(&[0i64; 6], &[3, 2]).unwrap();
+/// let choice = explain(&src, 1, &idx, &GatherOptions::new()).unwrap().unwrap();
+/// assert_eq!(choice.class, LayoutClass::LastDim);
+/// ```
+pub fn explain<T: Element, I: IndexElem>(
+    src: &TensorView<'_, T>,
+    dim: isize,
+    index: &TensorView<'_, I>,
+    opts: &GatherOptions,
+) -> Result<Option<KernelChoice>, GatherError> {
+    let isa = opts.resolve_isa()?;
+    let d = wrap_dim(dim, src.rank())?;
+    if index.is_empty() {
+        return Ok(None);
+    }
+    check_shapes(src.shape(), d, index.shape())?;
+    let out_layout = Layout {
+        shape: index.shape().into(),
+        strides: contiguous_strides(index.shape()),
+        offset: 0,
+    };
+    let plan = Plan::new(src.layout(), index.layout(), &out_layout, d);
+    Ok(Some(choose(
+        &plan,
+        width::kernel_width::<T>(),
+        I::KIND,
+        isa,
+    )))
 }

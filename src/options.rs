@@ -1,4 +1,6 @@
-//! Knobs for a call: threading now; index modes and ISA choice build on it.
+//! Knobs for a call: threading and the instruction-set path.
+
+use crate::isa::Isa;
 
 /// Options for [`crate::gather_with`] and [`crate::gather_into_with`].
 ///
@@ -13,11 +15,15 @@
 #[non_exhaustive]
 pub struct GatherOptions {
     pub(crate) parallel: bool,
+    pub(crate) isa: Option<Isa>,
 }
 
 impl Default for GatherOptions {
     fn default() -> Self {
-        Self { parallel: true }
+        Self {
+            parallel: true,
+            isa: None,
+        }
     }
 }
 
@@ -32,5 +38,22 @@ impl GatherOptions {
     pub fn sequential(mut self) -> Self {
         self.parallel = false;
         self
+    }
+
+    /// Run the kernels of this path instead of the best one (for tests and
+    /// benchmarks). A call fails with [`crate::GatherError::IsaUnavailable`] if the
+    /// CPU lacks it.
+    pub fn isa(mut self, isa: Isa) -> Self {
+        self.isa = Some(isa);
+        self
+    }
+
+    /// The path these options run on this CPU.
+    pub(crate) fn resolve_isa(&self) -> Result<Isa, crate::GatherError> {
+        match self.isa {
+            None => Ok(Isa::best()),
+            Some(isa) if isa.is_available() => Ok(isa),
+            Some(isa) => Err(crate::GatherError::IsaUnavailable { isa }),
+        }
     }
 }

@@ -6,8 +6,8 @@
 
 use crate::dispatch;
 use crate::index::IndexElem;
+use crate::isa::Isa;
 use crate::kernel::BadIndex;
-use crate::options::GatherOptions;
 use crate::plan::Plan;
 
 /// An element type gather can move: any type without padding or uninitialized
@@ -29,7 +29,8 @@ pub(crate) unsafe fn run<T: Element, I: IndexElem>(
     src: *const T,
     idx: *const I,
     out: *mut T,
-    opts: &GatherOptions,
+    isa: Isa,
+    parallel: bool,
 ) -> Result<(), BadIndex> {
     macro_rules! by_width {
         ($($w:literal),*) => {
@@ -37,13 +38,22 @@ pub(crate) unsafe fn run<T: Element, I: IndexElem>(
                 $(
                     // SAFETY: the caller's guarantees, re-typed as documented above.
                     $w => unsafe {
-                        dispatch::run::<[u8; $w], I>(plan, src.cast(), idx, out.cast(), opts)
+                        dispatch::run::<[u8; $w], I>(plan, src.cast(), idx, out.cast(), isa, parallel)
                     },
                 )*
                 // SAFETY: the caller's guarantees, on `T` itself.
-                _ => unsafe { dispatch::run::<T, I>(plan, src, idx, out, opts) },
+                _ => unsafe { dispatch::run::<T, I>(plan, src, idx, out, isa, parallel) },
             }
         };
     }
     by_width!(1, 2, 4, 8, 16)
+}
+
+/// The width dispatch sees for `T`: its size if a byte-width kernel serves it,
+/// else 0 (kernels run on `T` itself).
+pub(crate) fn kernel_width<T>() -> usize {
+    match size_of::<T>() {
+        w @ (1 | 2 | 4 | 8 | 16) => w,
+        _ => 0,
+    }
 }

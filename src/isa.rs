@@ -1,0 +1,84 @@
+//! Instruction-set paths: detected once, cached, and forcible for tests.
+
+use std::sync::OnceLock;
+
+/// A family of kernel implementations, from the plainest to the widest.
+///
+/// Dispatch runs the best path the CPU has, or the one [`crate::GatherOptions::isa`]
+/// asks for. Every path gives bit-identical results.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[non_exhaustive]
+pub enum Isa {
+    /// Plain Rust, one element at a time; runs everywhere.
+    Scalar,
+    /// Portable SIMD through the `wide` crate (compiled for the build target).
+    Portable,
+    /// AVX2 with scalar loads: vector index checks and offset math, one load per
+    /// element. Immune to the "Downfall" (GDS) microcode slowdown of `vpgather`.
+    Avx2,
+    /// AVX2 with hardware gathers (`vpgatherdd`/`vpgatherqq`).
+    Avx2Gather,
+    /// AVX-512 (F, BW, VL, DQ): masked gathers, masked tails.
+    Avx512,
+}
+
+impl Isa {
+    /// Every path this CPU can run, plainest first.
+    pub fn available() -> Vec<Isa> {
+        let mut paths = vec![Isa::Scalar, Isa::Portable];
+        #[cfg(target_arch = "x86_64")]
+        {
+            let caps = caps();
+            if caps.avx2 {
+                paths.extend([Isa::Avx2, Isa::Avx2Gather]);
+            }
+            if caps.avx512 {
+                paths.push(Isa::Avx512);
+            }
+        }
+        paths
+    }
+
+    /// Whether this CPU can run the path.
+    pub fn is_available(self) -> bool {
+        Self::available().contains(&self)
+    }
+
+    /// The path dispatch uses when none is forced.
+    pub fn best() -> Isa {
+        *BEST.get_or_init(|| {
+            #[cfg(target_arch = "x86_64")]
+            {
+                let caps = caps();
+                if caps.avx512 {
+                    return Isa::Avx512;
+                }
+                if caps.avx2 {
+                    return Isa::Avx2;
+                }
+            }
+            Isa::Portable
+        })
+    }
+}
+
+static BEST: OnceLock<Isa> = OnceLock::new();
+
+#[cfg(target_arch = "x86_64")]
+#[derive(Clone, Copy)]
+struct Caps {
+    avx2: bool,
+    avx512: bool,
+}
+
+#[cfg(target_arch = "x86_64")]
+fn caps() -> Caps {
+    static CAPS: OnceLock<Caps> = OnceLock::new();
+    *CAPS.get_or_init(|| Caps {
+        avx2: is_x86_feature_detected!("avx2"),
+        avx512: is_x86_feature_detected!("avx512f")
+            && is_x86_feature_detected!("avx512bw")
+            && is_x86_feature_detected!("avx512vl")
+            && is_x86_feature_detected!("avx512dq"),
+    })
+}
