@@ -25,6 +25,8 @@
 //! when built, shapes before planning, and index values inside the kernels before
 //! any source address is formed.
 
+#![warn(missing_docs)]
+
 mod dispatch;
 mod error;
 mod gather;
