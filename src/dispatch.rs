@@ -4,16 +4,28 @@
 //! kind, instruction-set path — by [`choose`], so [`crate::explain`] reports
 //! exactly what [`run`] will execute.
 
+#[cfg(target_arch = "x86_64")]
+use crate::arch::x86_64::{avx2, avx512};
 use crate::index::{IndexElem, IndexKind};
 use crate::isa::Isa;
-use crate::kernel::{scalar, BadIndex, Job, Kernel};
+use crate::kernel::{affine, portable, scalar, BadIndex, Job, Kernel};
 use crate::par;
 use crate::plan::{LayoutClass, Plan};
+use std::ops::Range;
 
 /// The kernels there are; each maps to one function per element type.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum KernelId {
-    ScalarGeneral,
+    General,
+    Runs,
+    AffineScalar,
+    AffinePortable,
+    #[cfg(target_arch = "x86_64")]
+    AffineAvx2,
+    #[cfg(target_arch = "x86_64")]
+    AffineAvx2Gather,
+    #[cfg(target_arch = "x86_64")]
+    AffineAvx512,
 }
 
 /// A kernel choice: which kernel, on which path.
@@ -28,15 +40,38 @@ pub struct KernelChoice {
     pub(crate) id: KernelId,
 }
 
-/// Picks the kernel for `plan`'s layout class, an element `width` in bytes and
-/// the index kind, on path `isa` or the best lower one that has such a kernel.
-pub(crate) fn choose(plan: &Plan, _width: usize, _kind: IndexKind, _isa: Isa) -> KernelChoice {
+/// Picks the kernel for `plan`'s layout class, an element `width` in bytes (0 for
+/// widths without byte-width kernels) and the index kind, on path `isa`.
+///
+/// The kernel table:
+/// - `General`: the scalar strided kernel on every path.
+/// - `ExpandedRuns`: the run copier (`memcpy` per run) on every path.
+/// - `LastDim`, `InnerRun`, `Pick`: the affine kernel of the path asked for;
+///   16-byte elements take `Avx2` (vector checks, 16-byte moves) in place of the
+///   gather paths, and other widths the scalar strided kernel.
+pub(crate) fn choose(plan: &Plan, width: usize, _kind: IndexKind, isa: Isa) -> KernelChoice {
     let (isa, id, kernel) = match plan.class {
-        LayoutClass::LastDim
-        | LayoutClass::ExpandedRuns
-        | LayoutClass::InnerRun
-        | LayoutClass::Pick
-        | LayoutClass::General => (Isa::Scalar, KernelId::ScalarGeneral, "scalar::general"),
+        LayoutClass::General => (Isa::Scalar, KernelId::General, "scalar::general"),
+        LayoutClass::ExpandedRuns => (Isa::Scalar, KernelId::Runs, "scalar::runs"),
+        LayoutClass::LastDim | LayoutClass::InnerRun | LayoutClass::Pick => match (isa, width) {
+            (_, 0) => (Isa::Scalar, KernelId::General, "scalar::general"),
+            (Isa::Scalar, _) => (Isa::Scalar, KernelId::AffineScalar, "scalar::affine"),
+            (Isa::Portable, _) => (Isa::Portable, KernelId::AffinePortable, "portable::affine"),
+            #[cfg(target_arch = "x86_64")]
+            (Isa::Avx2, _) | (Isa::Avx2Gather | Isa::Avx512, 16) => {
+                (Isa::Avx2, KernelId::AffineAvx2, "avx2::affine_loads")
+            }
+            #[cfg(target_arch = "x86_64")]
+            (Isa::Avx2Gather, _) => (
+                Isa::Avx2Gather,
+                KernelId::AffineAvx2Gather,
+                "avx2::affine_gather",
+            ),
+            #[cfg(target_arch = "x86_64")]
+            (Isa::Avx512, _) => (Isa::Avx512, KernelId::AffineAvx512, "avx512::affine"),
+            #[cfg(not(target_arch = "x86_64"))]
+            _ => (Isa::Portable, KernelId::AffinePortable, "portable::affine"),
+        },
     };
     KernelChoice {
         class: plan.class,
@@ -49,8 +84,30 @@ pub(crate) fn choose(plan: &Plan, _width: usize, _kind: IndexKind, _isa: Isa) ->
 /// The function of kernel `id` for element type `E` and index type `I`.
 fn kernel<E: Copy, I: IndexElem>(id: KernelId) -> Kernel<E, I> {
     match id {
-        KernelId::ScalarGeneral => scalar::general::<E, I>,
+        KernelId::General => scalar::general::<E, I>,
+        KernelId::Runs => scalar::runs::<E, I>,
+        KernelId::AffineScalar => affine_scalar::<E, I>,
+        KernelId::AffinePortable => portable::affine::<E, I>,
+        #[cfg(target_arch = "x86_64")]
+        KernelId::AffineAvx2 => avx2::affine_loads::<E, I>,
+        #[cfg(target_arch = "x86_64")]
+        KernelId::AffineAvx2Gather => avx2::affine_gather::<E, I>,
+        #[cfg(target_arch = "x86_64")]
+        KernelId::AffineAvx512 => avx512::affine::<E, I>,
     }
+}
+
+/// The affine kernel with the scalar row body.
+///
+/// # Safety
+/// As for [`Kernel`].
+unsafe fn affine_scalar<E: Copy, I: IndexElem>(
+    job: &Job<'_, E, I>,
+    rows: Range<usize>,
+    cols: Range<usize>,
+) -> Result<(), BadIndex> {
+    // SAFETY: forwarded from this function's contract.
+    unsafe { affine::drive::<scalar::Scalar, E, I>(job, rows, cols) }
 }
 
 /// Runs the gather described by `plan` on path `isa` (or the best lower one).
@@ -75,10 +132,11 @@ pub(crate) unsafe fn run<E: Copy + Send + Sync, I: IndexElem>(
         idx,
         out,
     };
-    let row_bytes = plan.inner * (size_of::<E>() + size_of::<I>());
-    par::for_each_chunk(plan.rows, row_bytes, parallel, |rows| {
-        // SAFETY: the caller vouches for the pointers and the path; `for_each_chunk`
-        // gives each call a disjoint sub-range of `0..plan.rows`.
-        unsafe { kernel(&job, rows) }
+    let elem_bytes = size_of::<E>() + size_of::<I>();
+    par::for_each_chunk(plan.rows, plan.inner, elem_bytes, parallel, |rows, cols| {
+        // SAFETY: the caller vouches for the pointers and that `isa` (the path of
+        // the chosen kernel, or one below it) is available; `for_each_chunk` gives
+        // each call a disjoint rectangle inside `rows × inner`.
+        unsafe { kernel(&job, rows, cols) }
     })
 }

@@ -57,7 +57,13 @@ unsafe fn run<T: Element, I: IndexElem>(
     opts: &GatherOptions,
 ) -> Result<(), GatherError> {
     let isa = opts.resolve_isa()?;
-    let plan = Plan::new(src.layout(), index.layout(), out_layout, dim);
+    let plan = Plan::new(
+        src.layout(),
+        src.data().len(),
+        index.layout(),
+        out_layout,
+        dim,
+    );
     let (s, i) = (src.data().as_ptr(), index.data().as_ptr());
     // SAFETY: src and index layouts were checked against these buffers when their
     // views were made, `out` by the caller; shapes were checked by `check_shapes`,
@@ -211,7 +217,13 @@ pub fn explain<T: Element, I: IndexElem>(
         strides: contiguous_strides(index.shape()),
         offset: 0,
     };
-    let plan = Plan::new(src.layout(), index.layout(), &out_layout, d);
+    let plan = Plan::new(
+        src.layout(),
+        src.data().len(),
+        index.layout(),
+        &out_layout,
+        d,
+    );
     Ok(Some(choose(
         &plan,
         width::kernel_width::<T>(),

@@ -27,6 +27,7 @@
 
 #![warn(missing_docs)]
 
+mod arch;
 mod dispatch;
 mod error;
 mod gather;

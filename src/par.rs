@@ -1,38 +1,53 @@
-//! Splitting rows across rayon threads: disjoint chunks, a grain in bytes, and
-//! a serial cutoff under which the caller's thread does everything.
+//! Splitting a plan across rayon threads: disjoint rectangles of rows × inner
+//! positions, a grain in bytes, and a serial cutoff under which the caller's
+//! thread does everything.
 
 use crate::kernel::BadIndex;
 use std::ops::Range;
 
 /// Below this many bytes moved, threads cost more than they save.
 pub(crate) const SERIAL_CUTOFF_BYTES: usize = 256 << 10;
-/// Smallest chunk handed to one task.
+/// Smallest piece of work handed to one task.
 pub(crate) const GRAIN_BYTES: usize = 64 << 10;
-/// Chunks per thread, so uneven progress still balances.
-const CHUNKS_PER_THREAD: usize = 4;
+/// Tasks per thread, so uneven progress still balances.
+const TASKS_PER_THREAD: usize = 4;
+/// Column blocks are a multiple of this, so neighbouring tasks rarely share an
+/// output cache line and vector bodies keep whole steps.
+const COL_ALIGN: usize = 64;
 
-/// Runs `f` over `0..rows` in disjoint ranges, in parallel when `parallel` and
-/// the work (`rows × row_bytes`) is large enough. Stops at the first error.
+/// Runs `f` over the `rows × inner` rectangle in disjoint pieces, in parallel
+/// when `parallel` and the work (`rows × inner × elem_bytes`) is large enough.
+/// Splits rows when there are enough of them, else the inner axis. Stops at the
+/// first error.
 pub(crate) fn for_each_chunk(
     rows: usize,
-    row_bytes: usize,
+    inner: usize,
+    elem_bytes: usize,
     parallel: bool,
-    f: impl Fn(Range<usize>) -> Result<(), BadIndex> + Sync,
+    f: impl Fn(Range<usize>, Range<usize>) -> Result<(), BadIndex> + Sync,
 ) -> Result<(), BadIndex> {
     #[cfg(feature = "rayon")]
-    if parallel && rows > 1 && rows.saturating_mul(row_bytes) >= SERIAL_CUTOFF_BYTES {
-        use rayon::prelude::*;
+    {
+        let bytes = rows.saturating_mul(inner).saturating_mul(elem_bytes.max(1));
         let threads = rayon::current_num_threads();
-        if threads > 1 {
-            let grain_rows = GRAIN_BYTES.div_ceil(row_bytes.max(1));
-            let per_chunk = grain_rows.max(rows.div_ceil(threads * CHUNKS_PER_THREAD));
-            let chunks = rows.div_ceil(per_chunk);
-            return (0..chunks)
+        if parallel && threads > 1 && bytes >= SERIAL_CUTOFF_BYTES {
+            use rayon::prelude::*;
+            let tasks = (bytes / GRAIN_BYTES).clamp(2, threads * TASKS_PER_THREAD);
+            if rows >= tasks {
+                let per = rows.div_ceil(tasks);
+                return (0..rows.div_ceil(per))
+                    .into_par_iter()
+                    .try_for_each(|t| f(t * per..rows.min((t + 1) * per), 0..inner));
+            }
+            let per = inner
+                .div_ceil(tasks.div_ceil(rows))
+                .next_multiple_of(COL_ALIGN);
+            return (0..inner.div_ceil(per))
                 .into_par_iter()
-                .try_for_each(|c| f(c * per_chunk..rows.min((c + 1) * per_chunk)));
+                .try_for_each(|t| f(0..rows, t * per..inner.min((t + 1) * per)));
         }
     }
     #[cfg(not(feature = "rayon"))]
-    let _ = parallel;
-    f(0..rows)
+    let _ = (parallel, elem_bytes);
+    f(0..rows, 0..inner)
 }

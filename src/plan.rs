@@ -28,8 +28,9 @@ use crate::view::{Dims, Layout, Strides};
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum LayoutClass {
-    /// Gather along the last dim of contiguous rows: `out[r, j] = src[r, idx[r, j]]`
-    /// with index and output rows contiguous (permutations, top-k picks).
+    /// Gather along the inner axis: `out[r, j] = src[r, idx[r, j]]` with index and
+    /// output rows contiguous (permutations, top-k picks); source rows at any
+    /// stride (a transposed source too).
     LastDim,
     /// Expanded index, stride 0 along the inner axis: every index value selects a
     /// contiguous run of the source, copied whole (`idx.unsqueeze(-1).expand(..)`).
@@ -57,6 +58,8 @@ pub(crate) struct Plan {
     pub out_inner: isize,
     pub gather_stride: isize,
     pub bound: usize,
+    /// Length of the source buffer in elements.
+    pub src_len: usize,
     pub rows: usize,
     pub src_offset: usize,
     pub idx_offset: usize,
@@ -84,7 +87,13 @@ impl Plan {
     /// buffers, `out` has the index's shape and passed `check_no_overlap`, the
     /// index is non-empty, ranks agree after treating 0-d as `[1]`, `dim` is in
     /// range and `index.size(k) <= src.size(k)` for `k != dim`.
-    pub(crate) fn new(src: &Layout, idx: &Layout, out: &Layout, dim: usize) -> Plan {
+    pub(crate) fn new(
+        src: &Layout,
+        src_len: usize,
+        idx: &Layout,
+        out: &Layout,
+        dim: usize,
+    ) -> Plan {
         let rank = idx.shape.len().max(1);
         let mut axes: smallvec::SmallVec<[Axis; 6]> = (0..rank)
             .map(|k| Axis {
@@ -112,14 +121,15 @@ impl Plan {
                 _ => merged.push(a),
             }
         }
+        // A single element: one position, which any affine kernel handles.
         let inner = merged.pop().unwrap_or(Axis {
             size: 1,
             src: 0,
-            idx: 0,
-            out: 0,
+            idx: 1,
+            out: 1,
         });
         let gather_stride = at(&src.strides, dim);
-        let class = classify(&inner, gather_stride);
+        let class = classify(&inner);
         Plan {
             rows: merged.iter().map(|a| a.size).product(),
             outer: merged.iter().map(|a| a.size).collect(),
@@ -132,6 +142,7 @@ impl Plan {
             out_inner: inner.out,
             gather_stride,
             bound: src.shape.get(dim).copied().unwrap_or(1),
+            src_len,
             src_offset: src.offset,
             idx_offset: idx.offset,
             out_offset: out.offset,
@@ -160,9 +171,9 @@ impl Plan {
     }
 }
 
-fn classify(inner: &Axis, gather_stride: isize) -> LayoutClass {
+fn classify(inner: &Axis) -> LayoutClass {
     match (inner.src, inner.idx, inner.out) {
-        (0, 1, 1) if gather_stride == 1 => LayoutClass::LastDim,
+        (0, 1, 1) => LayoutClass::LastDim,
         (1, 0, 1) => LayoutClass::ExpandedRuns,
         (1, 1, 1) => LayoutClass::InnerRun,
         (s, 1, 1) if s != 0 => LayoutClass::Pick,

@@ -1,8 +1,11 @@
-//! Row kernels: each runs a range of a [`Plan`]'s rows through raw pointers.
+//! Row kernels: each runs a rectangle of a [`Plan`] (some rows × some inner
+//! positions) through raw pointers.
 //!
 //! A kernel trusts the plan's numbered invariants (see `plan.rs`) and checks
 //! index values itself, before it forms any source address.
 
+pub(crate) mod affine;
+pub(crate) mod portable;
 pub mod reference;
 pub(crate) mod scalar;
 
@@ -23,14 +26,46 @@ pub(crate) struct Job<'p, E, I> {
 }
 
 // SAFETY: a `Job` is shared between threads only by `par::for_each_chunk`, which
-// hands each thread a disjoint row range; rows write disjoint output elements
-// (plan invariant 2) and only read `src` and `idx`, which nobody writes.
+// hands each thread a disjoint rectangle; rectangles write disjoint output
+// elements (plan invariant 2) and only read `src` and `idx`, which nobody writes.
 unsafe impl<E: Send + Sync, I: Sync> Sync for Job<'_, E, I> {}
 
-/// Every kernel has this signature.
+/// Every kernel has this signature: run rows `rows`, inner positions `cols`.
 ///
 /// # Safety
 /// `job` holds the plan and the base pointers of the buffers its layouts were
-/// checked against (plan invariants 1-3), `rows` lies within `0..plan.rows`, and
-/// no other thread touches the output elements of those rows meanwhile.
-pub(crate) type Kernel<E, I> = unsafe fn(&Job<'_, E, I>, Range<usize>) -> Result<(), BadIndex>;
+/// checked against (plan invariants 1-3), `rows` lies within `0..plan.rows` and
+/// `cols` within `0..plan.inner`, the CPU has the kernel's instruction set, and
+/// no other thread touches the output elements of that rectangle meanwhile.
+pub(crate) type Kernel<E, I> =
+    unsafe fn(&Job<'_, E, I>, Range<usize>, Range<usize>) -> Result<(), BadIndex>;
+
+/// One contiguous stretch of a row for the affine kernels:
+/// `out[j] = src[base + j·si + idx[j]·gs]` for `j < n`, index and output contiguous.
+pub(crate) struct Row<E, I> {
+    /// Start of the source buffer.
+    pub src: *const E,
+    /// Source offset of position `j = 0`, without the index term.
+    pub base: isize,
+    pub idx: *const I,
+    pub out: *mut E,
+    pub n: usize,
+    /// Source stride along the row (0 for `LastDim`, 1 for `InnerRun`).
+    pub si: isize,
+    /// Source stride of the gather dim.
+    pub gs: isize,
+    pub bound: usize,
+    /// A 4-byte load at any source element this row can address stays inside
+    /// the source buffer (lets 1- and 2-byte elements use 32-bit gathers).
+    pub slack: bool,
+}
+
+/// The per-path body of the affine kernels.
+pub(crate) trait RowKernel {
+    /// Runs one [`Row`].
+    ///
+    /// # Safety
+    /// The row's fields satisfy plan invariants 2 and 3 for `j < n`, `slack` is
+    /// true only if its promise holds, and the CPU has this path's features.
+    unsafe fn row<E: Copy, I: crate::index::IndexElem>(r: &Row<E, I>) -> Result<(), BadIndex>;
+}

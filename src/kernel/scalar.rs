@@ -1,6 +1,7 @@
-//! Portable scalar kernels: the general strided one, correct for every layout.
+//! Scalar kernels: the general strided one (correct for every layout), the
+//! run copier for expanded indices, and the scalar affine row.
 
-use super::{BadIndex, Job};
+use super::{BadIndex, Job, Row, RowKernel};
 use crate::index::{in_bounds, IndexElem};
 use std::ops::Range;
 
@@ -11,11 +12,12 @@ use std::ops::Range;
 pub(crate) unsafe fn general<E: Copy, I: IndexElem>(
     job: &Job<'_, E, I>,
     rows: Range<usize>,
+    cols: Range<usize>,
 ) -> Result<(), BadIndex> {
     let p = job.plan;
     let mut cur = p.rows_from(rows.start);
     for _ in rows {
-        for j in 0..p.inner as isize {
+        for j in cols.start as isize..cols.end as isize {
             // SAFETY: `j < inner`, so this is an index position (plan invariant 2).
             let v = unsafe { job.idx.offset(cur.idx + j * p.idx_inner).read() }.to_i64();
             if !in_bounds(v, p.bound) {
@@ -23,7 +25,7 @@ pub(crate) unsafe fn general<E: Copy, I: IndexElem>(
             }
             let s = cur.src + j * p.src_inner + v as isize * p.gather_stride;
             // SAFETY: `v < bound` was checked just above, so `s` is in the source
-            // (invariant 3); the output element is this row's own (invariant 2).
+            // (invariant 3); the output element is this rectangle's own (invariant 2).
             unsafe {
                 job.out
                     .offset(cur.out + j * p.out_inner)
@@ -31,6 +33,74 @@ pub(crate) unsafe fn general<E: Copy, I: IndexElem>(
             };
         }
         cur.advance();
+    }
+    Ok(())
+}
+
+/// `ExpandedRuns`: the index is constant along the inner axis, so each row is one
+/// contiguous source run, checked once and copied whole (as `index_select` would).
+///
+/// # Safety
+/// As for [`super::Kernel`]; the plan's class is `ExpandedRuns` (source and
+/// output inner strides 1, index inner stride 0).
+pub(crate) unsafe fn runs<E: Copy, I: IndexElem>(
+    job: &Job<'_, E, I>,
+    rows: Range<usize>,
+    cols: Range<usize>,
+) -> Result<(), BadIndex> {
+    let p = job.plan;
+    debug_assert_eq!((p.src_inner, p.idx_inner, p.out_inner), (1, 0, 1));
+    let mut cur = p.rows_from(rows.start);
+    let (j, n) = (cols.start as isize, cols.len());
+    for _ in rows {
+        // SAFETY: the row's index element (plan invariant 2; inner stride 0).
+        let v = unsafe { job.idx.offset(cur.idx).read() }.to_i64();
+        if !in_bounds(v, p.bound) {
+            return Err(BadIndex);
+        }
+        let s = cur.src + j + v as isize * p.gather_stride;
+        // SAFETY: `v < bound`, so the `n` source elements from `s` are this row's
+        // (invariant 3, source inner stride 1); the output run is the rectangle's
+        // own (invariant 2), in another buffer than the source.
+        unsafe {
+            std::ptr::copy_nonoverlapping(job.src.offset(s), job.out.offset(cur.out + j), n);
+        }
+        cur.advance();
+    }
+    Ok(())
+}
+
+/// The scalar affine row: one checked load per element, eight in flight.
+pub(crate) struct Scalar;
+
+impl RowKernel for Scalar {
+    #[inline(always)]
+    unsafe fn row<E: Copy, I: IndexElem>(r: &Row<E, I>) -> Result<(), BadIndex> {
+        // SAFETY: forwarded from this function's contract.
+        unsafe { row_range(r, 0, r.n) }
+    }
+}
+
+/// Elements `from..to` of a row, one at a time; also the tail of vector rows.
+///
+/// # Safety
+/// As [`RowKernel::row`], with `from <= to <= r.n`.
+#[inline(always)]
+pub(crate) unsafe fn row_range<E: Copy, I: IndexElem>(
+    r: &Row<E, I>,
+    from: usize,
+    to: usize,
+) -> Result<(), BadIndex> {
+    for j in from..to {
+        // SAFETY: `j < n`: an index position of this row (plan invariant 2).
+        let v = unsafe { r.idx.add(j).read() }.to_i64();
+        if !in_bounds(v, r.bound) {
+            return Err(BadIndex);
+        }
+        let s = r.base + j as isize * r.si + v as isize * r.gs;
+        // SAFETY: `v < bound` checked above, so `s` is a source element of this
+        // row (invariant 3); `out + j` is the row's own output (invariant 2).
+        unsafe { r.out.add(j).write(r.src.offset(s).read()) };
     }
     Ok(())
 }

@@ -1,0 +1,304 @@
+//! Every kernel × instruction-set path the CPU has, forced one at a time, against
+//! the reference: lengths around every vector width, every element width, every
+//! index type, every layout class, bad indices in every lane position.
+//!
+//! Each case asserts that the kernel `explain` names for the forced path is the
+//! one the kernel table promises, so a path that silently fell back fails here.
+
+use fastgather::{
+    explain, gather_into_with, gather_with, reference, Element, GatherOptions, IndexElem, Isa,
+    LayoutClass, Tensor, TensorView, TensorViewMut,
+};
+
+struct Rng(u64);
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n.max(1) as u64) as usize
+    }
+}
+
+const LENGTHS: &[usize] = &[1, 2, 3, 4, 5, 7, 8, 9, 15, 16, 17, 31, 32, 33, 100, 4097];
+
+/// The path the kernel table promises for a forced `isa`.
+fn expected_isa(class: LayoutClass, width: usize, isa: Isa) -> Isa {
+    match class {
+        LayoutClass::General | LayoutClass::ExpandedRuns => Isa::Scalar,
+        _ if ![1, 2, 4, 8, 16].contains(&width) => Isa::Scalar,
+        _ if width == 16 && matches!(isa, Isa::Avx2Gather | Isa::Avx512) => Isa::Avx2,
+        _ => isa,
+    }
+}
+
+fn bytes<T: Element>(t: &[T]) -> Vec<u8> {
+    bytemuck::cast_slice(t).to_vec()
+}
+
+/// Runs one problem on every path, sequential and parallel, allocating and
+/// into a strided out view, and compares with the reference.
+fn check<T: Element + std::fmt::Debug, I: IndexElem>(
+    src: &TensorView<'_, T>,
+    dim: isize,
+    idx: &TensorView<'_, I>,
+    class: LayoutClass,
+) {
+    let want = reference::gather(src, dim, idx);
+    for isa in Isa::available() {
+        let opts = GatherOptions::new().isa(isa);
+        if let Some(choice) = explain(src, dim, idx, &opts).unwrap() {
+            assert_eq!(choice.class, class, "class for {:?}", src.shape());
+            assert_eq!(
+                choice.isa,
+                expected_isa(class, size_of::<T>(), isa),
+                "{isa:?} did not run its own kernel ({})",
+                choice.kernel
+            );
+        }
+        for opts in [opts.clone(), opts.clone().sequential()] {
+            let got = gather_with(src, dim, idx, &opts);
+            match (&want, &got) {
+                (Ok(w), Ok(g)) => {
+                    assert_eq!(w.shape(), g.shape());
+                    assert_eq!(bytes(w.as_slice()), bytes(g.as_slice()), "{isa:?}");
+                }
+                _ => assert_eq!(want.as_ref().err(), got.as_ref().err(), "{isa:?}"),
+            }
+            // Into a reversed (negative-stride) output.
+            if let Ok(w) = &want {
+                let mut buf = w.as_slice().to_vec();
+                buf.reverse();
+                let shape = w.shape().to_vec();
+                let mut out = TensorViewMut::new(&mut buf, &shape).unwrap();
+                if !shape.is_empty() {
+                    out = out.flip(0).unwrap();
+                }
+                gather_into_with(src, dim, idx, &mut out, &opts).unwrap();
+                assert_eq!(bytes(&out.as_view().to_vec()), bytes(w.as_slice()));
+            }
+        }
+    }
+}
+
+fn values<T: Element>(n: usize, rng: &mut Rng) -> Vec<T> {
+    let mut raw = vec![0u8; n * size_of::<T>()];
+    raw.iter_mut().for_each(|b| *b = rng.next() as u8);
+    (0..n)
+        .map(|k| bytemuck::pod_read_unaligned_like::<T>(&raw[k * size_of::<T>()..]))
+        .collect()
+}
+
+mod bytemuck {
+    pub use ::bytemuck::cast_slice;
+    /// `T` from the first `size_of::<T>()` bytes; `T` is one of the Pod test types.
+    pub fn pod_read_unaligned_like<T: ::bytemuck::NoUninit>(b: &[u8]) -> T {
+        assert!(b.len() >= size_of::<T>());
+        // SAFETY: the tests only instantiate this with `Pod` types (every bit
+        // pattern valid), and `read_unaligned` needs no alignment.
+        unsafe { b.as_ptr().cast::<T>().read_unaligned() }
+    }
+}
+
+fn indices<I: IndexElem>(n: usize, bound: usize, rng: &mut Rng) -> Vec<I> {
+    (0..n)
+        .map(|_| I::from_i64_wrapping(rng.below(bound) as i64))
+        .collect()
+}
+
+/// All classes for one (element, index) type pair.
+fn sweep<T: Element + std::fmt::Debug, I: IndexElem>(seed: u64) {
+    let mut rng = Rng(seed);
+    for &n in LENGTHS {
+        for rows in [1usize, 3] {
+            let c = 37;
+            let src: Vec<T> = values(rows * c * n.max(c), &mut rng);
+            // LastDim: [rows, c] gathered along dim 1 with n picks per row.
+            let s = TensorView::new(&src[..rows * c], &[rows, c]).unwrap();
+            let iv: Vec<I> = indices(rows * n, c, &mut rng);
+            let idx = TensorView::new(&iv, &[rows, n]).unwrap();
+            let class = if n == 1 && rows > 1 {
+                LayoutClass::Pick
+            } else {
+                LayoutClass::LastDim
+            };
+            check(&s, 1, &idx, class);
+            check(&s, -1, &idx, class);
+            // A transposed source: rows of stride 1, gather stride `rows`.
+            let t = TensorView::new(&src[..rows * c], &[c, rows])
+                .unwrap()
+                .transpose(0, 1)
+                .unwrap();
+            // With one pick per row, the rows' stride-1 walk is a contiguous run.
+            let t_class = if n == 1 && rows > 1 {
+                LayoutClass::InnerRun
+            } else {
+                class
+            };
+            check(&t, 1, &idx, t_class);
+            // InnerRun: [c, n] gathered along dim 0 into [rows, n].
+            let s = TensorView::new(&src[..c * n], &[c, n]).unwrap();
+            let idx = TensorView::new(&iv, &[rows, n]).unwrap();
+            // With one column, dim 0 is the only axis left: a LastDim gather.
+            let class = if n == 1 {
+                LayoutClass::LastDim
+            } else {
+                LayoutClass::InnerRun
+            };
+            check(&s, 0, &idx, class);
+            // Pick: one index per row of [n, c].
+            let s = TensorView::new(&src[..n * c], &[n, c]).unwrap();
+            let pv: Vec<I> = indices(n, c, &mut rng);
+            let idx = TensorView::new(&pv, &[n, 1]).unwrap();
+            check(
+                &s,
+                1,
+                &idx,
+                if n == 1 {
+                    LayoutClass::LastDim
+                } else {
+                    LayoutClass::Pick
+                },
+            );
+            // ExpandedRuns: [rows, c, n] along dim 1, index [rows, k, 1] expanded to n.
+            let s = TensorView::new(&src[..rows * c * n], &[rows, c, n]).unwrap();
+            let ev: Vec<I> = indices(rows * 5, c, &mut rng);
+            let idx = TensorView::new(&ev, &[rows, 5, 1])
+                .unwrap()
+                .expand(&[rows, 5, n])
+                .unwrap();
+            if n > 1 {
+                check(&s, 1, &idx, LayoutClass::ExpandedRuns);
+            }
+            // General: a transposed index.
+            let gv: Vec<I> = indices(n * rows, c, &mut rng);
+            let idx = TensorView::new(&gv, &[n, rows])
+                .unwrap()
+                .transpose(0, 1)
+                .unwrap();
+            let s = TensorView::new(&src[..rows * c], &[rows, c]).unwrap();
+            if n > 1 && rows > 1 {
+                check(&s, 1, &idx, LayoutClass::General);
+            }
+        }
+    }
+}
+
+macro_rules! sweeps {
+    ($($name:ident: $t:ty, $i:ty;)*) => {$(
+        #[test]
+        fn $name() {
+            sweep::<$t, $i>(size_of::<$t>() as u64 * 1000 + size_of::<$i>() as u64);
+        }
+    )*};
+}
+
+sweeps! {
+    u8_i64: u8, i64;
+    u8_i32: u8, i32;
+    u16_i64: u16, i64;
+    u16_i32: u16, i32;
+    f32_i64: f32, i64;
+    f32_i32: f32, i32;
+    f32_u32: f32, u32;
+    f32_u64: f32, u64;
+    f64_i64: f64, i64;
+    f64_i32: f64, i32;
+    u128_i64: u128, i64;
+    u128_i32: u128, i32;
+    odd3_i64: [u8; 3], i64;
+    odd12_i32: [u8; 12], i32;
+}
+
+/// A bad index in every lane position of a vector step, and in the tail: every
+/// path reports the first one in row-major order, whatever its value.
+#[test]
+fn bad_index_in_every_lane() {
+    let src: Vec<f32> = (0..64 * 40).map(|v| v as f32).collect();
+    let s = TensorView::new(&src, &[64, 40]).unwrap();
+    for n in [1usize, 8, 16, 19, 40] {
+        for bad_at in 0..n {
+            for bad in [-1i64, 40, i64::MIN, i64::MAX, 1 << 32] {
+                let mut iv: Vec<i64> = (0..64 * n).map(|k| (k % 40) as i64).collect();
+                iv[5 * n + bad_at] = bad;
+                iv[60 * n + bad_at / 2] = 41; // a later bad one, never reported
+                let idx = TensorView::new(&iv, &[64, n]).unwrap();
+                let class = if n == 1 {
+                    LayoutClass::Pick
+                } else {
+                    LayoutClass::LastDim
+                };
+                check(&s, 1, &idx, class);
+                let i32s: Vec<i32> = iv.iter().map(|&v| v as i32).collect();
+                let idx = TensorView::new(&i32s, &[64, n]).unwrap();
+                check(&s, 1, &idx, class);
+            }
+        }
+    }
+}
+
+/// Large enough to be split across threads, by rows and by columns.
+#[test]
+fn threads_split_rows_and_columns() {
+    let mut rng = Rng(7);
+    let src: Vec<u16> = values(300 * 500, &mut rng);
+    let s = TensorView::new(&src, &[300, 500]).unwrap();
+    let iv: Vec<i32> = indices(300 * 700, 500, &mut rng);
+    check(
+        &s,
+        1,
+        &TensorView::new(&iv, &[300, 700]).unwrap(),
+        LayoutClass::LastDim,
+    );
+    let pv: Vec<i64> = indices(300 * 1000, 300, &mut rng);
+    let big: Vec<u16> = values(300 * 1000, &mut rng);
+    let b = TensorView::new(&big, &[300, 1000]).unwrap();
+    check(
+        &b,
+        0,
+        &TensorView::new(&pv, &[300, 1000]).unwrap(),
+        LayoutClass::InnerRun,
+    );
+    let one: Vec<i64> = indices(200_000, 1000, &mut rng);
+    let tall: Vec<u8> = values(200_000 * 3, &mut rng);
+    let t = TensorView::new(&tall, &[200_000, 3]).unwrap();
+    let one: Vec<i64> = one.iter().map(|v| v % 3).collect();
+    check(
+        &t,
+        1,
+        &TensorView::new(&one, &[200_000, 1]).unwrap(),
+        LayoutClass::Pick,
+    );
+}
+
+/// 1- and 2-byte elements whose last reachable element ends the buffer: the
+/// 32-bit gathers must not be used there (they would read past the end).
+#[test]
+fn narrow_elements_at_the_buffer_end() {
+    for n in [1usize, 3, 8, 17, 64] {
+        let src: Vec<u8> = (0..n as u8).collect();
+        let s = TensorView::new(&src, &[1, n]).unwrap();
+        let iv: Vec<i64> = (0..n as i64).rev().collect();
+        check(
+            &s,
+            1,
+            &TensorView::new(&iv, &[1, n]).unwrap(),
+            LayoutClass::LastDim,
+        );
+        let src16: Vec<u16> = (0..n as u16).collect();
+        let s = TensorView::new(&src16, &[1, n]).unwrap();
+        let i32s: Vec<i32> = (0..n as i32).rev().collect();
+        check(
+            &s,
+            1,
+            &TensorView::new(&i32s, &[1, n]).unwrap(),
+            LayoutClass::LastDim,
+        );
+    }
+    let out = Tensor::from_vec(vec![0u8], &[1]).unwrap();
+    assert_eq!(out.as_slice(), &[0]);
+}
