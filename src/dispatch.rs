@@ -26,6 +26,8 @@ pub(crate) enum KernelId {
     AffineAvx2Gather,
     #[cfg(target_arch = "x86_64")]
     AffineAvx512,
+    #[cfg(target_arch = "x86_64")]
+    AffineAvx512Gather,
 }
 
 /// A kernel choice: which kernel, on which path.
@@ -47,8 +49,9 @@ pub struct KernelChoice {
 /// - `General`: the scalar strided kernel on every path.
 /// - `ExpandedRuns`: the run copier (`memcpy` per run) on every path.
 /// - `LastDim`, `InnerRun`, `Pick`: the affine kernel of the path asked for;
-///   16-byte elements take `Avx2` (vector checks, 16-byte moves) in place of the
-///   gather paths, and other widths the scalar strided kernel.
+///   16-byte elements take the scalar-load variant of the gather paths
+///   (`Avx2`, `Avx512`: vector checks, 16-byte moves), and widths without a
+///   byte-width kernel the scalar strided kernel.
 pub(crate) fn choose(plan: &Plan, width: usize, _kind: IndexKind, isa: Isa) -> KernelChoice {
     let (isa, id, kernel) = match plan.class {
         LayoutClass::General => (Isa::Scalar, KernelId::General, "scalar::general"),
@@ -58,8 +61,12 @@ pub(crate) fn choose(plan: &Plan, width: usize, _kind: IndexKind, isa: Isa) -> K
             (Isa::Scalar, _) => (Isa::Scalar, KernelId::AffineScalar, "scalar::affine"),
             (Isa::Portable, _) => (Isa::Portable, KernelId::AffinePortable, "portable::affine"),
             #[cfg(target_arch = "x86_64")]
-            (Isa::Avx2, _) | (Isa::Avx2Gather | Isa::Avx512, 16) => {
+            (Isa::Avx2, _) | (Isa::Avx2Gather, 16) => {
                 (Isa::Avx2, KernelId::AffineAvx2, "avx2::affine_loads")
+            }
+            #[cfg(target_arch = "x86_64")]
+            (Isa::Avx512 | Isa::Avx512Gather, 16) => {
+                (Isa::Avx512, KernelId::AffineAvx512, "avx512::affine_loads")
             }
             #[cfg(target_arch = "x86_64")]
             (Isa::Avx2Gather, _) => (
@@ -68,7 +75,13 @@ pub(crate) fn choose(plan: &Plan, width: usize, _kind: IndexKind, isa: Isa) -> K
                 "avx2::affine_gather",
             ),
             #[cfg(target_arch = "x86_64")]
-            (Isa::Avx512, _) => (Isa::Avx512, KernelId::AffineAvx512, "avx512::affine"),
+            (Isa::Avx512, _) => (Isa::Avx512, KernelId::AffineAvx512, "avx512::affine_loads"),
+            #[cfg(target_arch = "x86_64")]
+            (Isa::Avx512Gather, _) => (
+                Isa::Avx512Gather,
+                KernelId::AffineAvx512Gather,
+                "avx512::affine_gather",
+            ),
             #[cfg(not(target_arch = "x86_64"))]
             _ => (Isa::Portable, KernelId::AffinePortable, "portable::affine"),
         },
@@ -93,7 +106,9 @@ fn kernel<E: Copy, I: IndexElem>(id: KernelId) -> Kernel<E, I> {
         #[cfg(target_arch = "x86_64")]
         KernelId::AffineAvx2Gather => avx2::affine_gather::<E, I>,
         #[cfg(target_arch = "x86_64")]
-        KernelId::AffineAvx512 => avx512::affine::<E, I>,
+        KernelId::AffineAvx512 => avx512::affine_loads::<E, I>,
+        #[cfg(target_arch = "x86_64")]
+        KernelId::AffineAvx512Gather => avx512::affine_gather::<E, I>,
     }
 }
 

@@ -18,8 +18,11 @@ pub enum Isa {
     Avx2,
     /// AVX2 with hardware gathers (`vpgatherdd`/`vpgatherqq`).
     Avx2Gather,
-    /// AVX-512 (F, BW, VL, DQ): masked gathers, masked tails.
+    /// AVX-512 (F, BW, VL, DQ) with scalar loads: masked index checks eight at
+    /// a time, then one load per element.
     Avx512,
+    /// AVX-512 with hardware gathers: checks fused into masked gathers, masked tails.
+    Avx512Gather,
 }
 
 impl Isa {
@@ -33,7 +36,7 @@ impl Isa {
                 paths.extend([Isa::Avx2, Isa::Avx2Gather]);
             }
             if caps.avx512 {
-                paths.push(Isa::Avx512);
+                paths.extend([Isa::Avx512, Isa::Avx512Gather]);
             }
         }
         paths

@@ -31,7 +31,8 @@ fn expected_isa(class: LayoutClass, width: usize, isa: Isa) -> Isa {
     match class {
         LayoutClass::General | LayoutClass::ExpandedRuns => Isa::Scalar,
         _ if ![1, 2, 4, 8, 16].contains(&width) => Isa::Scalar,
-        _ if width == 16 && matches!(isa, Isa::Avx2Gather | Isa::Avx512) => Isa::Avx2,
+        _ if width == 16 && isa == Isa::Avx2Gather => Isa::Avx2,
+        _ if width == 16 && isa == Isa::Avx512Gather => Isa::Avx512,
         _ => isa,
     }
 }

@@ -1,9 +1,13 @@
-//! AVX-512 affine rows: index checks fused into masked gathers, masked tails.
+//! AVX-512 affine rows, in two variants that benchmarks choose between:
+//! `Avx512Gather` fuses the index checks into masked gathers with masked tails;
+//! `Avx512Loads` checks eight indices per masked compare, then moves each
+//! element with a scalar load (faster where `vpgather` is slow: AMD Zen, and
+//! Intel with the "Downfall" mitigation).
 //!
-//! Eight 64-bit offsets per step in general; sixteen 32-bit offsets when the
-//! indices are 32-bit and every offset of the row fits in `i32`. 1- and 2-byte
-//! elements are fetched with 32-bit gathers and narrowed, only where `slack`
-//! proves the extra bytes lie inside the source buffer.
+//! The gathers take eight 64-bit offsets per step in general; sixteen 32-bit
+//! offsets when the indices are 32-bit and every offset of the row fits in `i32`.
+//! 1- and 2-byte elements are fetched with 32-bit gathers and narrowed, only
+//! where `slack` proves the extra bytes lie inside the source buffer.
 
 use crate::index::{IndexElem, IndexKind};
 use crate::kernel::scalar::row_range;
@@ -11,30 +15,86 @@ use crate::kernel::{affine, BadIndex, Job, Row, RowKernel};
 use core::arch::x86_64::*;
 use std::ops::Range;
 
-/// The AVX-512 row body.
-pub(crate) struct Avx512;
+/// AVX-512 with hardware gathers.
+pub(crate) struct Avx512Gather;
+/// AVX-512 index checks, scalar loads.
+pub(crate) struct Avx512Loads;
 
-/// The affine kernel on AVX-512.
+/// The affine kernel on AVX-512 with hardware gathers.
 ///
 /// # Safety
 /// As for [`crate::kernel::Kernel`]; the CPU has AVX-512 F, BW, VL and DQ.
 #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512dq")]
-pub(crate) unsafe fn affine<E: Copy, I: IndexElem>(
+pub(crate) unsafe fn affine_gather<E: Copy, I: IndexElem>(
     job: &Job<'_, E, I>,
     rows: Range<usize>,
     cols: Range<usize>,
 ) -> Result<(), BadIndex> {
     // SAFETY: forwarded from this function's contract.
-    unsafe { affine::drive::<Avx512, E, I>(job, rows, cols) }
+    unsafe { affine::drive::<Avx512Gather, E, I>(job, rows, cols) }
 }
 
-impl RowKernel for Avx512 {
+/// The affine kernel on AVX-512 with scalar loads.
+///
+/// # Safety
+/// As for [`crate::kernel::Kernel`]; the CPU has AVX-512 F, BW, VL and DQ.
+#[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512dq")]
+pub(crate) unsafe fn affine_loads<E: Copy, I: IndexElem>(
+    job: &Job<'_, E, I>,
+    rows: Range<usize>,
+    cols: Range<usize>,
+) -> Result<(), BadIndex> {
+    // SAFETY: forwarded from this function's contract.
+    unsafe { affine::drive::<Avx512Loads, E, I>(job, rows, cols) }
+}
+
+impl RowKernel for Avx512Loads {
+    #[inline(always)]
+    unsafe fn row<E: Copy, I: IndexElem>(r: &Row<E, I>) -> Result<(), BadIndex> {
+        // SAFETY: forwarded; this body only runs under `affine_loads`, which
+        // enables its features.
+        unsafe { row_loads(r) }
+    }
+}
+
+/// Eight indices checked per masked compare (the tail under a mask), then
+/// eight independent scalar moves.
+///
+/// # Safety
+/// As [`RowKernel::row`]; the CPU has AVX-512 F, BW, VL and DQ.
+#[inline]
+#[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512dq")]
+unsafe fn row_loads<E: Copy, I: IndexElem>(r: &Row<E, I>) -> Result<(), BadIndex> {
+    let bound = _mm512_set1_epi64(r.bound as i64);
+    let mut j = 0;
+    while j < r.n {
+        let m = tail8(r.n - j);
+        // SAFETY: lanes of `m` are positions `j..n` of the row (invariant 2).
+        let v = unsafe { load_q(r.idx.add(j), m) };
+        if _mm512_mask_cmplt_epu64_mask(m, v, bound) != m {
+            return Err(BadIndex);
+        }
+        for k in j..(j + 8).min(r.n) {
+            // SAFETY: position `k` of the row; its index was checked just above,
+            // so the source offset is the row's (invariant 3).
+            unsafe {
+                let v = r.idx.add(k).read().to_i64() as isize;
+                let s = r.base + k as isize * r.si + v * r.gs;
+                r.out.add(k).write(r.src.offset(s).read());
+            }
+        }
+        j += 8;
+    }
+    Ok(())
+}
+
+impl RowKernel for Avx512Gather {
     #[inline(always)]
     unsafe fn row<E: Copy, I: IndexElem>(r: &Row<E, I>) -> Result<(), BadIndex> {
         let w = size_of::<E>();
         // SAFETY: forwarded from this function's contract, with `w`, `slack` and
-        // `fits_d` checked by the match; the bodies only run under `affine`, which
-        // enables their features.
+        // `fits_d` checked by the match; the bodies only run under
+        // `affine_gather`, which enables their features.
         unsafe {
             match w {
                 1 | 2 if !r.slack => row_range(r, 0, r.n),
