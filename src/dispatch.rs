@@ -9,6 +9,7 @@ use crate::arch::x86_64::{avx2, avx512};
 use crate::index::{IndexElem, IndexKind};
 use crate::isa::Isa;
 use crate::kernel::{affine, portable, scalar, BadIndex, Job, Kernel};
+use crate::options::IndexMode;
 use crate::par;
 use crate::plan::{LayoutClass, Plan};
 use std::ops::Range;
@@ -17,6 +18,7 @@ use std::ops::Range;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum KernelId {
     General,
+    GeneralMode,
     Runs,
     AffineScalar,
     AffinePortable,
@@ -46,6 +48,8 @@ pub struct KernelChoice {
 /// widths without byte-width kernels) and the index kind, on path `isa`.
 ///
 /// The kernel table:
+/// - any class under an index mode other than `Error`: the scalar strided
+///   kernel that resolves each value.
 /// - `General`: the scalar strided kernel on every path.
 /// - `ExpandedRuns`: the run copier (`memcpy` per run) on every path.
 /// - `LastDim`, `InnerRun`, `Pick`: the affine kernel of the path asked for;
@@ -54,6 +58,9 @@ pub struct KernelChoice {
 ///   byte-width kernel the scalar strided kernel.
 pub(crate) fn choose(plan: &Plan, width: usize, _kind: IndexKind, isa: Isa) -> KernelChoice {
     let (isa, id, kernel) = match plan.class {
+        _ if plan.mode != IndexMode::Error => {
+            (Isa::Scalar, KernelId::GeneralMode, "scalar::general_mode")
+        }
         LayoutClass::General => (Isa::Scalar, KernelId::General, "scalar::general"),
         LayoutClass::ExpandedRuns => (Isa::Scalar, KernelId::Runs, "scalar::runs"),
         LayoutClass::LastDim | LayoutClass::InnerRun | LayoutClass::Pick => match (isa, width) {
@@ -98,6 +105,7 @@ pub(crate) fn choose(plan: &Plan, width: usize, _kind: IndexKind, isa: Isa) -> K
 fn kernel<E: Copy, I: IndexElem>(id: KernelId) -> Kernel<E, I> {
     match id {
         KernelId::General => scalar::general::<E, I>,
+        KernelId::GeneralMode => scalar::general_mode::<E, I>,
         KernelId::Runs => scalar::runs::<E, I>,
         KernelId::AffineScalar => affine_scalar::<E, I>,
         KernelId::AffinePortable => portable::affine::<E, I>,
@@ -148,10 +156,17 @@ pub(crate) unsafe fn run<E: Copy + Send + Sync, I: IndexElem>(
         out,
     };
     let elem_bytes = size_of::<E>() + size_of::<I>();
-    par::for_each_chunk(plan.rows, plan.inner, elem_bytes, parallel, |rows, cols| {
-        // SAFETY: the caller vouches for the pointers and that `isa` (the path of
-        // the chosen kernel, or one below it) is available; `for_each_chunk` gives
-        // each call a disjoint rectangle inside `rows × inner`.
-        unsafe { kernel(&job, rows, cols) }
-    })
+    par::for_each_chunk(
+        plan.rows,
+        plan.inner,
+        elem_bytes,
+        parallel,
+        true,
+        |rows, cols| {
+            // SAFETY: the caller vouches for the pointers and that `isa` (the path of
+            // the chosen kernel, or one below it) is available; `for_each_chunk` gives
+            // each call a disjoint rectangle inside `rows × inner`.
+            unsafe { kernel(&job, rows, cols) }
+        },
+    )
 }

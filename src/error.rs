@@ -34,6 +34,20 @@ pub enum GatherError {
         /// Shape of the source.
         src_shape: Vec<usize>,
     },
+    /// A scatter's index is larger than its source on some axis, or than `self`
+    /// on an axis other than `dim`.
+    ScatterSizeMismatch {
+        /// The first axis (in order) that breaks the rule.
+        axis: usize,
+        /// The scatter dim.
+        dim: usize,
+        /// Shape of the index.
+        index_shape: Vec<usize>,
+        /// Shape of the tensor written (`self`).
+        self_shape: Vec<usize>,
+        /// Shape of the values.
+        src_shape: Vec<usize>,
+    },
     /// An index value outside `[0, size)`; the first such value in row-major
     /// order of the index.
     IndexOutOfBounds {
@@ -98,6 +112,11 @@ pub enum GatherError {
         /// What was wrong, in words.
         reason: String,
     },
+    /// The options do not fit the call (e.g. a fill value of another width).
+    InvalidOption {
+        /// What was wrong, in words.
+        reason: String,
+    },
     /// [`crate::GatherOptions::isa`] asked for a path this CPU cannot run.
     IsaUnavailable {
         /// The path asked for.
@@ -147,6 +166,20 @@ impl fmt::Display for GatherError {
                 shape(index_shape),
                 shape(src_shape)
             ),
+            Self::ScatterSizeMismatch {
+                axis,
+                dim,
+                index_shape,
+                self_shape,
+                src_shape,
+            } => write!(
+                f,
+                "size does not match at dimension {axis}: expected index {} to be no larger \
+                 than self {} apart from dimension {dim} and no larger than src {}",
+                shape(index_shape),
+                shape(self_shape),
+                shape(src_shape)
+            ),
             Self::IndexOutOfBounds {
                 value,
                 position,
@@ -194,6 +227,7 @@ impl fmt::Display for GatherError {
                 "data has {actual} elements but the shape needs {expected}"
             ),
             Self::InvalidViewOp { op, reason } => write!(f, "{op}: {reason}"),
+            Self::InvalidOption { reason } => write!(f, "invalid options: {reason}"),
             Self::IsaUnavailable { isa } => {
                 write!(f, "the {isa:?} kernels cannot run on this CPU")
             }

@@ -57,20 +57,22 @@ unsafe fn run<T: Element, I: IndexElem>(
     opts: &GatherOptions,
 ) -> Result<(), GatherError> {
     let isa = opts.resolve_isa()?;
-    let plan = Plan::new(
+    let mut plan = Plan::new(
         src.layout(),
         src.data().len(),
         index.layout(),
         out_layout,
         dim,
     );
+    plan.mode = opts.mode;
+    plan.fill = opts.fill_bytes::<T>()?;
     let (s, i) = (src.data().as_ptr(), index.data().as_ptr());
     // SAFETY: src and index layouts were checked against these buffers when their
     // views were made, `out` by the caller; shapes were checked by `check_shapes`,
     // which is what `Plan::new` requires for its invariants; `isa` is available.
     let ran = unsafe { width::run(&plan, s, i, out, isa, opts.parallel) };
     ran.map_err(|_| {
-        let (value, position) = first_bad(index, plan.bound).unwrap_or_default();
+        let (value, position) = first_bad(index, plan.bound, plan.mode).unwrap_or_default();
         GatherError::IndexOutOfBounds {
             value,
             position,
@@ -217,13 +219,14 @@ pub fn explain<T: Element, I: IndexElem>(
         strides: contiguous_strides(index.shape()),
         offset: 0,
     };
-    let plan = Plan::new(
+    let mut plan = Plan::new(
         src.layout(),
         src.data().len(),
         index.layout(),
         &out_layout,
         d,
     );
+    plan.mode = opts.mode;
     Ok(Some(choose(
         &plan,
         width::kernel_width::<T>(),

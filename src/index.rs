@@ -1,5 +1,6 @@
 //! Index element types and the range check every kernel applies.
 
+use crate::options::IndexMode;
 use crate::view::{for_each_position, TensorView};
 
 mod sealed {
@@ -58,6 +59,35 @@ macro_rules! index_elem {
 }
 index_elem!(i32 => I32, i64 => I64, u32 => U32, u64 => U64, usize => U64);
 
+/// Where an index value points under an [`IndexMode`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Resolved {
+    At(usize),
+    Fill,
+    Bad,
+}
+
+/// Resolves `v` (an index of type `I`, widened by `to_i64`) against `bound`.
+#[inline(always)]
+pub(crate) fn resolve<I: IndexElem>(mode: IndexMode, v: i64, bound: usize) -> Resolved {
+    if in_bounds(v, bound) {
+        return Resolved::At(v as usize);
+    }
+    // Unsigned values past i64::MAX widen to negatives: they are huge, not negative.
+    let negative = v < 0 && matches!(I::KIND, IndexKind::I32 | IndexKind::I64);
+    match mode {
+        IndexMode::Error => Resolved::Bad,
+        IndexMode::Wrap if negative && v.unsigned_abs() <= bound as u64 => {
+            Resolved::At((bound as i64 + v) as usize)
+        }
+        IndexMode::Wrap => Resolved::Bad,
+        IndexMode::Clamp if bound == 0 => Resolved::Bad,
+        IndexMode::Clamp if negative => Resolved::At(0),
+        IndexMode::Clamp => Resolved::At(bound - 1),
+        IndexMode::Fill => Resolved::Fill,
+    }
+}
+
 /// `0 <= v < bound`, in one unsigned compare.
 #[inline(always)]
 pub(crate) fn in_bounds(v: i64, bound: usize) -> bool {
@@ -70,11 +100,12 @@ pub(crate) fn in_bounds(v: i64, bound: usize) -> bool {
 pub(crate) fn first_bad<I: IndexElem>(
     index: &TensorView<'_, I>,
     bound: usize,
+    mode: IndexMode,
 ) -> Option<(i128, Vec<usize>)> {
     let mut found = None;
     for_each_position(index.shape(), |pos| {
         let v = *index.get(pos).expect("position inside the shape");
-        if in_bounds(v.to_i64(), bound) {
+        if resolve::<I>(mode, v.to_i64(), bound) != Resolved::Bad {
             return true;
         }
         found = Some((v.to_i128(), pos.to_vec()));

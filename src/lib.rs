@@ -34,9 +34,12 @@ mod gather;
 mod index;
 mod isa;
 mod kernel;
+pub mod loss;
 mod options;
 mod par;
 mod plan;
+mod scatter;
+mod select;
 mod view;
 mod width;
 
@@ -46,8 +49,13 @@ pub use gather::{explain, gather, gather_into, gather_into_with, gather_with};
 pub use index::IndexElem;
 pub use isa::Isa;
 pub use kernel::reference;
-pub use options::GatherOptions;
+pub use options::{GatherOptions, IndexMode};
 pub use plan::LayoutClass;
+pub use scatter::{
+    scatter, scatter_add, scatter_add_into, scatter_add_into_with, scatter_into, scatter_into_with,
+    Accumulate,
+};
+pub use select::{index_select, take_along_axis};
 pub use view::{Tensor, TensorView, TensorViewMut};
 pub use width::Element;
 

@@ -16,6 +16,9 @@ use crate::isa::Isa;
 pub struct GatherOptions {
     pub(crate) parallel: bool,
     pub(crate) isa: Option<Isa>,
+    pub(crate) mode: IndexMode,
+    /// The fill value's bytes and width, for [`IndexMode::Fill`].
+    pub(crate) fill: Option<([u8; 16], usize)>,
 }
 
 impl Default for GatherOptions {
@@ -23,8 +26,29 @@ impl Default for GatherOptions {
         Self {
             parallel: true,
             isa: None,
+            mode: IndexMode::Error,
+            fill: None,
         }
     }
+}
+
+/// What an index value outside `0..size` means (an opt-in extension; torch's
+/// behaviour is `Error`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum IndexMode {
+    /// torch: any value outside `0..size` is an error.
+    #[default]
+    Error,
+    /// numpy `take_along_axis` / ONNX `GatherElements`: values in `-size..0`
+    /// count from the end; anything outside `-size..size` is still an error.
+    Wrap,
+    /// JAX `mode="clip"`: values below 0 read element 0, values past the end
+    /// read the last element (an error only when `size == 0`).
+    Clamp,
+    /// JAX `mode="fill"`: out-of-range positions get the value set by
+    /// [`GatherOptions::fill`] (never an error).
+    Fill,
 }
 
 impl GatherOptions {
@@ -46,6 +70,42 @@ impl GatherOptions {
     pub fn isa(mut self, isa: Isa) -> Self {
         self.isa = Some(isa);
         self
+    }
+
+    /// How out-of-range index values are treated (default [`IndexMode::Error`]).
+    /// Modes other than `Error` run the general strided kernel.
+    pub fn mode(mut self, mode: IndexMode) -> Self {
+        self.mode = mode;
+        self
+    }
+
+    /// [`IndexMode::Fill`] with `value` for out-of-range positions. The value's
+    /// type must be the element type of the call (checked when it runs) and at
+    /// most 16 bytes wide.
+    pub fn fill<T: crate::Element>(mut self, value: T) -> Self {
+        let bytes = bytemuck::bytes_of(&value);
+        let mut fill = [0u8; 16];
+        let n = bytes.len().min(16);
+        fill[..n].copy_from_slice(&bytes[..n]);
+        self.mode = IndexMode::Fill;
+        self.fill = Some((fill, bytes.len()));
+        self
+    }
+
+    /// Checks that a fill value, if the mode needs one, has `T`'s width.
+    pub(crate) fn fill_bytes<T>(&self) -> Result<[u8; 16], crate::GatherError> {
+        match (self.mode, self.fill) {
+            (IndexMode::Fill, Some((bytes, w))) if w == size_of::<T>() && w <= 16 => Ok(bytes),
+            (IndexMode::Fill, given) => Err(crate::GatherError::InvalidOption {
+                reason: format!(
+                    "IndexMode::Fill needs a fill value of the element's width ({} bytes, \
+                     at most 16); got {}",
+                    size_of::<T>(),
+                    given.map_or("none".to_string(), |(_, w)| format!("{w} bytes"))
+                ),
+            }),
+            _ => Ok([0; 16]),
+        }
     }
 
     /// The path these options run on this CPU.

@@ -17,13 +17,14 @@ const COL_ALIGN: usize = 64;
 
 /// Runs `f` over the `rows × inner` rectangle in disjoint pieces, in parallel
 /// when `parallel` and the work (`rows × inner × elem_bytes`) is large enough.
-/// Splits rows when there are enough of them, else the inner axis. Stops at the
-/// first error.
+/// Splits rows when there are enough of them, else the inner axis if
+/// `split_inner` allows. Stops at the first error.
 pub(crate) fn for_each_chunk(
     rows: usize,
     inner: usize,
     elem_bytes: usize,
     parallel: bool,
+    split_inner: bool,
     f: impl Fn(Range<usize>, Range<usize>) -> Result<(), BadIndex> + Sync,
 ) -> Result<(), BadIndex> {
     #[cfg(feature = "rayon")]
@@ -33,7 +34,7 @@ pub(crate) fn for_each_chunk(
         if parallel && threads > 1 && bytes >= SERIAL_CUTOFF_BYTES {
             use rayon::prelude::*;
             let tasks = (bytes / GRAIN_BYTES).clamp(2, threads * TASKS_PER_THREAD);
-            if rows >= tasks {
+            if rows >= tasks || (!split_inner && rows > 1) {
                 let per = rows.div_ceil(tasks);
                 return (0..rows.div_ceil(per))
                     .into_par_iter()
@@ -48,6 +49,6 @@ pub(crate) fn for_each_chunk(
         }
     }
     #[cfg(not(feature = "rayon"))]
-    let _ = (parallel, elem_bytes);
+    let _ = (parallel, elem_bytes, split_inner);
     f(0..rows, 0..inner)
 }

@@ -20,6 +20,7 @@
 //!    Index values are *not* checked: a kernel must test `v < bound` (unsigned)
 //!    before it forms a source address.
 
+use crate::options::IndexMode;
 use crate::view::{Dims, Layout, Strides};
 
 /// What the reduced problem looks like; each class has its own kernel family.
@@ -65,6 +66,11 @@ pub(crate) struct Plan {
     pub idx_offset: usize,
     pub out_offset: usize,
     pub class: LayoutClass,
+    /// How out-of-range index values are treated; kernels other than
+    /// `general_mode` only run with `IndexMode::Error`.
+    pub mode: IndexMode,
+    /// The fill value's bytes for `IndexMode::Fill` (the element's width).
+    pub fill: [u8; 16],
 }
 
 /// One axis of the iteration: its size and the stride of each operand.
@@ -78,6 +84,43 @@ struct Axis {
 
 fn at(strides: &[isize], k: usize) -> isize {
     strides.get(k).copied().unwrap_or(0)
+}
+
+/// One axis per index dim (a 0-d index counts as `[1]`); along `dim` the
+/// source's iteration stride is 0, its stride there multiplies the index value.
+fn axes<'a>(
+    src: &'a Layout,
+    idx: &'a Layout,
+    out: &'a Layout,
+    dim: usize,
+) -> impl Iterator<Item = Axis> + 'a {
+    (0..idx.shape.len().max(1)).map(move |k| Axis {
+        size: idx.shape.get(k).copied().unwrap_or(1),
+        src: if k == dim { 0 } else { at(&src.strides, k) },
+        idx: at(&idx.strides, k),
+        out: at(&out.strides, k),
+    })
+}
+
+/// Merges each axis into its outer neighbour when all three maps agree.
+fn merge(axes: impl Iterator<Item = Axis>) -> smallvec::SmallVec<[Axis; 6]> {
+    let mut merged: smallvec::SmallVec<[Axis; 6]> = smallvec::SmallVec::new();
+    for a in axes {
+        match merged.last_mut() {
+            Some(o)
+                if [(o.src, a.src), (o.idx, a.idx), (o.out, a.out)]
+                    .iter()
+                    .all(|&(outer, inner)| inner.checked_mul(a.size as isize) == Some(outer)) =>
+            {
+                *o = Axis {
+                    size: o.size * a.size,
+                    ..a
+                };
+            }
+            _ => merged.push(a),
+        }
+    }
+    merged
 }
 
 impl Plan {
@@ -94,33 +137,7 @@ impl Plan {
         out: &Layout,
         dim: usize,
     ) -> Plan {
-        let rank = idx.shape.len().max(1);
-        let mut axes: smallvec::SmallVec<[Axis; 6]> = (0..rank)
-            .map(|k| Axis {
-                size: idx.shape.get(k).copied().unwrap_or(1),
-                src: if k == dim { 0 } else { at(&src.strides, k) },
-                idx: at(&idx.strides, k),
-                out: at(&out.strides, k),
-            })
-            .filter(|a| a.size != 1)
-            .collect();
-        // Merge an axis into its outer neighbour when all three maps agree.
-        let mut merged: smallvec::SmallVec<[Axis; 6]> = smallvec::SmallVec::new();
-        for a in axes.drain(..) {
-            match merged.last_mut() {
-                Some(o)
-                    if [(o.src, a.src), (o.idx, a.idx), (o.out, a.out)].iter().all(
-                        |&(outer, inner)| inner.checked_mul(a.size as isize) == Some(outer),
-                    ) =>
-                {
-                    *o = Axis {
-                        size: o.size * a.size,
-                        ..a
-                    };
-                }
-                _ => merged.push(a),
-            }
-        }
+        let mut merged = merge(axes(src, idx, out, dim).filter(|a| a.size != 1));
         // A single element: one position, which any affine kernel handles.
         let inner = merged.pop().unwrap_or(Axis {
             size: 1,
@@ -128,8 +145,43 @@ impl Plan {
             idx: 1,
             out: 1,
         });
-        let gather_stride = at(&src.strides, dim);
-        let class = classify(&inner);
+        Self::assemble(src, src_len, idx, out, dim, &merged, inner)
+    }
+
+    /// The plan of a scatter: `src` is the tensor written through the index
+    /// (torch's `self`), `out` the tensor of values read by position. The dim
+    /// axis is kept apart as the inner axis, so rows never share a written
+    /// element and each row applies its values in index order: splitting rows
+    /// across threads is race-free and deterministic.
+    ///
+    /// Same requirements as [`Plan::new`], with torch's scatter shape rules.
+    pub(crate) fn for_scatter(
+        src: &Layout,
+        src_len: usize,
+        idx: &Layout,
+        out: &Layout,
+        dim: usize,
+    ) -> Plan {
+        let all: smallvec::SmallVec<[Axis; 6]> = axes(src, idx, out, dim).collect();
+        let inner = all[dim];
+        let rest = all
+            .iter()
+            .enumerate()
+            .filter(|&(k, a)| k != dim && a.size != 1)
+            .map(|(_, &a)| a);
+        let merged = merge(rest);
+        Self::assemble(src, src_len, idx, out, dim, &merged, inner)
+    }
+
+    fn assemble(
+        src: &Layout,
+        src_len: usize,
+        idx: &Layout,
+        out: &Layout,
+        dim: usize,
+        merged: &[Axis],
+        inner: Axis,
+    ) -> Plan {
         Plan {
             rows: merged.iter().map(|a| a.size).product(),
             outer: merged.iter().map(|a| a.size).collect(),
@@ -140,13 +192,15 @@ impl Plan {
             src_inner: inner.src,
             idx_inner: inner.idx,
             out_inner: inner.out,
-            gather_stride,
+            gather_stride: at(&src.strides, dim),
             bound: src.shape.get(dim).copied().unwrap_or(1),
             src_len,
             src_offset: src.offset,
             idx_offset: idx.offset,
             out_offset: out.offset,
-            class,
+            class: classify(&inner),
+            mode: IndexMode::Error,
+            fill: [0; 16],
         }
     }
 

@@ -8,6 +8,7 @@ pub(crate) mod affine;
 pub(crate) mod portable;
 pub mod reference;
 pub(crate) mod scalar;
+pub(crate) mod scatter;
 
 use crate::plan::Plan;
 use std::ops::Range;

@@ -2,7 +2,7 @@
 //! run copier for expanded indices, and the scalar affine row.
 
 use super::{BadIndex, Job, Row, RowKernel};
-use crate::index::{in_bounds, IndexElem};
+use crate::index::{in_bounds, resolve, IndexElem, Resolved};
 use std::ops::Range;
 
 /// Any layout: per row, walk the inner axis with the three strides.
@@ -31,6 +31,42 @@ pub(crate) unsafe fn general<E: Copy, I: IndexElem>(
                     .offset(cur.out + j * p.out_inner)
                     .write(job.src.offset(s).read())
             };
+        }
+        cur.advance();
+    }
+    Ok(())
+}
+
+/// Any layout under an [`crate::IndexMode`] other than `Error`: each value is
+/// resolved (wrapped, clamped, or replaced by the fill value) before use.
+///
+/// # Safety
+/// As for [`super::Kernel`]; for `Fill`, `plan.fill` holds a valid `E` in its
+/// first `size_of::<E>()` bytes (at most 16).
+pub(crate) unsafe fn general_mode<E: Copy, I: IndexElem>(
+    job: &Job<'_, E, I>,
+    rows: Range<usize>,
+    cols: Range<usize>,
+) -> Result<(), BadIndex> {
+    let p = job.plan;
+    let mut cur = p.rows_from(rows.start);
+    for _ in rows {
+        for j in cols.start as isize..cols.end as isize {
+            // SAFETY: `j < inner`, so this is an index position (plan invariant 2).
+            let v = unsafe { job.idx.offset(cur.idx + j * p.idx_inner).read() }.to_i64();
+            let value = match resolve::<I>(p.mode, v, p.bound) {
+                // SAFETY: `k < bound` (resolve's contract), so the element is in
+                // the source (invariant 3).
+                Resolved::At(k) => unsafe {
+                    let s = cur.src + j * p.src_inner + k as isize * p.gather_stride;
+                    job.src.offset(s).read()
+                },
+                // SAFETY: the caller's contract on `plan.fill`.
+                Resolved::Fill => unsafe { p.fill.as_ptr().cast::<E>().read_unaligned() },
+                Resolved::Bad => return Err(BadIndex),
+            };
+            // SAFETY: the output element is this rectangle's own (invariant 2).
+            unsafe { job.out.offset(cur.out + j * p.out_inner).write(value) };
         }
         cur.advance();
     }

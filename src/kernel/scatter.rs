@@ -1,0 +1,80 @@
+//! The scatter kernel: `dest[p with p[dim] = idx[p]] ⊕= src[p]`.
+//!
+//! Runs on a plan from `Plan::for_scatter`, whose inner axis is the scatter dim:
+//! a row's writes may collide only with each other, and they are applied in
+//! index order, so results are the same on any number of threads.
+
+use super::BadIndex;
+use crate::index::{in_bounds, IndexElem};
+use crate::plan::Plan;
+use std::ops::Range;
+
+/// How a scattered value meets the element already there.
+pub(crate) trait Combine<E>: Sync {
+    fn combine(old: E, new: E) -> E;
+}
+
+/// `scatter`: the value replaces the element (the last in index order wins).
+pub(crate) struct Assign;
+impl<E> Combine<E> for Assign {
+    #[inline(always)]
+    fn combine(_: E, new: E) -> E {
+        new
+    }
+}
+
+/// `scatter_add`: the value is added to the element.
+pub(crate) struct Add;
+impl<E: crate::Accumulate> Combine<E> for Add {
+    #[inline(always)]
+    fn combine(old: E, new: E) -> E {
+        old.accumulate(new)
+    }
+}
+
+/// The pointers of one scatter. In the plan, `src` is the written tensor
+/// (`dest` here) and `out` the tensor of values (`src` here).
+pub(crate) struct ScatterJob<'p, E, I> {
+    pub plan: &'p Plan,
+    pub dest: *mut E,
+    pub idx: *const I,
+    pub src: *const E,
+}
+
+// SAFETY: shared between threads only by `par::for_each_chunk` with whole rows;
+// rows of a scatter plan write disjoint destination elements (they differ in a
+// non-dim coordinate of a non-overlapping view) and only read `idx` and `src`.
+unsafe impl<E: Send + Sync, I: Sync> Sync for ScatterJob<'_, E, I> {}
+
+/// Scatters rows `rows` of the plan, combining with `C`.
+///
+/// # Safety
+/// `job` holds a `Plan::for_scatter` plan and the base pointers of the buffers its
+/// layouts were checked against (the destination also non-overlapping), `rows`
+/// lies within `0..plan.rows`, and no other thread touches these rows meanwhile.
+pub(crate) unsafe fn scatter_rows<E: Copy, I: IndexElem, C: Combine<E>>(
+    job: &ScatterJob<'_, E, I>,
+    rows: Range<usize>,
+) -> Result<(), BadIndex> {
+    let p = job.plan;
+    let mut cur = p.rows_from(rows.start);
+    for _ in rows {
+        for j in 0..p.inner as isize {
+            // SAFETY: `j < inner`: an index position (plan invariant 2).
+            let v = unsafe { job.idx.offset(cur.idx + j * p.idx_inner).read() }.to_i64();
+            if !in_bounds(v, p.bound) {
+                return Err(BadIndex);
+            }
+            // SAFETY: the value tensor covers every index position (torch's rule
+            // `index.size(d) <= src.size(d)`, checked before planning); `v < bound`
+            // makes the destination element one of this row's (invariant 3).
+            unsafe {
+                let x = job.src.offset(cur.out + j * p.out_inner).read();
+                let d = job.dest.offset(cur.src + v as isize * p.gather_stride);
+                d.write(C::combine(d.read(), x));
+            }
+        }
+        cur.advance();
+    }
+    Ok(())
+}

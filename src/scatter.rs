@@ -1,0 +1,246 @@
+//! `scatter` and `scatter_add`: gather's adjoint, on the same views, plans and
+//! threads.
+
+use crate::error::GatherError;
+use crate::gather::wrap_dim;
+use crate::index::{first_bad, IndexElem};
+use crate::kernel::scatter::{scatter_rows, Add, Assign, Combine, ScatterJob};
+use crate::options::{GatherOptions, IndexMode};
+use crate::par;
+use crate::plan::Plan;
+use crate::view::{Tensor, TensorView, TensorViewMut};
+use crate::width::Element;
+
+/// Element types `scatter_add` can sum: integers add wrapping (as torch's do),
+/// floats in their own precision.
+pub trait Accumulate: Element {
+    /// `self + other`.
+    fn accumulate(self, other: Self) -> Self;
+}
+
+macro_rules! accumulate_int {
+    ($($t:ty),*) => {$(
+        impl Accumulate for $t {
+            #[inline(always)]
+            fn accumulate(self, other: Self) -> Self {
+                self.wrapping_add(other)
+            }
+        }
+    )*};
+}
+accumulate_int!(i8, i16, i32, i64, i128, isize, u8, u16, u32, u64, u128, usize);
+
+impl Accumulate for f32 {
+    #[inline(always)]
+    fn accumulate(self, other: Self) -> Self {
+        self + other
+    }
+}
+
+impl Accumulate for f64 {
+    #[inline(always)]
+    fn accumulate(self, other: Self) -> Self {
+        self + other
+    }
+}
+
+#[cfg(feature = "half")]
+impl Accumulate for half::f16 {
+    /// Each sum rounds to f16, as torch's half `scatter_add_` does.
+    #[inline(always)]
+    fn accumulate(self, other: Self) -> Self {
+        half::f16::from_f32(self.to_f32() + other.to_f32())
+    }
+}
+
+#[cfg(feature = "half")]
+impl Accumulate for half::bf16 {
+    /// Each sum rounds to bf16, as torch's bfloat16 `scatter_add_` does.
+    #[inline(always)]
+    fn accumulate(self, other: Self) -> Self {
+        half::bf16::from_f32(self.to_f32() + other.to_f32())
+    }
+}
+
+/// torch's scatter shape rules for a non-empty index: equal ranks (0-d as
+/// `[1]`), `index.size(d) <= src.size(d)` for all `d`, and
+/// `index.size(d) <= self.size(d)` for `d != dim`.
+fn check_scatter_shapes(
+    dest: &[usize],
+    dim: usize,
+    index: &[usize],
+    src: &[usize],
+) -> Result<(), GatherError> {
+    let rank = dest.len().max(1);
+    for other in [src, index] {
+        if other.len().max(1) != rank {
+            return Err(GatherError::RankMismatch {
+                src_rank: dest.len(),
+                index_rank: other.len(),
+            });
+        }
+    }
+    let at = |s: &[usize], k: usize| s.get(k).copied().unwrap_or(1);
+    for k in 0..rank {
+        let i = at(index, k);
+        if i > at(src, k) || (k != dim && i > at(dest, k)) {
+            return Err(GatherError::ScatterSizeMismatch {
+                axis: k,
+                dim,
+                index_shape: index.to_vec(),
+                self_shape: dest.to_vec(),
+                src_shape: src.to_vec(),
+            });
+        }
+    }
+    Ok(())
+}
+
+fn run_scatter<T: Element, I: IndexElem, C: Combine<T>>(
+    dest: &mut TensorViewMut<'_, T>,
+    dim: isize,
+    index: &TensorView<'_, I>,
+    src: &TensorView<'_, T>,
+    opts: &GatherOptions,
+) -> Result<(), GatherError> {
+    if opts.mode != IndexMode::Error {
+        return Err(GatherError::InvalidOption {
+            reason: "scatter only supports IndexMode::Error".to_string(),
+        });
+    }
+    let d = wrap_dim(dim, dest.rank())?;
+    if index.is_empty() {
+        return Ok(());
+    }
+    check_scatter_shapes(dest.shape(), d, index.shape(), src.shape())?;
+    let dest_len = dest.data_mut().len();
+    let plan = Plan::for_scatter(dest.layout(), dest_len, index.layout(), src.layout(), d);
+    let job = ScatterJob {
+        plan: &plan,
+        dest: dest.data_mut().as_mut_ptr(),
+        idx: index.data().as_ptr(),
+        src: src.data().as_ptr(),
+    };
+    let elem_bytes = 2 * size_of::<T>() + size_of::<I>();
+    let ran = par::for_each_chunk(
+        plan.rows,
+        plan.inner,
+        elem_bytes,
+        opts.parallel,
+        false,
+        |rows, _| {
+            // SAFETY: all three layouts were checked against their buffers when their
+            // views were made (the destination's for overlap too, and the `&mut`
+            // borrow keeps others away); shapes by `check_scatter_shapes`; with
+            // `split_inner` off, each call gets whole, disjoint rows.
+            unsafe { scatter_rows::<T, I, C>(&job, rows) }
+        },
+    );
+    ran.map_err(|_| {
+        let (value, position) = first_bad(index, plan.bound, IndexMode::Error).unwrap_or_default();
+        GatherError::IndexOutOfBounds {
+            value,
+            position,
+            dim: d,
+            size: plan.bound,
+        }
+    })
+}
+
+/// torch's `self.scatter_(dim, index, src)`: for every index position `p`,
+/// `dest[p with p[dim] = index[p]] = src[p]`.
+///
+/// Where several positions name the same element, the last in row-major order
+/// of the index wins, on any number of threads (torch leaves it unspecified).
+/// On an out-of-range index, `dest` may be partly written; on any other error it
+/// is untouched.
+///
+/// ```
+/// use fastgather::{scatter_into, Tensor, TensorView};
+/// let mut dest = Tensor::full(&[2, 3], 0i32).unwrap();
+/// let idx = TensorView::new(&[2i64, 0], &[2, 1]).unwrap();
+/// let src = TensorView::new(&[7, 9], &[2, 1]).unwrap();
+/// scatter_into(&mut dest.view_mut(), 1, &idx, &src).unwrap();
+/// assert_eq!(dest.as_slice(), &[0, 0, 7, 9, 0, 0]);
+/// ```
+pub fn scatter_into<T: Element, I: IndexElem>(
+    dest: &mut TensorViewMut<'_, T>,
+    dim: isize,
+    index: &TensorView<'_, I>,
+    src: &TensorView<'_, T>,
+) -> Result<(), GatherError> {
+    scatter_into_with(dest, dim, index, src, &GatherOptions::default())
+}
+
+/// [`scatter_into`] with explicit options (threading).
+pub fn scatter_into_with<T: Element, I: IndexElem>(
+    dest: &mut TensorViewMut<'_, T>,
+    dim: isize,
+    index: &TensorView<'_, I>,
+    src: &TensorView<'_, T>,
+    opts: &GatherOptions,
+) -> Result<(), GatherError> {
+    run_scatter::<T, I, Assign>(dest, dim, index, src, opts)
+}
+
+/// torch's `input.scatter(dim, index, src)`: a contiguous copy of `input` with
+/// [`scatter_into`] applied.
+pub fn scatter<T: Element, I: IndexElem>(
+    input: &TensorView<'_, T>,
+    dim: isize,
+    index: &TensorView<'_, I>,
+    src: &TensorView<'_, T>,
+) -> Result<Tensor<T>, GatherError> {
+    let mut out = input.to_tensor();
+    scatter_into(&mut out.view_mut(), dim, index, src)?;
+    Ok(out)
+}
+
+/// torch's `self.scatter_add_(dim, index, src)`: for every index position `p`,
+/// `dest[p with p[dim] = index[p]] += src[p]`; duplicates accumulate.
+///
+/// Gather's adjoint: the gradient of `gather(x, dim, index)` with respect to `x`
+/// is `scatter_add(zeros(x.shape), dim, index, grad)`. Sums are added in
+/// row-major order of the index, one thread per set of rows that cannot collide,
+/// so results are bit-identical on any number of threads (no atomics).
+///
+/// ```
+/// use fastgather::{scatter_add_into, Tensor, TensorView};
+/// let mut grad = Tensor::full(&[3], 0.0f32).unwrap();
+/// let idx = TensorView::new(&[0i64, 2, 0], &[3]).unwrap();
+/// let upstream = TensorView::new(&[1.0f32, 2.0, 3.0], &[3]).unwrap();
+/// scatter_add_into(&mut grad.view_mut(), 0, &idx, &upstream).unwrap();
+/// assert_eq!(grad.as_slice(), &[4.0, 0.0, 2.0]);
+/// ```
+pub fn scatter_add_into<T: Accumulate, I: IndexElem>(
+    dest: &mut TensorViewMut<'_, T>,
+    dim: isize,
+    index: &TensorView<'_, I>,
+    src: &TensorView<'_, T>,
+) -> Result<(), GatherError> {
+    scatter_add_into_with(dest, dim, index, src, &GatherOptions::default())
+}
+
+/// [`scatter_add_into`] with explicit options (threading).
+pub fn scatter_add_into_with<T: Accumulate, I: IndexElem>(
+    dest: &mut TensorViewMut<'_, T>,
+    dim: isize,
+    index: &TensorView<'_, I>,
+    src: &TensorView<'_, T>,
+    opts: &GatherOptions,
+) -> Result<(), GatherError> {
+    run_scatter::<T, I, Add>(dest, dim, index, src, opts)
+}
+
+/// torch's `input.scatter_add(dim, index, src)`: a contiguous copy of `input`
+/// with [`scatter_add_into`] applied.
+pub fn scatter_add<T: Accumulate, I: IndexElem>(
+    input: &TensorView<'_, T>,
+    dim: isize,
+    index: &TensorView<'_, I>,
+    src: &TensorView<'_, T>,
+) -> Result<Tensor<T>, GatherError> {
+    let mut out = input.to_tensor();
+    scatter_add_into(&mut out.view_mut(), dim, index, src)?;
+    Ok(out)
+}

@@ -1,0 +1,358 @@
+//! scatter, scatter_add, index_select, take_along_axis and the index modes,
+//! against torch's documented examples and naive per-element versions.
+
+use fastgather::{
+    gather_with, index_select, reference, scatter, scatter_add, scatter_add_into_with,
+    scatter_into, take_along_axis, GatherError, GatherOptions, IndexMode, Tensor, TensorView,
+};
+
+struct Rng(u64);
+impl Rng {
+    fn below(&mut self, n: usize) -> usize {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        ((z ^ (z >> 31)) % n.max(1) as u64) as usize
+    }
+}
+
+/// torch's `scatter_` example: src = 1..=10 as [2, 5], index [[0, 1, 2, 0]], dim 0
+/// into zeros [3, 5].
+#[test]
+fn torch_scatter_examples() {
+    let src: Vec<i64> = (1..=10).collect();
+    let src = TensorView::new(&src, &[2, 5]).unwrap();
+    let zeros = Tensor::full(&[3, 5], 0i64).unwrap();
+    let idx = TensorView::new(&[0i64, 1, 2, 0], &[1, 4]).unwrap();
+    let out = scatter(&zeros.view(), 0, &idx, &src).unwrap();
+    assert_eq!(
+        out.as_slice(),
+        &[1, 0, 0, 4, 0, 0, 2, 0, 0, 0, 0, 0, 3, 0, 0]
+    );
+    // dim 1, index [[0, 1, 2], [0, 1, 4]]
+    let idx = TensorView::new(&[0i64, 1, 2, 0, 1, 4], &[2, 3]).unwrap();
+    let out = scatter(&zeros.view(), 1, &idx, &src).unwrap();
+    assert_eq!(
+        out.as_slice(),
+        &[1, 2, 3, 0, 0, 6, 7, 0, 0, 8, 0, 0, 0, 0, 0]
+    );
+}
+
+/// torch's `scatter_add_` example: ones [2, 5] added along dim 0 with index
+/// [[0, 1, 2, 0, 0]] and [[0, 1, 2, 0, 0], [0, 1, 2, 2, 2]].
+#[test]
+fn torch_scatter_add_examples() {
+    let ones = [1.0f32; 10];
+    let src = TensorView::new(&ones, &[2, 5]).unwrap();
+    let zeros = Tensor::full(&[3, 5], 0.0f32).unwrap();
+    let idx = TensorView::new(&[0i64, 1, 2, 0, 0], &[1, 5]).unwrap();
+    let out = scatter_add(&zeros.view(), 0, &idx, &src).unwrap();
+    assert_eq!(
+        out.as_slice(),
+        &[1., 0., 0., 1., 1., 0., 1., 0., 0., 0., 0., 0., 1., 0., 0.]
+    );
+    let idx = TensorView::new(&[0i64, 1, 2, 0, 0, 0, 1, 2, 2, 2], &[2, 5]).unwrap();
+    let out = scatter_add(&zeros.view(), 0, &idx, &src).unwrap();
+    assert_eq!(
+        out.as_slice(),
+        &[2., 0., 0., 1., 1., 0., 2., 0., 0., 0., 0., 0., 2., 1., 1.]
+    );
+}
+
+/// Naive scatter_add by multi-index, in row-major order of the index.
+fn naive_scatter_add(
+    dest: &mut [f64],
+    dest_shape: &[usize],
+    dim: usize,
+    idx: &[i64],
+    idx_shape: &[usize],
+    src: &[f64],
+    src_shape: &[usize],
+) {
+    let rank = idx_shape.len();
+    let mut pos = vec![0usize; rank];
+    for &v in idx {
+        let mut d_off = 0;
+        let mut s_off = 0;
+        for k in 0..rank {
+            let dk = if k == dim { v as usize } else { pos[k] };
+            d_off = d_off * dest_shape[k] + dk;
+            s_off = s_off * src_shape[k] + pos[k];
+        }
+        dest[d_off] += src[s_off];
+        for k in (0..rank).rev() {
+            pos[k] += 1;
+            if pos[k] < idx_shape[k] {
+                break;
+            }
+            pos[k] = 0;
+        }
+    }
+}
+
+/// scatter_add with many colliding indices, every dim of rank 3, sequential and
+/// parallel: bit-identical to the naive version (same order of additions).
+#[test]
+fn scatter_add_collisions_match_naive_on_any_threads() {
+    let mut rng = Rng(3);
+    for dim in 0..3 {
+        let dest_shape = [40, 30, 50];
+        let mut idx_shape = [40, 30, 50];
+        idx_shape[dim] = 300; // many more values than slots: collisions
+        let src_shape = [idx_shape[0] + 1, idx_shape[1], idx_shape[2] + 2];
+        let n: usize = idx_shape.iter().product();
+        let idx: Vec<i64> = (0..n).map(|_| rng.below(dest_shape[dim]) as i64).collect();
+        let src: Vec<f64> = (0..src_shape.iter().product::<usize>())
+            .map(|k| (k % 97) as f64 * 0.37 - 11.0)
+            .collect();
+        let mut want = vec![0.5f64; dest_shape.iter().product()];
+        naive_scatter_add(
+            &mut want,
+            &dest_shape,
+            dim,
+            &idx,
+            &idx_shape,
+            &src,
+            &src_shape,
+        );
+        for opts in [GatherOptions::new(), GatherOptions::new().sequential()] {
+            let mut dest = Tensor::full(&dest_shape, 0.5f64).unwrap();
+            scatter_add_into_with(
+                &mut dest.view_mut(),
+                dim as isize,
+                &TensorView::new(&idx, &idx_shape).unwrap(),
+                &TensorView::new(&src, &src_shape).unwrap(),
+                &opts,
+            )
+            .unwrap();
+            let same = dest
+                .as_slice()
+                .iter()
+                .zip(&want)
+                .all(|(a, b)| a.to_bits() == b.to_bits());
+            assert!(same, "dim {dim}");
+        }
+    }
+}
+
+/// scatter's adjoint identity: <gather(x, idx), g> == <x, scatter_add(0, idx, g)>.
+#[test]
+fn scatter_add_is_gathers_adjoint() {
+    let mut rng = Rng(9);
+    let x: Vec<f64> = (0..6 * 7).map(|k| (k as f64).sin()).collect();
+    let xv = TensorView::new(&x, &[6, 7]).unwrap();
+    for dim in [0isize, 1, -1] {
+        // Along dim 0 the index may be taller than x; along dim 1, wider.
+        let (shape, bound) = if dim == 0 {
+            ([9usize, 7], 6)
+        } else {
+            ([6usize, 9], 7)
+        };
+        let idx: Vec<i64> = (0..shape[0] * shape[1])
+            .map(|_| rng.below(bound) as i64)
+            .collect();
+        let iv = TensorView::new(&idx, &shape).unwrap();
+        let g: Vec<f64> = (0..idx.len()).map(|k| (k as f64 * 0.3).cos()).collect();
+        let gv = TensorView::new(&g, &shape).unwrap();
+        let gathered = fastgather::gather(&xv, dim, &iv).unwrap();
+        let lhs: f64 = gathered.as_slice().iter().zip(&g).map(|(a, b)| a * b).sum();
+        let back = fastgather::loss::gather_backward(&gv, dim, &iv, &[6, 7]).unwrap();
+        let rhs: f64 = back.as_slice().iter().zip(&x).map(|(a, b)| a * b).sum();
+        assert!((lhs - rhs).abs() < 1e-9, "{lhs} vs {rhs}");
+    }
+}
+
+#[test]
+fn scatter_duplicates_last_in_row_major_order_wins() {
+    let mut dest = Tensor::full(&[4], 0i32).unwrap();
+    let idx = TensorView::new(&[1i64, 1, 3, 1], &[4]).unwrap();
+    let src = TensorView::new(&[10, 20, 30, 40], &[4]).unwrap();
+    scatter_into(&mut dest.view_mut(), 0, &idx, &src).unwrap();
+    assert_eq!(dest.as_slice(), &[0, 40, 0, 30]);
+}
+
+#[test]
+fn scatter_errors() {
+    let mut dest = Tensor::full(&[2, 3], 0i32).unwrap();
+    let src = [1, 2, 3, 4, 5, 6];
+    let src = TensorView::new(&src, &[2, 3]).unwrap();
+    // Index wider than self on a non-dim axis.
+    let idx = TensorView::new(&[0i64; 8], &[2, 4]).unwrap();
+    assert!(matches!(
+        scatter_into(&mut dest.view_mut(), 0, &idx, &src),
+        Err(GatherError::ScatterSizeMismatch {
+            axis: 1,
+            dim: 0,
+            ..
+        })
+    ));
+    // Index larger than src along dim.
+    let idx = TensorView::new(&[0i64; 3], &[3, 1]).unwrap();
+    assert!(matches!(
+        scatter_into(&mut dest.view_mut(), 0, &idx, &src),
+        Err(GatherError::ScatterSizeMismatch { axis: 0, .. })
+    ));
+    // Out-of-range value: the first in row-major order is reported.
+    let idx = TensorView::new(&[0i64, 3, 1, 7], &[2, 2]).unwrap();
+    assert_eq!(
+        scatter_into(&mut dest.view_mut(), 1, &idx, &src),
+        Err(GatherError::IndexOutOfBounds {
+            value: 3,
+            position: vec![0, 1],
+            dim: 1,
+            size: 3
+        })
+    );
+    // Rank mismatch and bad dim.
+    let idx = TensorView::new(&[0i64], &[1]).unwrap();
+    assert!(matches!(
+        scatter_into(&mut dest.view_mut(), 0, &idx, &src),
+        Err(GatherError::RankMismatch { .. })
+    ));
+    assert!(matches!(
+        scatter_into(&mut dest.view_mut(), 2, &idx, &src),
+        Err(GatherError::DimOutOfRange { dim: 2, rank: 2 })
+    ));
+    // An empty index changes nothing and checks nothing else.
+    let mut dest = Tensor::full(&[2, 3], 0i32).unwrap();
+    let empty: [i64; 0] = [];
+    let idx = TensorView::new(&empty, &[0]).unwrap();
+    scatter_into(&mut dest.view_mut(), 0, &idx, &src).unwrap();
+    assert_eq!(dest.as_slice(), &[0; 6]);
+}
+
+#[test]
+fn index_select_matches_torch() {
+    // torch: x = arange(12).view(3, 4); x.index_select(0, [0, 2]); x.index_select(1, [0, 2])
+    let x: Vec<i32> = (0..12).collect();
+    let xv = TensorView::new(&x, &[3, 4]).unwrap();
+    let idx = TensorView::new(&[0i64, 2], &[2]).unwrap();
+    let rows = index_select(&xv, 0, &idx).unwrap();
+    assert_eq!(rows.shape(), &[2, 4]);
+    assert_eq!(rows.as_slice(), &[0, 1, 2, 3, 8, 9, 10, 11]);
+    let cols = index_select(&xv, 1, &idx).unwrap();
+    assert_eq!(cols.shape(), &[3, 2]);
+    assert_eq!(cols.as_slice(), &[0, 2, 4, 6, 8, 10]);
+    let cols = index_select(&xv, -1, &idx).unwrap();
+    assert_eq!(cols.as_slice(), &[0, 2, 4, 6, 8, 10]);
+    // A 0-d index keeps the dim with size 1.
+    let one = 1i64;
+    let r = index_select(&xv, 0, &TensorView::scalar(&one)).unwrap();
+    assert_eq!(r.shape(), &[1, 4]);
+    // Errors name the position in the 1-d index.
+    let bad = TensorView::new(&[0i64, 1, 3], &[3]).unwrap();
+    assert_eq!(
+        index_select(&xv, 0, &bad),
+        Err(GatherError::IndexOutOfBounds {
+            value: 3,
+            position: vec![2],
+            dim: 0,
+            size: 3
+        })
+    );
+    let two_d = TensorView::new(&[0i64, 1], &[1, 2]).unwrap();
+    assert!(index_select(&xv, 0, &two_d).is_err());
+}
+
+#[test]
+fn take_along_axis_matches_numpy() {
+    // numpy: a = [[10, 30, 20], [60, 40, 50]]; ai = argsort(a, axis=1);
+    // take_along_axis(a, ai, 1) == sort(a, 1)
+    let a = [10, 30, 20, 60, 40, 50];
+    let av = TensorView::new(&a, &[2, 3]).unwrap();
+    let ai = TensorView::new(&[0i64, 2, 1, 1, 2, 0], &[2, 3]).unwrap();
+    assert_eq!(
+        take_along_axis(&av, &ai, 1).unwrap().as_slice(),
+        &[10, 20, 30, 40, 50, 60]
+    );
+    // Negative indices wrap; broadcasting of a size-1 index axis.
+    let neg = TensorView::new(&[-1i64, -3], &[1, 2]).unwrap();
+    let out = take_along_axis(&av, &neg, 1).unwrap();
+    assert_eq!(out.shape(), &[2, 2]);
+    assert_eq!(out.as_slice(), &[20, 10, 50, 60]);
+    // Broadcasting of a size-1 array axis.
+    let col = TensorView::new(&[7, 8, 9], &[1, 3]).unwrap();
+    let idx = TensorView::new(&[2i64, 0], &[2, 1]).unwrap();
+    assert_eq!(take_along_axis(&col, &idx, 1).unwrap().as_slice(), &[9, 7]);
+    // Out of range even after wrapping.
+    let bad = TensorView::new(&[-4i64], &[1, 1]).unwrap();
+    assert!(matches!(
+        take_along_axis(&av, &bad, 1),
+        Err(GatherError::IndexOutOfBounds { value: -4, .. })
+    ));
+    let mismatch = TensorView::new(&[0i64; 3], &[3, 1]).unwrap();
+    assert!(matches!(
+        take_along_axis(&av, &mismatch, 1),
+        Err(GatherError::SizeMismatch { axis: 0, .. })
+    ));
+}
+
+#[test]
+fn index_modes() {
+    let src = [1.0f32, 2.0, 3.0];
+    let sv = TensorView::new(&src, &[3]).unwrap();
+    let idx = [-1i64, 3, 0, -3, i64::MIN, i64::MAX];
+    let iv = TensorView::new(&idx, &[6]).unwrap();
+    let run = |opts: GatherOptions| gather_with(&sv, 0, &iv, &opts);
+    assert!(matches!(
+        run(GatherOptions::new()),
+        Err(GatherError::IndexOutOfBounds { value: -1, .. })
+    ));
+    assert_eq!(
+        run(GatherOptions::new().mode(IndexMode::Clamp))
+            .unwrap()
+            .as_slice(),
+        &[1.0, 3.0, 1.0, 1.0, 1.0, 3.0]
+    );
+    assert_eq!(
+        run(GatherOptions::new().fill(f32::NAN))
+            .unwrap()
+            .as_slice()
+            .iter()
+            .map(|v| v.is_nan())
+            .collect::<Vec<_>>(),
+        vec![true, true, false, true, true, true]
+    );
+    // Wrap: -1 and -3 wrap; 3 does not.
+    assert_eq!(
+        run(GatherOptions::new().mode(IndexMode::Wrap)),
+        Err(GatherError::IndexOutOfBounds {
+            value: 3,
+            position: vec![1],
+            dim: 0,
+            size: 3
+        })
+    );
+    let ok = TensorView::new(&[-1i64, -3, 2], &[3]).unwrap();
+    assert_eq!(
+        gather_with(&sv, 0, &ok, &GatherOptions::new().mode(IndexMode::Wrap))
+            .unwrap()
+            .as_slice(),
+        &[3.0, 1.0, 3.0]
+    );
+    // Unsigned values past i64::MAX are huge, never negative.
+    let u = TensorView::new(&[u64::MAX], &[1]).unwrap();
+    assert_eq!(
+        gather_with(&sv, 0, &u, &GatherOptions::new().mode(IndexMode::Clamp))
+            .unwrap()
+            .as_slice(),
+        &[3.0]
+    );
+    // A fill value of another width is refused before anything runs.
+    assert!(matches!(
+        gather_with(&sv, 0, &ok, &GatherOptions::new().fill(0.0f64)),
+        Err(GatherError::InvalidOption { .. })
+    ));
+    // Clamp into an empty dim is an error.
+    let empty: [f32; 0] = [];
+    let ev = TensorView::new(&empty, &[0]).unwrap();
+    assert!(gather_with(&ev, 0, &ok, &GatherOptions::new().mode(IndexMode::Clamp)).is_err());
+    // In-range indices: every mode agrees with the reference.
+    let fine = TensorView::new(&[2i64, 0, 1], &[3]).unwrap();
+    let want = reference::gather(&sv, 0, &fine).unwrap();
+    for mode in [IndexMode::Error, IndexMode::Wrap, IndexMode::Clamp] {
+        let opts = GatherOptions::new().mode(mode);
+        assert_eq!(gather_with(&sv, 0, &fine, &opts).unwrap(), want);
+    }
+}
