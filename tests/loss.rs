@@ -1,0 +1,276 @@
+//! The loss module against torch's values (computed once with PyTorch 2.15,
+//! float64, and written down here), against finite differences, and against
+//! naive formulas; thread-count independence.
+
+use fastgather::loss::{
+    cross_entropy, cross_entropy_with_logits, cross_entropy_with_logits_backward, log_softmax,
+    nll_loss, LossOptions, Reduction,
+};
+use fastgather::TensorView;
+
+const X: [f64; 12] = [
+    1.5, -0.3, 0.2, 2.0, //
+    0.0, 1e4, -1e4, 3.0, //
+    -2.0, -1.0, 0.5, 0.25,
+];
+const Y: [i64; 3] = [3, 1, -100];
+
+fn close(a: &[f64], b: &[f64], tol: f64) {
+    assert_eq!(a.len(), b.len());
+    for (x, y) in a.iter().zip(b) {
+        assert!((x - y).abs() <= tol * (1.0 + y.abs()), "{a:?}\nvs\n{b:?}");
+    }
+}
+
+/// `F.cross_entropy(x, y, reduction, label_smoothing, ignore_index=-100)` and the
+/// gradient of `loss.sum()` with respect to x, from torch.
+#[allow(clippy::type_complexity)]
+fn torch_cases() -> Vec<(Reduction, f64, Vec<f64>, Vec<f64>)> {
+    let g_plain = vec![
+        0.3239861228858861,
+        0.0535545459122593,
+        0.08829651898822846,
+        -0.46583718778637406,
+        0.0,
+        0.0,
+        0.0,
+        0.0,
+        0.0,
+        0.0,
+        0.0,
+        0.0,
+    ];
+    let g_smooth = vec![
+        0.2739861228858861,
+        0.003554545912259295,
+        0.03829651898822846,
+        -0.31583718778637415,
+        -0.05,
+        0.15000000000000013,
+        -0.05,
+        -0.05,
+        0.0,
+        0.0,
+        0.0,
+        0.0,
+    ];
+    let half = |g: &Vec<f64>| g.iter().map(|v| v / 2.0).collect::<Vec<_>>();
+    vec![
+        (
+            Reduction::None,
+            0.0,
+            vec![0.627054594706181, 0.0, 0.0],
+            g_plain.clone(),
+        ),
+        (
+            Reduction::None,
+            0.2,
+            vec![0.8570545947061811, 1999.8500000000001, 0.0],
+            g_smooth.clone(),
+        ),
+        (
+            Reduction::Mean,
+            0.0,
+            vec![0.3135272973530905],
+            half(&g_plain),
+        ),
+        (
+            Reduction::Mean,
+            0.2,
+            vec![1000.353527297353],
+            half(&g_smooth),
+        ),
+        (Reduction::Sum, 0.0, vec![0.627054594706181], g_plain),
+        (Reduction::Sum, 0.2, vec![2000.707054594706], g_smooth),
+    ]
+}
+
+#[test]
+fn fused_cross_entropy_matches_torch() {
+    let x = TensorView::new(&X, &[3, 4]).unwrap();
+    let y = TensorView::new(&Y, &[3]).unwrap();
+    for (reduction, eps, loss, grad) in torch_cases() {
+        let opts = LossOptions::new().reduction(reduction).label_smoothing(eps);
+        let got = cross_entropy_with_logits(&x, &y, &opts).unwrap();
+        close(got.as_slice(), &loss, 1e-12);
+        let ones = vec![1.0f64; 3];
+        let one = 1.0f64;
+        let g = match reduction {
+            Reduction::None => TensorView::new(&ones, &[3]).unwrap(),
+            _ => TensorView::scalar(&one),
+        };
+        let back = cross_entropy_with_logits_backward(&x, &y, &g, &opts).unwrap();
+        close(back.as_slice(), &grad, 1e-12);
+        // The same in f32, within f32's precision (logits of 1e4 included).
+        let x32: Vec<f32> = X.iter().map(|&v| v as f32).collect();
+        let x32 = TensorView::new(&x32, &[3, 4]).unwrap();
+        let got32 = cross_entropy_with_logits(&x32, &y, &opts).unwrap();
+        let got32: Vec<f64> = got32.as_slice().iter().map(|&v| v as f64).collect();
+        close(&got32, &loss, 1e-6);
+    }
+}
+
+#[test]
+fn log_softmax_and_nll_match_torch() {
+    let x = TensorView::new(&X, &[3, 4]).unwrap();
+    let want = [
+        -1.127054594706181,
+        -2.927054594706181,
+        -2.4270545947061812,
+        -0.627054594706181,
+        -10000.0,
+        0.0,
+        -20000.0,
+        -9997.0,
+        -3.2342967734989703,
+        -2.2342967734989703,
+        -0.7342967734989704,
+        -0.9842967734989704,
+    ];
+    close(log_softmax(&x).unwrap().as_slice(), &want, 1e-12);
+    // The tutorial: -ln(p[label]) for p = [[0.1,0.3,0.6],[0.3,0.2,0.5]], y = [0, 2].
+    let p = [0.1f64, 0.3, 0.6, 0.3, 0.2, 0.5];
+    let p = TensorView::new(&p, &[2, 3]).unwrap();
+    let y = TensorView::new(&[0i64, 2], &[2]).unwrap();
+    let none = LossOptions::new().reduction(Reduction::None);
+    let want = [2.3025850929940455, 0.6931471805599453];
+    close(
+        cross_entropy(&p, &y, &none).unwrap().as_slice(),
+        &want,
+        1e-15,
+    );
+    let logp: Vec<f64> = [0.1f64, 0.3, 0.6, 0.3, 0.2, 0.5]
+        .iter()
+        .map(|v| v.ln())
+        .collect();
+    let logp = TensorView::new(&logp, &[2, 3]).unwrap();
+    close(nll_loss(&logp, &y, &none).unwrap().as_slice(), &want, 1e-15);
+    let mean = cross_entropy(&p, &y, &LossOptions::new()).unwrap();
+    assert_eq!(mean.shape(), &[] as &[usize]);
+    close(mean.as_slice(), &[(want[0] + want[1]) / 2.0], 1e-15);
+}
+
+/// Central differences of the summed loss agree with the analytic gradient.
+#[test]
+fn backward_matches_finite_differences() {
+    let (n, c) = (5, 7);
+    let x: Vec<f64> = (0..n * c)
+        .map(|k| ((k * 37 % 11) as f64 - 5.0) * 0.4)
+        .collect();
+    let y = [0i64, 6, 3, 3, -100];
+    let yv = TensorView::new(&y, &[n]).unwrap();
+    for eps in [0.0, 0.1] {
+        for reduction in [Reduction::Mean, Reduction::Sum] {
+            let opts = LossOptions::new().reduction(reduction).label_smoothing(eps);
+            let loss = |x: &[f64]| {
+                let xv = TensorView::new(x, &[n, c]).unwrap();
+                cross_entropy_with_logits(&xv, &yv, &opts)
+                    .unwrap()
+                    .as_slice()[0]
+            };
+            let one = 1.0f64;
+            let xv = TensorView::new(&x, &[n, c]).unwrap();
+            let grad =
+                cross_entropy_with_logits_backward(&xv, &yv, &TensorView::scalar(&one), &opts)
+                    .unwrap();
+            let h = 1e-6;
+            for k in 0..n * c {
+                let (mut up, mut down) = (x.clone(), x.clone());
+                up[k] += h;
+                down[k] -= h;
+                let numeric = (loss(&up) - loss(&down)) / (2.0 * h);
+                assert!(
+                    (numeric - grad.as_slice()[k]).abs() < 1e-7,
+                    "element {k}: {numeric} vs {}",
+                    grad.as_slice()[k]
+                );
+            }
+        }
+    }
+}
+
+/// Big batches run on rayon threads; the result is the same in a 1-thread pool.
+#[test]
+fn threads_do_not_change_results() {
+    let (n, c) = (3000, 40);
+    let x: Vec<f32> = (0..n * c)
+        .map(|k| ((k * 7919 % 1000) as f32 - 500.0) * 0.01)
+        .collect();
+    let y: Vec<i64> = (0..n).map(|k| (k * 31 % c) as i64).collect();
+    let xv = TensorView::new(&x, &[n, c]).unwrap();
+    let yv = TensorView::new(&y, &[n]).unwrap();
+    let opts = LossOptions::new().label_smoothing(0.05);
+    let many = cross_entropy_with_logits(&xv, &yv, &opts).unwrap();
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(1)
+        .build()
+        .unwrap();
+    let one = pool.install(|| cross_entropy_with_logits(&xv, &yv, &opts).unwrap());
+    assert_eq!(many.as_slice()[0].to_bits(), one.as_slice()[0].to_bits());
+    let g = 1.0f32;
+    let gv = TensorView::scalar(&g);
+    let a = cross_entropy_with_logits_backward(&xv, &yv, &gv, &opts).unwrap();
+    let b = pool.install(|| cross_entropy_with_logits_backward(&xv, &yv, &gv, &opts).unwrap());
+    assert!(a
+        .as_slice()
+        .iter()
+        .zip(b.as_slice())
+        .all(|(p, q)| p.to_bits() == q.to_bits()));
+    // And the f32 fused loss is close to an f64 evaluation of the definition.
+    let mut total = 0.0f64;
+    for r in 0..n {
+        let row: Vec<f64> = x[r * c..(r + 1) * c].iter().map(|&v| v as f64).collect();
+        let m = row.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
+        let lse = m + row.iter().map(|v| (v - m).exp()).sum::<f64>().ln();
+        let mean_x = row.iter().sum::<f64>() / c as f64;
+        total += 0.95 * (lse - row[y[r] as usize]) + 0.05 * (lse - mean_x);
+    }
+    let want = total / n as f64;
+    assert!((many.as_slice()[0] as f64 - want).abs() < 1e-5 * want.abs().max(1.0));
+}
+
+#[test]
+fn loss_errors() {
+    let x = TensorView::new(&X, &[3, 4]).unwrap();
+    let bad = TensorView::new(&[3i64, 4, 0], &[3]).unwrap();
+    let err = cross_entropy_with_logits(&x, &bad, &LossOptions::new()).unwrap_err();
+    assert_eq!(
+        err,
+        fastgather::GatherError::IndexOutOfBounds {
+            value: 4,
+            position: vec![1],
+            dim: 1,
+            size: 4
+        }
+    );
+    let short = TensorView::new(&[0i64, 1], &[2]).unwrap();
+    assert!(cross_entropy_with_logits(&x, &short, &LossOptions::new()).is_err());
+    let y = TensorView::new(&Y, &[3]).unwrap();
+    let smoothing = LossOptions::new().label_smoothing(1.5);
+    assert!(cross_entropy_with_logits(&x, &y, &smoothing).is_err());
+    let flat = TensorView::new(&X, &[12]).unwrap();
+    assert!(log_softmax(&flat).is_err());
+    // Every row ignored: the mean is 0/0, as in torch.
+    let ignored = TensorView::new(&[-100i64; 3], &[3]).unwrap();
+    let l = cross_entropy_with_logits(&x, &ignored, &LossOptions::new()).unwrap();
+    assert!(l.as_slice()[0].is_nan());
+}
+
+/// Strided logits (a transposed view) give the same losses as contiguous ones.
+#[test]
+fn strided_logits() {
+    let xt: Vec<f64> = (0..4)
+        .flat_map(|c| (0..3).map(move |r| X[r * 4 + c]))
+        .collect();
+    let xv = TensorView::new(&xt, &[4, 3])
+        .unwrap()
+        .transpose(0, 1)
+        .unwrap();
+    let y = TensorView::new(&Y, &[3]).unwrap();
+    let opts = LossOptions::new()
+        .reduction(Reduction::None)
+        .label_smoothing(0.2);
+    let want =
+        cross_entropy_with_logits(&TensorView::new(&X, &[3, 4]).unwrap(), &y, &opts).unwrap();
+    assert_eq!(cross_entropy_with_logits(&xv, &y, &opts).unwrap(), want);
+}
