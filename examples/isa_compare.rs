@@ -47,10 +47,6 @@ fn case<T: fastgather::Element + Default, I: fastgather::IndexElem>(
     let n = idx.len();
     let w = size_of::<T>();
     let bytes = (n * (size_of::<I>() + w) + (n * w).min(src.len() * w)) as f64;
-    let pool1 = rayon::ThreadPoolBuilder::new()
-        .num_threads(1)
-        .build()
-        .unwrap();
     let threads = std::thread::available_parallelism().map_or(1, |t| t.get());
     let first = explain(src, dim, idx, &GatherOptions::new())
         .unwrap()
@@ -72,15 +68,14 @@ fn case<T: fastgather::Element + Default, I: fastgather::IndexElem>(
         let isa = paths[k / 2];
         let all = k % 2 == 1;
         labels.push(format!("{isa:?} x{}", if all { threads } else { 1 }));
-        let opts = GatherOptions::new().isa(isa);
-        let pool = &pool1;
+        // One thread: `sequential()`, the caller's thread (no pool hand-off).
+        let opts = if all {
+            GatherOptions::new().isa(isa)
+        } else {
+            GatherOptions::new().isa(isa).sequential()
+        };
         engines.push(Box::new(move || {
-            let mut view = out.view_mut();
-            if all {
-                gather_into_with(src, dim, idx, &mut view, &opts).unwrap();
-            } else {
-                pool.install(|| gather_into_with(src, dim, idx, &mut view, &opts).unwrap());
-            }
+            gather_into_with(src, dim, idx, &mut out.view_mut(), &opts).unwrap();
         }));
     }
     labels.push("memcpy of out x1".to_string());
@@ -88,12 +83,22 @@ fn case<T: fastgather::Element + Default, I: fastgather::IndexElem>(
         copy_out.as_mut_slice().copy_from_slice(&copy_src)
     }));
     let reps = if bytes > 1e7 { 15 } else { 101 };
-    let times = race(&mut engines, reps);
+    // Tiny cases: each sample times many calls, so the clock's resolution
+    // does not dominate.
+    let inner = if bytes < 1e5 { 10_000 } else { 1 };
+    let mut engines: Vec<Box<dyn FnMut() + '_>> = engines
+        .into_iter()
+        .map(|mut e| -> Box<dyn FnMut() + '_> { Box::new(move || (0..inner).for_each(|_| e())) })
+        .collect();
+    let times: Vec<f64> = race(&mut engines, reps)
+        .iter()
+        .map(|t| t / inner as f64)
+        .collect();
     drop(engines);
     for (label, t) in labels.iter().zip(&times) {
         println!(
-            "  {label:<18} {:>9.3} ms {:>7.2} GB/s",
-            t * 1e3,
+            "  {label:<18} {:>12.3} us {:>7.2} GB/s",
+            t * 1e6,
             bytes / t / 1e9
         );
     }

@@ -184,11 +184,10 @@ pub fn gather_into_with<T: Element, I: IndexElem>(
         return Ok(());
     }
     check_shapes(src.shape(), d, index.shape())?;
-    let out_layout = out.layout().clone();
     let ptr = out.data_mut().as_mut_ptr();
     // SAFETY: `out`'s layout was checked against its buffer, overlap included, when
     // the view was made; the `&mut` borrow keeps everyone else away.
-    unsafe { run(src, d, index, &out_layout, ptr, opts) }
+    unsafe { run(src, d, index, out.layout(), ptr, opts) }
 }
 
 /// Which kernel [`gather_with`] would run for these arguments, after the same

@@ -42,9 +42,19 @@ impl Isa {
         paths
     }
 
-    /// Whether this CPU can run the path.
+    /// Whether this CPU can run the path (no allocation: checked on every call).
     pub fn is_available(self) -> bool {
-        Self::available().contains(&self)
+        #[cfg(target_arch = "x86_64")]
+        {
+            let caps = caps();
+            match self {
+                Isa::Scalar | Isa::Portable => true,
+                Isa::Avx2 | Isa::Avx2Gather => caps.avx2,
+                Isa::Avx512 | Isa::Avx512Gather => caps.avx512,
+            }
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        matches!(self, Isa::Scalar | Isa::Portable)
     }
 
     /// The path dispatch uses when none is forced.

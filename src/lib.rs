@@ -28,6 +28,7 @@
 #![warn(missing_docs)]
 
 mod arch;
+mod dims;
 mod dispatch;
 mod error;
 mod gather;

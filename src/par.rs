@@ -30,8 +30,8 @@ pub(crate) fn for_each_chunk(
     #[cfg(feature = "rayon")]
     {
         let bytes = rows.saturating_mul(inner).saturating_mul(elem_bytes.max(1));
-        let threads = rayon::current_num_threads();
-        if parallel && threads > 1 && bytes >= SERIAL_CUTOFF_BYTES {
+        if parallel && bytes >= SERIAL_CUTOFF_BYTES && rayon::current_num_threads() > 1 {
+            let threads = rayon::current_num_threads();
             use rayon::prelude::*;
             let tasks = (bytes / GRAIN_BYTES).clamp(2, threads * TASKS_PER_THREAD);
             if rows >= tasks || (!split_inner && rows > 1) {

@@ -20,8 +20,9 @@
 //!    Index values are *not* checked: a kernel must test `v < bound` (unsigned)
 //!    before it forms a source address.
 
+use crate::dims::InlineVec;
 use crate::options::IndexMode;
-use crate::view::{Dims, Layout, Strides};
+use crate::view::Layout;
 
 /// What the reduced problem looks like; each class has its own kernel family.
 ///
@@ -49,10 +50,8 @@ pub enum LayoutClass {
 /// The reduced problem. See the module docs for its invariants.
 #[derive(Clone, Debug)]
 pub(crate) struct Plan {
-    pub outer: Dims,
-    pub src_outer: Strides,
-    pub idx_outer: Strides,
-    pub out_outer: Strides,
+    /// The outer axes, outermost first.
+    pub outer: Axes,
     pub inner: usize,
     pub src_inner: isize,
     pub idx_inner: isize,
@@ -74,13 +73,16 @@ pub(crate) struct Plan {
 }
 
 /// One axis of the iteration: its size and the stride of each operand.
-#[derive(Clone, Copy, Debug)]
-struct Axis {
-    size: usize,
-    src: isize,
-    idx: isize,
-    out: isize,
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Axis {
+    pub size: usize,
+    pub src: isize,
+    pub idx: isize,
+    pub out: isize,
 }
+
+/// Axes after merging; four inline cover nearly every real problem.
+pub(crate) type Axes = InlineVec<Axis, 4>;
 
 fn at(strides: &[isize], k: usize) -> isize {
     strides.get(k).copied().unwrap_or(0)
@@ -88,6 +90,7 @@ fn at(strides: &[isize], k: usize) -> isize {
 
 /// One axis per index dim (a 0-d index counts as `[1]`); along `dim` the
 /// source's iteration stride is 0, its stride there multiplies the index value.
+#[inline]
 fn axes<'a>(
     src: &'a Layout,
     idx: &'a Layout,
@@ -103,8 +106,9 @@ fn axes<'a>(
 }
 
 /// Merges each axis into its outer neighbour when all three maps agree.
-fn merge(axes: impl Iterator<Item = Axis>) -> smallvec::SmallVec<[Axis; 6]> {
-    let mut merged: smallvec::SmallVec<[Axis; 6]> = smallvec::SmallVec::new();
+#[inline]
+fn merge(axes: impl Iterator<Item = Axis>) -> Axes {
+    let mut merged = Axes::new();
     for a in axes {
         match merged.last_mut() {
             Some(o)
@@ -130,6 +134,7 @@ impl Plan {
     /// buffers, `out` has the index's shape and passed `check_no_overlap`, the
     /// index is non-empty, ranks agree after treating 0-d as `[1]`, `dim` is in
     /// range and `index.size(k) <= src.size(k)` for `k != dim`.
+    #[inline]
     pub(crate) fn new(
         src: &Layout,
         src_len: usize,
@@ -145,7 +150,7 @@ impl Plan {
             idx: 1,
             out: 1,
         });
-        Self::assemble(src, src_len, idx, out, dim, &merged, inner)
+        Self::assemble(src, src_len, idx, out, dim, merged, inner)
     }
 
     /// The plan of a scatter: `src` is the tensor written through the index
@@ -162,32 +167,28 @@ impl Plan {
         out: &Layout,
         dim: usize,
     ) -> Plan {
-        let all: smallvec::SmallVec<[Axis; 6]> = axes(src, idx, out, dim).collect();
-        let inner = all[dim];
-        let rest = all
-            .iter()
+        let inner = axes(src, idx, out, dim).nth(dim).expect("dim < rank");
+        let rest = axes(src, idx, out, dim)
             .enumerate()
             .filter(|&(k, a)| k != dim && a.size != 1)
-            .map(|(_, &a)| a);
+            .map(|(_, a)| a);
         let merged = merge(rest);
-        Self::assemble(src, src_len, idx, out, dim, &merged, inner)
+        Self::assemble(src, src_len, idx, out, dim, merged, inner)
     }
 
+    #[inline]
     fn assemble(
         src: &Layout,
         src_len: usize,
         idx: &Layout,
         out: &Layout,
         dim: usize,
-        merged: &[Axis],
+        merged: Axes,
         inner: Axis,
     ) -> Plan {
         Plan {
             rows: merged.iter().map(|a| a.size).product(),
-            outer: merged.iter().map(|a| a.size).collect(),
-            src_outer: merged.iter().map(|a| a.src).collect(),
-            idx_outer: merged.iter().map(|a| a.idx).collect(),
-            out_outer: merged.iter().map(|a| a.out).collect(),
+            outer: merged,
             inner: inner.size,
             src_inner: inner.src,
             idx_inner: inner.idx,
@@ -205,23 +206,25 @@ impl Plan {
     }
 
     /// A cursor at the start of `row`, from which rows advance without division.
+    #[inline]
     pub(crate) fn rows_from(&self, row: usize) -> RowCursor<'_> {
-        let mut pos: Dims = smallvec::SmallVec::from_elem(0, self.outer.len());
-        let mut rest = row;
-        for k in (0..self.outer.len()).rev() {
-            pos[k] = rest % self.outer[k];
-            rest /= self.outer[k];
-        }
-        let dot = |strides: &Strides| -> isize {
-            pos.iter().zip(strides).map(|(&p, &s)| p as isize * s).sum()
-        };
-        RowCursor {
-            src: self.src_offset as isize + dot(&self.src_outer),
-            idx: self.idx_offset as isize + dot(&self.idx_outer),
-            out: self.out_offset as isize + dot(&self.out_outer),
-            pos,
+        let mut cur = RowCursor {
+            src: self.src_offset as isize,
+            idx: self.idx_offset as isize,
+            out: self.out_offset as isize,
+            pos: InlineVec::from_elem(0, self.outer.len()),
             plan: self,
+        };
+        let mut rest = row;
+        for (k, a) in self.outer.iter().enumerate().rev() {
+            let p = rest % a.size;
+            rest /= a.size;
+            cur.pos[k] = p;
+            cur.src += p as isize * a.src;
+            cur.idx += p as isize * a.idx;
+            cur.out += p as isize * a.out;
         }
+        cur
     }
 }
 
@@ -240,7 +243,7 @@ pub(crate) struct RowCursor<'p> {
     pub src: isize,
     pub idx: isize,
     pub out: isize,
-    pos: Dims,
+    pos: InlineVec<usize, 4>,
     plan: &'p Plan,
 }
 
@@ -251,19 +254,19 @@ impl RowCursor<'_> {
     #[inline(always)]
     pub(crate) fn advance(&mut self) {
         let p = self.plan;
-        for k in (0..self.pos.len()).rev() {
+        for (k, a) in p.outer.iter().enumerate().rev() {
             self.pos[k] += 1;
-            self.src = self.src.wrapping_add(p.src_outer[k]);
-            self.idx = self.idx.wrapping_add(p.idx_outer[k]);
-            self.out = self.out.wrapping_add(p.out_outer[k]);
-            if self.pos[k] < p.outer[k] {
+            self.src = self.src.wrapping_add(a.src);
+            self.idx = self.idx.wrapping_add(a.idx);
+            self.out = self.out.wrapping_add(a.out);
+            if self.pos[k] < a.size {
                 return;
             }
             let back = self.pos[k] as isize;
             self.pos[k] = 0;
-            self.src = self.src.wrapping_sub(back.wrapping_mul(p.src_outer[k]));
-            self.idx = self.idx.wrapping_sub(back.wrapping_mul(p.idx_outer[k]));
-            self.out = self.out.wrapping_sub(back.wrapping_mul(p.out_outer[k]));
+            self.src = self.src.wrapping_sub(back.wrapping_mul(a.src));
+            self.idx = self.idx.wrapping_sub(back.wrapping_mul(a.idx));
+            self.out = self.out.wrapping_sub(back.wrapping_mul(a.out));
         }
     }
 }

@@ -4,13 +4,13 @@
 //! element offset. Every layout is validated against its buffer when the view
 //! is made; see [`Layout::check`] for the invariants the kernels rely on.
 
+use crate::dims::InlineVec;
 use crate::error::GatherError;
-use smallvec::SmallVec;
 
 /// Sizes of a tensor; inline up to rank 6 so views of common ranks never allocate.
-pub(crate) type Dims = SmallVec<[usize; 6]>;
+pub(crate) type Dims = InlineVec<usize, 6>;
 /// Element strides of a tensor.
-pub(crate) type Strides = SmallVec<[isize; 6]>;
+pub(crate) type Strides = InlineVec<isize, 6>;
 
 /// Shape, strides and offset of a view. Only ever built through [`Layout::check`].
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -27,7 +27,7 @@ pub(crate) fn numel(shape: &[usize]) -> Option<usize> {
 
 /// Row-major (C-contiguous) strides for `shape`; callers have checked `numel`.
 pub(crate) fn contiguous_strides(shape: &[usize]) -> Strides {
-    let mut strides: Strides = SmallVec::from_elem(0, shape.len());
+    let mut strides: Strides = InlineVec::from_elem(0, shape.len());
     let mut step = 1isize;
     for (s, &d) in strides.iter_mut().zip(shape).rev() {
         *s = step;
@@ -146,7 +146,7 @@ impl Layout {
         if self.numel() == 0 {
             return Ok(());
         }
-        let mut axes: SmallVec<[(usize, usize); 6]> = self
+        let mut axes: Vec<(usize, usize)> = self
             .shape
             .iter()
             .zip(&self.strides)
@@ -180,7 +180,7 @@ impl Layout {
 
     fn permute(&self, dims: &[usize]) -> Result<Self, GatherError> {
         let rank = self.shape.len();
-        let mut seen: SmallVec<[bool; 6]> = SmallVec::from_elem(false, rank);
+        let mut seen = vec![false; rank];
         if dims.len() != rank {
             return Err(GatherError::RankLengthMismatch {
                 shape_len: rank,
@@ -220,7 +220,7 @@ impl Layout {
             ));
         }
         let lead = shape.len() - rank;
-        let mut strides: Strides = SmallVec::from_elem(0, shape.len());
+        let mut strides: Strides = InlineVec::from_elem(0, shape.len());
         for (k, &d) in shape.iter().enumerate().skip(lead) {
             let (old, s) = (self.shape[k - lead], self.strides[k - lead]);
             strides[k] = if old == d {
@@ -378,10 +378,7 @@ macro_rules! view_accessors {
         where
             T: Copy,
         {
-            Tensor {
-                data: self.to_vec(),
-                shape: self.layout.shape.clone(),
-            }
+            Tensor::from_parts(self.to_vec(), self.layout.shape.clone())
         }
     };
 }
@@ -392,7 +389,7 @@ pub(crate) fn for_each_position(shape: &[usize], mut f: impl FnMut(&[usize]) -> 
     if shape.contains(&0) {
         return;
     }
-    let mut pos: Dims = SmallVec::from_elem(0, shape.len());
+    let mut pos: Dims = InlineVec::from_elem(0, shape.len());
     loop {
         if !f(&pos) {
             return;
@@ -648,24 +645,27 @@ impl<'a, T> TensorViewMut<'a, T> {
 #[derive(Clone, Debug, PartialEq)]
 pub struct Tensor<T> {
     data: Vec<T>,
-    shape: Dims,
+    /// Always contiguous row-major over `data`, offset 0; kept whole so views
+    /// are a copy away.
+    layout: Layout,
 }
 
 impl<T> Tensor<T> {
     /// Wraps `data` as a row-major tensor of `shape`; the lengths must agree.
     pub fn from_vec(data: Vec<T>, shape: &[usize]) -> Result<Self, GatherError> {
-        Layout::contiguous(data.len(), shape)?;
-        Ok(Self {
-            data,
-            shape: shape.into(),
-        })
+        let layout = Layout::contiguous(data.len(), shape)?;
+        Ok(Self { data, layout })
     }
 
     /// A 0-d tensor holding `value`.
     pub fn scalar(value: T) -> Self {
         Self {
             data: vec![value],
-            shape: Dims::new(),
+            layout: Layout {
+                shape: Dims::new(),
+                strides: Strides::new(),
+                offset: 0,
+            },
         }
     }
 
@@ -683,26 +683,30 @@ impl<T> Tensor<T> {
                 bytes: n.saturating_mul(std::mem::size_of::<T>()),
             })?;
         data.resize(n, value);
-        Ok(Self {
-            data,
-            shape: shape.into(),
-        })
+        Ok(Self::from_parts(data, shape.into()))
     }
 
     /// Assembles a tensor whose length was checked by the caller.
     pub(crate) fn from_parts(data: Vec<T>, shape: Dims) -> Self {
         debug_assert_eq!(numel(&shape), Some(data.len()));
-        Self { data, shape }
+        Self {
+            data,
+            layout: Layout {
+                strides: contiguous_strides(&shape),
+                shape,
+                offset: 0,
+            },
+        }
     }
 
     /// Sizes of each dim.
     pub fn shape(&self) -> &[usize] {
-        &self.shape
+        &self.layout.shape
     }
 
     /// Number of dims.
     pub fn rank(&self) -> usize {
-        self.shape.len()
+        self.layout.shape.len()
     }
 
     /// Number of elements.
@@ -734,22 +738,14 @@ impl<T> Tensor<T> {
     pub fn view(&self) -> TensorView<'_, T> {
         TensorView {
             data: &self.data,
-            layout: Layout {
-                strides: contiguous_strides(&self.shape),
-                shape: self.shape.clone(),
-                offset: 0,
-            },
+            layout: self.layout.clone(),
         }
     }
 
     /// A writable view of the whole tensor.
     pub fn view_mut(&mut self) -> TensorViewMut<'_, T> {
         TensorViewMut {
-            layout: Layout {
-                strides: contiguous_strides(&self.shape),
-                shape: self.shape.clone(),
-                offset: 0,
-            },
+            layout: self.layout.clone(),
             data: &mut self.data,
         }
     }
