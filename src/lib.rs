@@ -26,6 +26,7 @@
 //! any source address is formed.
 
 #![warn(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod arch;
 mod dims;
@@ -36,6 +37,9 @@ mod index;
 mod isa;
 mod kernel;
 pub mod loss;
+#[cfg(feature = "ndarray")]
+#[cfg_attr(docsrs, doc(cfg(feature = "ndarray")))]
+pub mod ndarray;
 mod options;
 mod par;
 mod plan;
@@ -61,4 +65,5 @@ pub use view::{Tensor, TensorView, TensorViewMut};
 pub use width::Element;
 
 #[cfg(feature = "half")]
+#[cfg_attr(docsrs, doc(cfg(feature = "half")))]
 pub use half;

@@ -3,7 +3,7 @@
 //! contiguous, so one row body per path serves all three; the drivers decide the
 //! order rows are visited in.
 
-use super::{BadIndex, Job, Row, RowKernel};
+use super::{scalar, BadIndex, Job, Row, RowKernel};
 use crate::index::IndexElem;
 use crate::plan::{LayoutClass, Plan};
 use std::ops::Range;
@@ -34,13 +34,13 @@ pub(crate) unsafe fn drive<R: RowKernel, E: Copy, I: IndexElem>(
         _ => cols.len(),
     }
     .max(1);
+    let ahead = prefetch_distance(p, size_of::<E>());
     let mut j0 = cols.start;
     while j0 < cols.end {
         let n = tile.min(cols.end - j0);
-        let mut cur = p.rows_from(rows.start);
-        for _ in rows.clone() {
+        let row_at = |cur: &crate::plan::RowCursor<'_>| {
             let base = cur.src + j0 as isize * p.src_inner;
-            let row = Row {
+            Row {
                 src: job.src,
                 base,
                 // In-bounds for this row's `n` positions (plan invariant 2);
@@ -52,15 +52,44 @@ pub(crate) unsafe fn drive<R: RowKernel, E: Copy, I: IndexElem>(
                 gs: p.gather_stride,
                 bound: p.bound,
                 slack: slack(p, base, n, size_of::<E>()),
-            };
+                prefetch: if n > ahead { ahead } else { 0 },
+            }
+        };
+        // Short rows prefetch whole rows ahead instead: this cursor runs
+        // `lead` rows in front.
+        let lead = if ahead > 0 && n <= ahead { ahead.div_ceil(n) } else { 0 };
+        let mut front = p.rows_from((rows.start + lead).min(rows.end));
+        let mut cur = p.rows_from(rows.start);
+        for r in rows.clone() {
+            if lead > 0 && r + lead < rows.end {
+                // SAFETY: row `r + lead` is in this rectangle (invariants 2, 3);
+                // prefetching reads its indices and touches no source memory.
+                unsafe { scalar::prefetch(&row_at(&front), 0, n) };
+                front.advance();
+            }
             // SAFETY: the row lies in this rectangle (invariants 2 and 3), `slack`
             // was computed by `slack`, the caller vouches for the features.
-            unsafe { R::row(&row)? };
+            unsafe { R::row(&row_at(&cur))? };
             cur.advance();
         }
         j0 += n;
     }
     Ok(())
+}
+
+/// Positions to prefetch ahead, or 0. Picks are worth prefetching when they
+/// are sparse in their source rows: one per row (`Pick`), or fewer than one per
+/// four cache lines of a `LastDim` row (top-k); dense picks reuse lines the
+/// first misses brought in, and the hardware streams contiguous runs.
+fn prefetch_distance(p: &Plan, width: usize) -> usize {
+    const AHEAD: usize = 32;
+    match p.class {
+        LayoutClass::Pick => AHEAD,
+        LayoutClass::LastDim if p.inner * 256 <= p.bound * width * p.gather_stride.unsigned_abs().max(1) => {
+            AHEAD
+        }
+        _ => 0,
+    }
 }
 
 /// Columns per `InnerRun` tile: `TILE_BYTES` of source over `bound` source rows,

@@ -59,6 +59,9 @@ pub(crate) struct Row<E, I> {
     /// A 4-byte load at any source element this row can address stays inside
     /// the source buffer (lets 1- and 2-byte elements use 32-bit gathers).
     pub slack: bool,
+    /// Prefetch the source this many positions ahead (0: off). Set where picks
+    /// are sparse, so each is a cache miss the hardware cannot predict.
+    pub prefetch: usize,
 }
 
 /// The per-path body of the affine kernels.

@@ -4,7 +4,7 @@
 //! `wide` picks its instructions when the crate is compiled (SSE2 on a baseline
 //! x86-64 build, NEON on aarch64), so this path needs no runtime detection.
 
-use super::scalar::row_range;
+use super::scalar::{prefetch, row_range};
 use super::{BadIndex, Row, RowKernel};
 use crate::index::IndexElem;
 use wide::{i64x4, CmpGt};
@@ -31,6 +31,10 @@ impl RowKernel for Portable {
             // Negative values are huge as unsigned numbers, and fail.
             if bound.cmp_gt(v ^ flip).move_mask() != 0b1111 {
                 return Err(BadIndex);
+            }
+            if r.prefetch > 0 {
+                // SAFETY: clamped to the row; prefetches never fault.
+                unsafe { prefetch(r, j + r.prefetch, j + r.prefetch + 4) };
             }
             let offsets = (along + v * gs).to_array();
             for (k, &s) in offsets.iter().enumerate() {

@@ -7,7 +7,7 @@
 //! multiply cannot form, run the scalar row.
 
 use crate::index::{IndexElem, IndexKind};
-use crate::kernel::scalar::row_range;
+use crate::kernel::scalar::{copy_checked, prefetch, row_range};
 use crate::kernel::{affine, BadIndex, Job, Row, RowKernel};
 use core::arch::x86_64::*;
 use std::ops::Range;
@@ -101,14 +101,13 @@ unsafe fn row_loads<E: Copy, I: IndexElem>(r: &Row<E, I>) -> Result<(), BadIndex
         if !all_below(unsafe { load4(r.idx.add(j)) }, bound) {
             return Err(BadIndex);
         }
-        for k in j..j + 4 {
-            // SAFETY: position `k` of the row; its index was checked just above,
-            // so the source offset is the row's (invariant 3).
-            unsafe {
-                let v = r.idx.add(k).read().to_i64() as isize;
-                let s = r.base + k as isize * r.si + v * r.gs;
-                r.out.add(k).write(r.src.offset(s).read());
+        // SAFETY: the four positions were just checked; the prefetch range is
+        // clamped to the row.
+        unsafe {
+            if r.prefetch > 0 {
+                prefetch(r, j + r.prefetch, j + r.prefetch + 4);
             }
+            copy_checked(r, j, j + 4);
         }
         j += 4;
     }

@@ -10,7 +10,7 @@
 //! where `slack` proves the extra bytes lie inside the source buffer.
 
 use crate::index::{IndexElem, IndexKind};
-use crate::kernel::scalar::row_range;
+use crate::kernel::scalar::{copy_checked, prefetch, row_range};
 use crate::kernel::{affine, BadIndex, Job, Row, RowKernel};
 use core::arch::x86_64::*;
 use std::ops::Range;
@@ -74,13 +74,17 @@ unsafe fn row_loads<E: Copy, I: IndexElem>(r: &Row<E, I>) -> Result<(), BadIndex
         if _mm512_mask_cmplt_epu64_mask(m, v, bound) != m {
             return Err(BadIndex);
         }
-        for k in j..(j + 8).min(r.n) {
-            // SAFETY: position `k` of the row; its index was checked just above,
-            // so the source offset is the row's (invariant 3).
-            unsafe {
-                let v = r.idx.add(k).read().to_i64() as isize;
-                let s = r.base + k as isize * r.si + v * r.gs;
-                r.out.add(k).write(r.src.offset(s).read());
+        // SAFETY: the positions of `m` were just checked; the prefetch range is
+        // clamped to the row.
+        unsafe {
+            if r.prefetch > 0 {
+                prefetch(r, j + r.prefetch, j + r.prefetch + 8);
+            }
+            if m == 0xff {
+                // A constant trip count: the eight loads unroll and overlap.
+                copy_checked(r, j, j + 8);
+            } else {
+                copy_checked(r, j, r.n);
             }
         }
         j += 8;
