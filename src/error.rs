@@ -6,6 +6,29 @@ use std::fmt;
 ///
 /// Messages carry the facts torch's carry: the dim, both shapes, the bad index
 /// value, its position in the index as a multi-index, and the valid range.
+///
+/// The enum is `#[non_exhaustive]`: new variants may come in minor releases, so
+/// a `match` needs a wildcard arm.
+///
+/// ```
+/// use fastgather::{gather, GatherError, TensorView};
+/// let src = TensorView::new(&[1.0f32, 2.0, 3.0, 4.0], &[2, 2]).unwrap();
+/// let idx = TensorView::new(&[0i64, 1, 2, 0], &[2, 2]).unwrap();
+/// let err = gather(&src, 1, &idx).unwrap_err();
+/// match &err {
+///     GatherError::IndexOutOfBounds { value, position, dim, size } => {
+///         assert_eq!((*value, position.as_slice(), *dim, *size), (2, &[1, 0][..], 1, 2));
+///     }
+///     other => panic!("unexpected error: {other}"),
+/// }
+/// assert_eq!(
+///     err.to_string(),
+///     "index 2 at position [1, 0] is out of bounds for dimension 1 with size 2 (valid range 0..2)"
+/// );
+/// // It is a std::error::Error, so `?` converts it into a Box<dyn Error>.
+/// let boxed: Box<dyn std::error::Error> = err.into();
+/// # let _ = boxed;
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum GatherError {

@@ -25,6 +25,22 @@ pub enum IndexKind {
 /// `i64` and `i32` are torch's index dtypes; `u32`, `u64` and `usize` are
 /// fastgather extensions with the same meaning (a value must lie in `0..size`).
 /// Sealed: the kernels rely on the widths below.
+///
+/// ```
+/// use fastgather::{gather, IndexElem, Tensor, TensorView};
+/// // Generic over the index type, as a caller's own op might be.
+/// fn first_column<I: IndexElem>(src: &TensorView<'_, f32>) -> Tensor<f32> {
+///     let rows = src.shape()[0];
+///     let zeros = vec![I::from_i64_wrapping(0); rows];
+///     let idx = TensorView::new(&zeros, &[rows, 1]).unwrap();
+///     gather(src, 1, &idx).unwrap()
+/// }
+/// let src = TensorView::new(&[1.0, 2.0, 3.0, 4.0], &[2, 2]).unwrap();
+/// assert_eq!(first_column::<u32>(&src).as_slice(), &[1.0, 3.0]);
+/// assert_eq!(first_column::<i64>(&src).as_slice(), &[1.0, 3.0]);
+/// assert_eq!(u64::MAX.to_i64(), -1); // fails the range check like any negative
+/// assert_eq!(u64::MAX.to_i128(), u64::MAX as i128);
+/// ```
 pub trait IndexElem: Copy + Send + Sync + 'static + sealed::Sealed {
     /// The value widened to `i64`; values that do not fit come out negative,
     /// so one unsigned compare against the bound rejects them too.

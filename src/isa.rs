@@ -6,6 +6,16 @@ use std::sync::OnceLock;
 ///
 /// Dispatch runs the best path the CPU has, or the one [`crate::GatherOptions::isa`]
 /// asks for. Every path gives bit-identical results.
+///
+/// ```
+/// use fastgather::{explain, GatherOptions, Isa, TensorView};
+/// let src = TensorView::new(&[0u32; 64], &[8, 8]).unwrap();
+/// let idx = TensorView::new(&[1i64; 64], &[8, 8]).unwrap();
+/// for isa in Isa::available() {
+///     let choice = explain(&src, 1, &idx, &GatherOptions::new().isa(isa)).unwrap().unwrap();
+///     println!("{isa:?}: {}", choice.kernel);
+/// }
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 #[non_exhaustive]
 pub enum Isa {
@@ -27,6 +37,13 @@ pub enum Isa {
 
 impl Isa {
     /// Every path this CPU can run, plainest first.
+    ///
+    /// ```
+    /// use fastgather::Isa;
+    /// let paths = Isa::available();
+    /// assert_eq!(&paths[..2], &[Isa::Scalar, Isa::Portable]);
+    /// assert!(paths.contains(&Isa::best()));
+    /// ```
     pub fn available() -> Vec<Isa> {
         let mut paths = vec![Isa::Scalar, Isa::Portable];
         #[cfg(target_arch = "x86_64")]
@@ -43,6 +60,12 @@ impl Isa {
     }
 
     /// Whether this CPU can run the path (no allocation: checked on every call).
+    ///
+    /// ```
+    /// use fastgather::Isa;
+    /// assert!(Isa::Scalar.is_available() && Isa::Portable.is_available());
+    /// assert_eq!(Isa::Avx2.is_available(), Isa::available().contains(&Isa::Avx2));
+    /// ```
     pub fn is_available(self) -> bool {
         #[cfg(target_arch = "x86_64")]
         {
@@ -57,7 +80,16 @@ impl Isa {
         matches!(self, Isa::Scalar | Isa::Portable)
     }
 
-    /// The path dispatch uses when none is forced.
+    /// The path dispatch uses when none is forced: `Avx512` where the CPU has
+    /// AVX-512 F, BW, VL and DQ, else `Avx2`, else `Portable`. Detected once and
+    /// cached.
+    ///
+    /// ```
+    /// use fastgather::Isa;
+    /// let best = Isa::best();
+    /// assert!(best.is_available());
+    /// assert!(best >= Isa::Portable);
+    /// ```
     pub fn best() -> Isa {
         *BEST.get_or_init(|| {
             #[cfg(target_arch = "x86_64")]

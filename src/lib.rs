@@ -1,7 +1,10 @@
 //! # fastgather
 //!
 //! `torch.gather` on the CPU, exactly: same values, same shape rules, same errors,
-//! on strided N-d views of any layout and any plain-old-data element type.
+//! on strided N-d views of any layout and any plain-old-data element type, with
+//! SIMD kernels chosen at run time and rows split across rayon threads. Around it:
+//! `scatter` / `scatter_add` (gather's adjoint), `index_select`,
+//! `take_along_axis`, and the cross-entropy losses of [`loss`].
 //!
 //! ```
 //! use fastgather::{gather, TensorView};
@@ -12,18 +15,127 @@
 //! assert_eq!(out.as_slice(), &[1, 5, 9, 7, 11, 15, 1, 8, 15]);
 //! ```
 //!
+//! ## torch → fastgather
+//!
+//! | torch / numpy | fastgather |
+//! |---|---|
+//! | `torch.gather(src, dim, index)` | [`gather`]`(&src, dim, &index)` → [`Tensor`] |
+//! | `torch.gather(src, -1, index)` | `gather(&src, -1, &index)` |
+//! | `torch.gather(src, dim, index, out=out)` | [`gather_into`]`(&src, dim, &index, &mut out)` |
+//! | `torch.set_num_threads(1)` | [`gather_with`]`(.., &GatherOptions::new().sequential())`, or a rayon pool's `install` |
+//! | `self.scatter_(dim, index, src)` | [`scatter_into`]`(&mut self_view, dim, &index, &src)` |
+//! | `input.scatter(dim, index, src)` | [`scatter`]`(&input, dim, &index, &src)` |
+//! | `self.scatter_add_(dim, index, src)` | [`scatter_add_into`]`(&mut self_view, dim, &index, &src)` |
+//! | `input.scatter_add(dim, index, src)` | [`scatter_add`]`(&input, dim, &index, &src)` |
+//! | `input.index_select(dim, index)` | [`index_select`]`(&input, dim, &index)` |
+//! | `numpy.take_along_axis(arr, idx, axis)` | [`take_along_axis`]`(&arr, &idx, axis)` |
+//! | `F.cross_entropy(logits, y)` | [`loss::cross_entropy_with_logits`]`(&logits, &y, &LossOptions::new())` |
+//! | `F.nll_loss(log_probs, y)` | [`loss::nll_loss`] |
+//! | `F.log_softmax(x, 1)` | [`loss::log_softmax`] |
+//! | `torch.tensor(data).view(2, 3)` | [`TensorView::new`]`(&data, &[2, 3])` |
+//! | `t.as_strided(size, stride, offset)` | [`TensorView::with_strides`]`(&data, &size, &stride, offset)` |
+//! | `t.permute(1, 0)` / `t.transpose(0, 1)` | `t.permute(&[1, 0])` / `t.transpose(0, 1)` |
+//! | `t.expand(B, K, D)` | `t.expand(&[B, K, D])` (stride 0) |
+//! | `t[:, 2:8:2]` | `t.slice(1, 2, 8, 2)` |
+//! | `t.flip(0)` | `t.flip(0)` (negative stride) |
+//! | `t.unsqueeze(-1)` | `t.unsqueeze(t.rank())` |
+//! | `t.view(-1, 1)` / `t.reshape(..)` | `t.reshape(&[n, 1])` (contiguous views) |
+//! | `t.contiguous()` | `t.to_tensor()` |
+//!
+//! Index types ([`IndexElem`]): `i64` and `i32` (torch's), plus `u32`, `u64` and
+//! `usize`. Element types ([`Element`]): every type without padding or
+//! uninitialized bytes (`bytemuck::NoUninit`: all `Pod` types, `bool`, `char`),
+//! copied bit for bit. [`IndexMode`] opts into numpy's negative indices or JAX's
+//! clamp and fill modes; the default is torch's error.
+//!
 //! ## Model
+//!
 //! A [`TensorView`] is a buffer plus shape, signed element strides and an offset,
-//! checked when made so that every element it names lies in its buffer. A call is
-//! validated once in safe code, reduced to a plan (`rows × inner` after merging
-//! axes, classified into a [`LayoutClass`]), and run by a kernel chosen for that
-//! class and the element's byte width, split across rayon threads by rows.
+//! checked when made so that every element it names lies in its buffer
+//! ([`TensorViewMut`] is also checked for overlap). A call is validated once in
+//! safe code, in torch's order; errors are one `#[non_exhaustive]` enum,
+//! [`GatherError`], carrying torch's facts (dim, shapes, the first bad index
+//! value in row-major order and its position).
+//!
+//! ## Layout classes
+//!
+//! The validated call is reduced to a plan: every position `p` of the index names
+//! one output element and one source element, `out[p] = src[p with p[dim] =
+//! index[p]]`. Axes of size 1 are dropped and neighbouring axes are merged when
+//! source, index and output all agree, leaving `rows × inner`. The inner axis
+//! then classifies the problem as a [`LayoutClass`] (tested in this order):
+//!
+//! | class | inner axis | typical torch code |
+//! |---|---|---|
+//! | [`LayoutClass::LastDim`] | gather along it; index and output contiguous, source rows at any stride | `x.gather(-1, perm)`, top-k picks |
+//! | [`LayoutClass::ExpandedRuns`] | index stride 0, source and output contiguous: each index value selects a whole run | `x.gather(1, i.unsqueeze(-1).expand(B, K, D))`, [`index_select`] |
+//! | [`LayoutClass::InnerRun`] | all three contiguous, gather along an outer dim | `x.gather(0, idx)` on `[N, D]` |
+//! | [`LayoutClass::Pick`] | one index per source row, index and output contiguous | `y_hat.gather(1, y.view(-1, 1))` |
+//! | [`LayoutClass::General`] | anything else (strided output, transposed index, ...) | |
+//!
+//! ## How dispatch chooses
+//!
+//! A kernel is chosen once per call from plain facts: the layout class, the
+//! element's byte width, the index type and the instruction-set path ([`Isa`]).
+//!
+//! - Elements are moved as raw bytes: widths 1, 2, 4, 8 and 16 have their own
+//!   kernels, so `f32`, `i32` and `[u8; 4]` share one; other widths run the
+//!   scalar strided kernel on the type itself.
+//! - `General` runs the scalar strided kernel, `ExpandedRuns` a run copier (one
+//!   `memcpy` per index value), and `LastDim`, `InnerRun` and `Pick` the affine
+//!   kernel of the chosen path. An [`IndexMode`] other than `Error` runs the
+//!   scalar kernel that resolves each value.
+//! - The path is the best the CPU has, detected once and cached
+//!   ([`Isa::best`]): AVX-512 (F, BW, VL, DQ), else AVX2, else portable SIMD
+//!   through `wide`. The best paths use vector index checks with scalar loads,
+//!   which beat hardware gathers on CPUs with the "Downfall" microcode;
+//!   [`GatherOptions::isa`] forces any available path, hardware gathers included,
+//!   and every path gives bit-identical results.
+//! - [`explain`] reports the class, path and kernel a call would run.
+//!
+//! ```
+//! use fastgather::{explain, GatherOptions, Isa, LayoutClass, TensorView};
+//! let logits = TensorView::new(&[0.0f32; 4 * 10], &[4, 10]).unwrap();
+//! let labels = TensorView::new(&[3i64, 1, 4, 1], &[4, 1]).unwrap();
+//! let choice = explain(&logits, 1, &labels, &GatherOptions::new()).unwrap().unwrap();
+//! assert_eq!(choice.class, LayoutClass::Pick);
+//! assert_eq!(choice.isa, Isa::best());
+//! // Forcing the plainest path:
+//! let scalar = GatherOptions::new().isa(Isa::Scalar);
+//! let choice = explain(&logits, 1, &labels, &scalar).unwrap().unwrap();
+//! assert_eq!(choice.isa, Isa::Scalar);
+//! ```
+//!
+//! ## Threads
+//!
+//! With the `rayon` feature (on by default) a call splits its `rows × inner`
+//! rectangle into disjoint pieces on the *caller's* rayon pool: the global pool,
+//! or the one whose `install` the call runs in. Problems that move less than
+//! 256 KiB run on the caller's thread; larger ones get pieces of at least 64 KiB,
+//! about four per thread. Results are bit-identical on any number of threads,
+//! including `scatter_add`'s sums (rows that could collide never run
+//! concurrently) and the first reported bad index. [`GatherOptions::sequential`]
+//! keeps a call on the caller's thread; without the `rayon` feature every call
+//! does.
+//!
+//! ## Features
+//!
+//! | feature | default | what it adds |
+//! |---|---|---|
+//! | `rayon` | yes | parallel rows in the caller's rayon pool; without it the crate builds and runs single-threaded, with the same API |
+//! | `half` | no | `half::f16` / `half::bf16` as elements, for `scatter_add` and for the losses (re-exported as `fastgather::half`) |
+//! | `ndarray` | no | `fastgather::ndarray` (ndarray 0.17): zero-copy views of `ArrayView` / `ArrayViewMut` (negative and zero strides included) and gather, scatter, `index_select` and `take_along_axis` on arrays, returning arrays |
 //!
 //! ## Safety story
-//! `unsafe` lives only in the kernels and their dispatch. No input through the
-//! safe API can make them read or write outside a buffer: views are validated
-//! when built, shapes before planning, and index values inside the kernels before
-//! any source address is formed.
+//!
+//! `unsafe` lives only in the kernels and their dispatch, each block with a
+//! `// SAFETY:` comment naming the invariant it relies on and where it was
+//! checked. No input through the safe API can make them read or write outside a
+//! buffer: views are validated when built, shapes before planning, and index
+//! values inside the kernels before any source address is formed. Writable views
+//! are checked for overlap, so parallel pieces never write the same element. The
+//! output is allocated fallibly ([`GatherError::AllocationFailed`]). Every kernel
+//! is tested against the one-element-at-a-time [`reference`] gather.
 
 #![warn(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]

@@ -9,6 +9,32 @@
 //! `(1-ε)·nll + ε·mean_c(-log p_c)` and `Mean` divides by the number of rows not
 //! ignored. Rows are split across rayon threads; per-row results are reduced in
 //! row order, so every result is the same on any number of threads.
+//!
+//! ```
+//! use fastgather::loss::{
+//!     cross_entropy_with_logits, cross_entropy_with_logits_backward, LossOptions,
+//! };
+//! use fastgather::TensorView;
+//!
+//! let logits = TensorView::new(&[2.0f32, 0.5, -1.0, 0.0, 1.0, 3.0], &[2, 3]).unwrap();
+//! let labels = TensorView::new(&[0i64, 2], &[2]).unwrap();
+//! let opts = LossOptions::new(); // mean over rows, as torch
+//! let loss = cross_entropy_with_logits(&logits, &labels, &opts).unwrap();
+//! let one = 1.0f32;
+//! let grad = cross_entropy_with_logits_backward(
+//!     &logits,
+//!     &labels,
+//!     &TensorView::scalar(&one),
+//!     &opts,
+//! )
+//! .unwrap();
+//! assert_eq!(grad.shape(), &[2, 3]);
+//! // Each row of the gradient sums to zero (softmax minus a one-hot).
+//! for row in grad.as_slice().chunks(3) {
+//!     assert!(row.iter().sum::<f32>().abs() < 1e-6);
+//! }
+//! assert!(loss.as_slice()[0] > 0.0);
+//! ```
 
 use crate::error::GatherError;
 use crate::gather::gather_with;
@@ -18,6 +44,17 @@ use crate::scatter::{scatter_add_into, Accumulate};
 use crate::view::{Tensor, TensorView};
 
 /// How per-row losses are combined (torch's `reduction`).
+///
+/// ```
+/// use fastgather::loss::{nll_loss, LossOptions, Reduction};
+/// use fastgather::TensorView;
+/// let log_probs = TensorView::new(&[-1.0f64, -2.0, -3.0, -4.0], &[2, 2]).unwrap();
+/// let y = TensorView::new(&[1i64, 0], &[2]).unwrap();
+/// let by = |r| nll_loss(&log_probs, &y, &LossOptions::new().reduction(r)).unwrap();
+/// assert_eq!(by(Reduction::None).as_slice(), &[2.0, 3.0]);
+/// assert_eq!(by(Reduction::Sum).as_slice(), &[5.0]);
+/// assert_eq!(by(Reduction::Mean).as_slice(), &[2.5]);
+/// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Reduction {
@@ -57,29 +94,77 @@ impl Default for LossOptions {
 
 impl LossOptions {
     /// torch's defaults: `Mean`, `ignore_index = -100`, no smoothing.
+    ///
+    /// ```
+    /// use fastgather::loss::{cross_entropy_with_logits, LossOptions};
+    /// use fastgather::TensorView;
+    /// let logits = TensorView::new(&[0.0f32, 0.0], &[1, 2]).unwrap();
+    /// let y = TensorView::new(&[1i64], &[1]).unwrap();
+    /// let loss = cross_entropy_with_logits(&logits, &y, &LossOptions::new()).unwrap();
+    /// assert!((loss.as_slice()[0] - std::f32::consts::LN_2).abs() < 1e-6);
+    /// ```
     pub fn new() -> Self {
         Self::default()
     }
 
     /// How per-row losses are combined.
+    ///
+    /// ```
+    /// use fastgather::loss::{cross_entropy_with_logits, LossOptions, Reduction};
+    /// use fastgather::TensorView;
+    /// let logits = TensorView::new(&[0.0f32; 6], &[3, 2]).unwrap();
+    /// let y = TensorView::new(&[0i64, 1, 0], &[3]).unwrap();
+    /// let opts = LossOptions::new().reduction(Reduction::None);
+    /// assert_eq!(cross_entropy_with_logits(&logits, &y, &opts).unwrap().shape(), &[3]);
+    /// ```
     pub fn reduction(mut self, reduction: Reduction) -> Self {
         self.reduction = reduction;
         self
     }
 
     /// Rows whose label equals `label` contribute nothing and are not counted.
+    ///
+    /// ```
+    /// use fastgather::loss::{nll_loss, LossOptions};
+    /// use fastgather::TensorView;
+    /// let log_probs = TensorView::new(&[-1.0f32, -2.0, -3.0, -4.0], &[2, 2]).unwrap();
+    /// let y = TensorView::new(&[0i64, -1], &[2]).unwrap();
+    /// // Mean over the one row counted.
+    /// let loss = nll_loss(&log_probs, &y, &LossOptions::new().ignore_index(-1)).unwrap();
+    /// assert_eq!(loss.as_slice(), &[1.0]);
+    /// ```
     pub fn ignore_index(mut self, label: i64) -> Self {
         self.ignore_index = Some(label);
         self
     }
 
     /// Every label is a class (no row is ignored).
+    ///
+    /// ```
+    /// use fastgather::loss::{nll_loss, LossOptions};
+    /// use fastgather::TensorView;
+    /// let log_probs = TensorView::new(&[-1.0f32, -2.0], &[1, 2]).unwrap();
+    /// let y = TensorView::new(&[-100i64], &[1]).unwrap();
+    /// // -100 is no longer skipped, so it is an out-of-range label.
+    /// assert!(nll_loss(&log_probs, &y, &LossOptions::new().no_ignore_index()).is_err());
+    /// ```
     pub fn no_ignore_index(mut self) -> Self {
         self.ignore_index = None;
         self
     }
 
     /// Label smoothing `ε` in `[0, 1]`: the target is `(1-ε)·one_hot + ε/C`.
+    ///
+    /// ```
+    /// use fastgather::loss::{cross_entropy_with_logits, LossOptions};
+    /// use fastgather::TensorView;
+    /// // Uniform logits: every class costs ln 2, smoothed or not.
+    /// let logits = TensorView::new(&[0.0f64, 0.0], &[1, 2]).unwrap();
+    /// let y = TensorView::new(&[0i64], &[1]).unwrap();
+    /// let opts = LossOptions::new().label_smoothing(0.1);
+    /// let loss = cross_entropy_with_logits(&logits, &y, &opts).unwrap();
+    /// assert!((loss.as_slice()[0] - std::f64::consts::LN_2).abs() < 1e-12);
+    /// ```
     pub fn label_smoothing(mut self, epsilon: f64) -> Self {
         self.label_smoothing = epsilon;
         self
@@ -88,6 +173,18 @@ impl LossOptions {
 
 /// The float types the losses compute in: `f32` and `f64`, and with the `half`
 /// feature `f16`/`bf16`, which compute in `f32` and round once at the end.
+///
+/// Its methods are hidden: it is implemented here for those types only.
+///
+/// ```
+/// use fastgather::loss::{log_softmax, LossFloat};
+/// use fastgather::{Tensor, TensorView};
+/// fn normalize<F: LossFloat>(x: &TensorView<'_, F>) -> Tensor<F> {
+///     log_softmax(x).unwrap()
+/// }
+/// let y = normalize(&TensorView::new(&[1.0f32, 1.0], &[1, 2]).unwrap());
+/// assert!((y.as_slice()[0] + std::f32::consts::LN_2).abs() < 1e-6);
+/// ```
 pub trait LossFloat: Accumulate + Copy + PartialOrd + Default {
     /// The type arithmetic happens in.
     #[doc(hidden)]
@@ -518,6 +615,16 @@ pub fn log_softmax<F: LossFloat>(logits: &TensorView<'_, F>) -> Result<Tensor<F>
 }
 
 /// torch's `nll_loss(log_probs, labels)`: `-log_probs[n, labels[n]]`, reduced.
+///
+/// ```
+/// use fastgather::loss::{log_softmax, nll_loss, LossOptions};
+/// use fastgather::TensorView;
+/// let logits = TensorView::new(&[1.0f64, 2.0, 3.0], &[1, 3]).unwrap();
+/// let y = TensorView::new(&[2i64], &[1]).unwrap();
+/// let log_probs = log_softmax(&logits).unwrap();
+/// let loss = nll_loss(&log_probs.view(), &y, &LossOptions::new()).unwrap();
+/// assert!((loss.as_slice()[0] - 0.40760596444).abs() < 1e-9);
+/// ```
 pub fn nll_loss<F: LossFloat, I: IndexElem>(
     log_probs: &TensorView<'_, F>,
     labels: &TensorView<'_, I>,
@@ -568,6 +675,19 @@ pub fn cross_entropy_with_logits<F: LossFloat, I: IndexElem>(
 /// `None`. Row `n` is `g_n · (softmax(x_n) - target_n)` with
 /// `target = (1-ε)·one_hot(label) + ε/C`; the one-hot part is put in place by
 /// `scatter_add`. Ignored rows get zeros; `Mean` divides by the rows counted.
+///
+/// ```
+/// use fastgather::loss::{cross_entropy_with_logits_backward, LossOptions, Reduction};
+/// use fastgather::TensorView;
+/// let logits = TensorView::new(&[0.0f64, 0.0], &[1, 2]).unwrap();
+/// let y = TensorView::new(&[1i64], &[1]).unwrap();
+/// let opts = LossOptions::new().reduction(Reduction::None);
+/// let g = TensorView::new(&[1.0f64], &[1]).unwrap();
+/// let grad = cross_entropy_with_logits_backward(&logits, &y, &g, &opts).unwrap();
+/// // softmax = [0.5, 0.5], minus the one-hot of label 1.
+/// let want = [0.5, -0.5];
+/// assert!(grad.as_slice().iter().zip(want).all(|(g, w)| (g - w).abs() < 1e-12));
+/// ```
 pub fn cross_entropy_with_logits_backward<F: LossFloat, I: IndexElem>(
     logits: &TensorView<'_, F>,
     labels: &TensorView<'_, I>,

@@ -154,7 +154,9 @@ fn gapped(op: &'static str, shape: &[usize], strides: &[isize]) -> GatherError {
 /// let copy = gapped.as_standard_layout();
 /// assert_eq!(view(&copy.view()).unwrap().to_vec(), vec![1, 3, 4, 6]);
 /// ```
-pub fn view<'a, T, D: Dimension>(a: &ArrayView<'a, T, D>) -> Result<TensorView<'a, T>, GatherError> {
+pub fn view<'a, T, D: Dimension>(
+    a: &ArrayView<'a, T, D>,
+) -> Result<TensorView<'a, T>, GatherError> {
     try_view(a)?.ok_or_else(|| gapped("ndarray::view", a.shape(), a.strides()))
 }
 
@@ -537,7 +539,10 @@ mod tests {
         let g = a.slice(s![.., 1..3, ..;2]);
         assert!(matches!(
             view(&g),
-            Err(GatherError::InvalidViewOp { op: "ndarray::view", .. })
+            Err(GatherError::InvalidViewOp {
+                op: "ndarray::view",
+                ..
+            })
         ));
         let idx = array![[[1i64, 0, 2], [2, 2, 0]]];
         let out = gather_array(&g, 2, &idx).unwrap();

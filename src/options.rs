@@ -34,6 +34,19 @@ impl Default for GatherOptions {
 
 /// What an index value outside `0..size` means (an opt-in extension; torch's
 /// behaviour is `Error`).
+///
+/// ```
+/// use fastgather::{gather_with, GatherOptions, IndexMode, TensorView};
+/// let src = TensorView::new(&[10, 20, 30], &[3]).unwrap();
+/// let idx = TensorView::new(&[-1i64, 5], &[2]).unwrap();
+/// let run = |opts: GatherOptions| gather_with(&src, 0, &idx, &opts);
+/// assert!(run(GatherOptions::new()).is_err()); // IndexMode::Error, torch's
+/// assert!(run(GatherOptions::new().mode(IndexMode::Wrap)).is_err()); // 5 is still bad
+/// let clamped = run(GatherOptions::new().mode(IndexMode::Clamp)).unwrap();
+/// assert_eq!(clamped.as_slice(), &[10, 30]);
+/// let filled = run(GatherOptions::new().fill(-1)).unwrap();
+/// assert_eq!(filled.as_slice(), &[-1, -1]);
+/// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum IndexMode {
@@ -53,12 +66,31 @@ pub enum IndexMode {
 
 impl GatherOptions {
     /// The defaults: parallel across rows in the caller's rayon pool when the
-    /// problem is large enough, index values checked as torch does.
+    /// problem is large enough (with the `rayon` feature), index values checked
+    /// as torch does, the best instruction-set path.
+    ///
+    /// ```
+    /// use fastgather::{gather, gather_with, GatherOptions, TensorView};
+    /// let src = TensorView::new(&[1u8, 2, 3], &[3]).unwrap();
+    /// let idx = TensorView::new(&[2i64], &[1]).unwrap();
+    /// let a = gather_with(&src, 0, &idx, &GatherOptions::new()).unwrap();
+    /// assert_eq!(a, gather(&src, 0, &idx).unwrap());
+    /// ```
     pub fn new() -> Self {
         Self::default()
     }
 
     /// Run on the caller's thread only. Results are bit-identical either way.
+    ///
+    /// ```
+    /// use fastgather::{gather, gather_with, GatherOptions, TensorView};
+    /// let data: Vec<f32> = (0..1 << 16).map(|i| i as f32).collect();
+    /// let src = TensorView::new(&data, &[256, 256]).unwrap();
+    /// let idx: Vec<i64> = (0..1 << 16).map(|i| (i * 7 % 256) as i64).collect();
+    /// let idx = TensorView::new(&idx, &[256, 256]).unwrap();
+    /// let one_thread = gather_with(&src, 1, &idx, &GatherOptions::new().sequential()).unwrap();
+    /// assert_eq!(one_thread, gather(&src, 1, &idx).unwrap());
+    /// ```
     pub fn sequential(mut self) -> Self {
         self.parallel = false;
         self
@@ -67,6 +99,23 @@ impl GatherOptions {
     /// Run the kernels of this path instead of the best one (for tests and
     /// benchmarks). A call fails with [`crate::GatherError::IsaUnavailable`] if the
     /// CPU lacks it.
+    ///
+    /// ```
+    /// use fastgather::{gather_with, GatherError, GatherOptions, Isa, TensorView};
+    /// let src = TensorView::new(&[1i16, 2, 3, 4], &[4]).unwrap();
+    /// let idx = TensorView::new(&[3i32, 0], &[2]).unwrap();
+    /// for isa in Isa::available() {
+    ///     let out = gather_with(&src, 0, &idx, &GatherOptions::new().isa(isa)).unwrap();
+    ///     assert_eq!(out.as_slice(), &[4, 1]);
+    /// }
+    /// if !Isa::Avx512Gather.is_available() {
+    ///     let opts = GatherOptions::new().isa(Isa::Avx512Gather);
+    ///     assert!(matches!(
+    ///         gather_with(&src, 0, &idx, &opts),
+    ///         Err(GatherError::IsaUnavailable { .. })
+    ///     ));
+    /// }
+    /// ```
     pub fn isa(mut self, isa: Isa) -> Self {
         self.isa = Some(isa);
         self
@@ -74,6 +123,14 @@ impl GatherOptions {
 
     /// How out-of-range index values are treated (default [`IndexMode::Error`]).
     /// Modes other than `Error` run the general strided kernel.
+    ///
+    /// ```
+    /// use fastgather::{gather_with, GatherOptions, IndexMode, TensorView};
+    /// let src = TensorView::new(&[1, 2, 3, 4], &[4]).unwrap();
+    /// let last = TensorView::new(&[-1i64], &[1]).unwrap();
+    /// let opts = GatherOptions::new().mode(IndexMode::Wrap);
+    /// assert_eq!(gather_with(&src, 0, &last, &opts).unwrap().as_slice(), &[4]);
+    /// ```
     pub fn mode(mut self, mode: IndexMode) -> Self {
         self.mode = mode;
         self
@@ -82,6 +139,20 @@ impl GatherOptions {
     /// [`IndexMode::Fill`] with `value` for out-of-range positions. The value's
     /// type must be the element type of the call (checked when it runs) and at
     /// most 16 bytes wide.
+    ///
+    /// ```
+    /// use fastgather::{gather_with, GatherError, GatherOptions, TensorView};
+    /// let src = TensorView::new(&[0.5f32, 1.5], &[2]).unwrap();
+    /// let idx = TensorView::new(&[1i64, 7, 0], &[3]).unwrap();
+    /// let out = gather_with(&src, 0, &idx, &GatherOptions::new().fill(f32::NAN)).unwrap();
+    /// assert_eq!(out.as_slice()[0], 1.5);
+    /// assert!(out.as_slice()[1].is_nan());
+    /// // A fill value of another width is refused when the call runs.
+    /// assert!(matches!(
+    ///     gather_with(&src, 0, &idx, &GatherOptions::new().fill(0.0f64)),
+    ///     Err(GatherError::InvalidOption { .. })
+    /// ));
+    /// ```
     pub fn fill<T: crate::Element>(mut self, value: T) -> Self {
         let bytes = bytemuck::bytes_of(&value);
         let mut fill = [0u8; 16];

@@ -248,6 +248,16 @@ pub(crate) struct RowCursor<'p> {
 }
 
 impl RowCursor<'_> {
+    /// Rows from this one (included) to the end of the innermost outer axis:
+    /// the run of rows whose source offsets step by that axis's stride.
+    #[inline]
+    pub(crate) fn left_in_axis(&self) -> usize {
+        match (self.plan.outer.last(), self.pos.last()) {
+            (Some(a), Some(&p)) => a.size - p,
+            _ => 1,
+        }
+    }
+
     /// Moves to the next row (an odometer over the outer axes). Wrapping
     /// arithmetic: a carry steps one past an axis end before stepping back, and
     /// only offsets of real rows (invariant 3) are ever used as addresses.

@@ -12,7 +12,14 @@ use crate::view::{Tensor, TensorView, TensorViewMut};
 use crate::width::Element;
 
 /// Element types `scatter_add` can sum: integers add wrapping (as torch's do),
-/// floats in their own precision.
+/// floats in their own precision (with the `half` feature, `f16` and `bf16` too,
+/// each sum rounded to the type).
+///
+/// ```
+/// use fastgather::Accumulate;
+/// assert_eq!(250u8.accumulate(10), 4); // wrapping, as torch's uint8
+/// assert_eq!(0.5f32.accumulate(0.25), 0.75);
+/// ```
 pub trait Accumulate: Element {
     /// `self + other`.
     fn accumulate(self, other: Self) -> Self;
@@ -172,7 +179,18 @@ pub fn scatter_into<T: Element, I: IndexElem>(
     scatter_into_with(dest, dim, index, src, &GatherOptions::default())
 }
 
-/// [`scatter_into`] with explicit options (threading).
+/// [`scatter_into`] with explicit options (threading). Index modes other than
+/// [`IndexMode::Error`](crate::IndexMode::Error) are refused.
+///
+/// ```
+/// use fastgather::{scatter_into_with, GatherOptions, Tensor, TensorView};
+/// let mut dest = Tensor::full(&[4], 0).unwrap();
+/// let idx = TensorView::new(&[3i64, 1], &[2]).unwrap();
+/// let src = TensorView::new(&[5, 6], &[2]).unwrap();
+/// let opts = GatherOptions::new().sequential();
+/// scatter_into_with(&mut dest.view_mut(), 0, &idx, &src, &opts).unwrap();
+/// assert_eq!(dest.as_slice(), &[0, 6, 0, 5]);
+/// ```
 pub fn scatter_into_with<T: Element, I: IndexElem>(
     dest: &mut TensorViewMut<'_, T>,
     dim: isize,
@@ -185,6 +203,15 @@ pub fn scatter_into_with<T: Element, I: IndexElem>(
 
 /// torch's `input.scatter(dim, index, src)`: a contiguous copy of `input` with
 /// [`scatter_into`] applied.
+///
+/// ```
+/// use fastgather::{scatter, TensorView};
+/// // A permutation's inverse: out[perm[i]] = i.
+/// let perm = TensorView::new(&[2i64, 0, 1], &[3]).unwrap();
+/// let iota = TensorView::new(&[0i64, 1, 2], &[3]).unwrap();
+/// let inverse = scatter(&iota, 0, &perm, &iota).unwrap();
+/// assert_eq!(inverse.as_slice(), &[1, 2, 0]);
+/// ```
 pub fn scatter<T: Element, I: IndexElem>(
     input: &TensorView<'_, T>,
     dim: isize,
@@ -221,7 +248,18 @@ pub fn scatter_add_into<T: Accumulate, I: IndexElem>(
     scatter_add_into_with(dest, dim, index, src, &GatherOptions::default())
 }
 
-/// [`scatter_add_into`] with explicit options (threading).
+/// [`scatter_add_into`] with explicit options (threading). The sums are the
+/// same on any number of threads.
+///
+/// ```
+/// use fastgather::{scatter_add_into_with, GatherOptions, Tensor, TensorView};
+/// let mut hist = Tensor::full(&[3], 0i64).unwrap();
+/// let bins = TensorView::new(&[0i64, 2, 2, 1, 2], &[5]).unwrap();
+/// let ones = TensorView::new(&[1i64; 5], &[5]).unwrap();
+/// let opts = GatherOptions::new().sequential();
+/// scatter_add_into_with(&mut hist.view_mut(), 0, &bins, &ones, &opts).unwrap();
+/// assert_eq!(hist.as_slice(), &[1, 1, 3]);
+/// ```
 pub fn scatter_add_into_with<T: Accumulate, I: IndexElem>(
     dest: &mut TensorViewMut<'_, T>,
     dim: isize,
@@ -234,6 +272,16 @@ pub fn scatter_add_into_with<T: Accumulate, I: IndexElem>(
 
 /// torch's `input.scatter_add(dim, index, src)`: a contiguous copy of `input`
 /// with [`scatter_add_into`] applied.
+///
+/// ```
+/// use fastgather::{scatter_add, TensorView};
+/// // torch: torch.ones(2, 3).scatter_add(1, tensor([[0, 0], [2, 1]]), tensor([[1., 2.], [3., 4.]]))
+/// let input = TensorView::new(&[1.0f32; 6], &[2, 3]).unwrap();
+/// let idx = TensorView::new(&[0i64, 0, 2, 1], &[2, 2]).unwrap();
+/// let src = TensorView::new(&[1.0f32, 2.0, 3.0, 4.0], &[2, 2]).unwrap();
+/// let out = scatter_add(&input, 1, &idx, &src).unwrap();
+/// assert_eq!(out.as_slice(), &[4.0, 1.0, 1.0, 1.0, 5.0, 4.0]);
+/// ```
 pub fn scatter_add<T: Accumulate, I: IndexElem>(
     input: &TensorView<'_, T>,
     dim: isize,

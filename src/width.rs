@@ -15,6 +15,25 @@ use crate::plan::Plan;
 ///
 /// Its bytes are copied verbatim, so every value that arrives in the output was
 /// a valid value in the source: NaN payloads and `-0.0` survive.
+///
+/// Implemented for every such type; a plain struct of numbers qualifies by
+/// deriving `bytemuck::NoUninit` (or `Pod`).
+///
+/// ```
+/// use fastgather::{gather, TensorView};
+/// // An RGBA pixel: 4 bytes, moved by the 4-byte kernels like an f32.
+/// let pixels = [[255u8, 0, 0, 255], [0, 255, 0, 255], [0, 0, 255, 255]];
+/// let src = TensorView::new(&pixels, &[3]).unwrap();
+/// let idx = TensorView::new(&[2i64, 2, 0], &[3]).unwrap();
+/// let out = gather(&src, 0, &idx).unwrap();
+/// assert_eq!(out.as_slice(), &[pixels[2], pixels[2], pixels[0]]);
+/// // Bits survive: a NaN's payload and the sign of zero.
+/// let odd = [f64::from_bits(0x7ff8_0000_dead_beef), -0.0];
+/// let src = TensorView::new(&odd, &[2]).unwrap();
+/// let out = gather(&src, 0, &TensorView::new(&[0i64, 1], &[2]).unwrap()).unwrap();
+/// assert_eq!(out.as_slice()[0].to_bits(), 0x7ff8_0000_dead_beef);
+/// assert!(out.as_slice()[1].is_sign_negative());
+/// ```
 pub trait Element: bytemuck::NoUninit + Send + Sync {}
 impl<T: bytemuck::NoUninit + Send + Sync> Element for T {}
 

@@ -198,6 +198,15 @@ macro_rules! sweeps {
     )*};
 }
 
+macro_rules! sweeps_packed {
+    ($($name:ident: $t:ty, $i:ty;)*) => {$(
+        #[test]
+        fn $name() {
+            packed::<$t, $i>(size_of::<$t>() as u64 * 77 + size_of::<$i>() as u64);
+        }
+    )*};
+}
+
 sweeps! {
     u8_i64: u8, i64;
     u8_i32: u8, i32;
@@ -302,4 +311,64 @@ fn narrow_elements_at_the_buffer_end() {
     }
     let out = Tensor::from_vec(vec![0u8], &[1]).unwrap();
     assert_eq!(out.as_slice(), &[0]);
+}
+
+/// Shapes that make the affine drivers pack source blocks into scratch: an
+/// `InnerRun` whose rows share a source base (many rows, a large gather stride),
+/// and a `LastDim` over a transposed source. Bad indices in the middle too.
+fn packed<T: Element + std::fmt::Debug, I: IndexElem>(seed: u64) {
+    let mut rng = Rng(seed);
+    // InnerRun: src [50, 300] gathered along dim 0 into [100, 300].
+    let src: Vec<T> = values(50 * 300, &mut rng);
+    let s = TensorView::new(&src, &[50, 300]).unwrap();
+    let mut iv: Vec<I> = indices(100 * 300, 50, &mut rng);
+    check(
+        &s,
+        0,
+        &TensorView::new(&iv, &[100, 300]).unwrap(),
+        LayoutClass::InnerRun,
+    );
+    iv[77 * 300 + 123] = I::from_i64_wrapping(50);
+    check(
+        &s,
+        0,
+        &TensorView::new(&iv, &[100, 300]).unwrap(),
+        LayoutClass::InnerRun,
+    );
+    // LastDim over a transposed source: [260, 300] viewed as [300, 260].t().
+    let src: Vec<T> = values(300 * 260, &mut rng);
+    let t = TensorView::new(&src, &[300, 260])
+        .unwrap()
+        .transpose(0, 1)
+        .unwrap();
+    let mut iv: Vec<I> = indices(260 * 40, 300, &mut rng);
+    check(
+        &t,
+        1,
+        &TensorView::new(&iv, &[260, 40]).unwrap(),
+        LayoutClass::LastDim,
+    );
+    // A 3-d source: rows are consecutive only within the inner outer axis.
+    let t3 = TensorView::new(&src, &[300, 2, 130])
+        .unwrap()
+        .permute(&[1, 2, 0])
+        .unwrap();
+    let i3 = TensorView::new(&iv, &[2, 130, 40]).unwrap();
+    check(&t3, 2, &i3, LayoutClass::LastDim);
+    iv[200 * 40 + 39] = I::from_i64_wrapping(-1);
+    check(
+        &t,
+        1,
+        &TensorView::new(&iv, &[260, 40]).unwrap(),
+        LayoutClass::LastDim,
+    );
+}
+
+sweeps_packed! {
+    packed_u8_i64: u8, i64;
+    packed_u16_i32: u16, i32;
+    packed_f32_i64: f32, i64;
+    packed_f32_i32: f32, i32;
+    packed_f64_u32: f64, u32;
+    packed_u128_i64: u128, i64;
 }

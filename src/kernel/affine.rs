@@ -29,6 +29,13 @@ pub(crate) unsafe fn drive<R: RowKernel, E: Copy, I: IndexElem>(
 ) -> Result<(), BadIndex> {
     let p = job.plan;
     debug_assert!(p.idx_inner == 1 && p.out_inner == 1);
+    match Pack::choose(p, size_of::<E>(), align_of::<E>(), rows.len()) {
+        // SAFETY: forwarded from this function's contract.
+        Some(Pack::Columns) => return unsafe { drive_packed_columns::<R, E, I>(job, rows, cols) },
+        // SAFETY: forwarded from this function's contract.
+        Some(Pack::Rows) => return unsafe { drive_packed_rows::<R, E, I>(job, rows, cols) },
+        None => {}
+    }
     let tile = match p.class {
         LayoutClass::InnerRun if rows.len() > 1 => tile_cols(p, size_of::<E>()),
         _ => cols.len(),
@@ -57,7 +64,11 @@ pub(crate) unsafe fn drive<R: RowKernel, E: Copy, I: IndexElem>(
         };
         // Short rows prefetch whole rows ahead instead: this cursor runs
         // `lead` rows in front.
-        let lead = if ahead > 0 && n <= ahead { ahead.div_ceil(n) } else { 0 };
+        let lead = if ahead > 0 && n <= ahead {
+            ahead.div_ceil(n)
+        } else {
+            0
+        };
         let mut front = p.rows_from((rows.start + lead).min(rows.end));
         let mut cur = p.rows_from(rows.start);
         for r in rows.clone() {
@@ -85,7 +96,9 @@ fn prefetch_distance(p: &Plan, width: usize) -> usize {
     const AHEAD: usize = 32;
     match p.class {
         LayoutClass::Pick => AHEAD,
-        LayoutClass::LastDim if p.inner * 256 <= p.bound * width * p.gather_stride.unsigned_abs().max(1) => {
+        LayoutClass::LastDim
+            if p.inner * 256 <= p.bound * width * p.gather_stride.unsigned_abs().max(1) =>
+        {
             AHEAD
         }
         _ => 0,
@@ -111,4 +124,182 @@ fn slack(p: &Plan, base: isize, n: usize, width: usize) -> bool {
     let picked = (p.bound as isize - 1) * p.gather_stride;
     let hi = base + along.max(0) + picked.max(0);
     hi >= 0 && (hi as usize) * width + 4 <= p.src_len * width
+}
+
+/// Bytes of source one packed block may hold: about half an L2.
+const PACK_BYTES: usize = 512 << 10;
+/// Rows that must share a packed block before packing pays for its copy.
+const MIN_REUSE: usize = 64;
+
+/// Copying the part of the source a block of work reads into a dense scratch
+/// buffer, when the source's own layout would make those reads miss: a large
+/// gather stride puts the picked elements on distinct lines and pages, and a
+/// power-of-two one on the same few cache sets.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Pack {
+    /// `InnerRun`: for a tile of columns, the `bound × tile` elements all rows
+    /// with the same source base pick from (`src[k, j0..j0 + tile]`).
+    Columns,
+    /// `LastDim` over a strided source whose consecutive rows sit next to each
+    /// other (a transposed source): a block of such rows, transposed so each
+    /// row's `bound` elements are contiguous.
+    Rows,
+}
+
+impl Pack {
+    fn choose(p: &Plan, width: usize, align: usize, rows: usize) -> Option<Pack> {
+        // Scratch is raw bytes: only for byte-array elements (alignment 1).
+        let stride_bytes = p.gather_stride.unsigned_abs() * width;
+        if align != 1 || p.bound == 0 || stride_bytes < 256 || rows < 2 {
+            return None;
+        }
+        match p.class {
+            LayoutClass::InnerRun if reuse(p) >= MIN_REUSE => Some(Pack::Columns),
+            LayoutClass::LastDim => {
+                let step = p.outer.last()?.src.unsigned_abs() * width;
+                let fits = p.bound * width * 2 <= PACK_BYTES;
+                (step != 0 && step < 64 && fits).then_some(Pack::Rows)
+            }
+            _ => None,
+        }
+    }
+}
+
+/// Consecutive rows that share a source base: the trailing outer axes along
+/// which the source does not move.
+fn reuse(p: &Plan) -> usize {
+    p.outer
+        .iter()
+        .rev()
+        .take_while(|a| a.src == 0)
+        .map(|a| a.size)
+        .product()
+}
+
+/// A zeroed scratch buffer for `elems` elements of `width` bytes, with room
+/// for a 4-byte load past the last one (`slack` holds inside it).
+fn scratch(elems: usize, width: usize) -> Vec<u8> {
+    vec![0u8; (elems + 4) * width]
+}
+
+/// [`drive`] for `Pack::Columns`.
+///
+/// # Safety
+/// As [`drive`]; `Pack::choose` returned `Columns` (so `E` has alignment 1 and
+/// the source inner stride is 1).
+#[inline(always)]
+unsafe fn drive_packed_columns<R: RowKernel, E: Copy, I: IndexElem>(
+    job: &Job<'_, E, I>,
+    rows: Range<usize>,
+    cols: Range<usize>,
+) -> Result<(), BadIndex> {
+    let p = job.plan;
+    let w = size_of::<E>();
+    let tile = ((PACK_BYTES / (p.bound * w)) & !15).max(16);
+    let mut buf = scratch(p.bound * tile, w);
+    let packed = buf.as_mut_ptr().cast::<E>();
+    let mut j0 = cols.start;
+    while j0 < cols.end {
+        let n = tile.min(cols.end - j0);
+        let mut holds = None;
+        let mut cur = p.rows_from(rows.start);
+        for _ in rows.clone() {
+            let base = cur.src + j0 as isize;
+            if holds != Some(base) {
+                for k in 0..p.bound {
+                    // SAFETY: for `k < bound` and the tile's columns, the source
+                    // elements are this row's (invariant 3, inner stride 1); the
+                    // scratch holds `bound · tile >= bound · n` elements.
+                    unsafe {
+                        let from = job.src.offset(base + k as isize * p.gather_stride);
+                        std::ptr::copy_nonoverlapping(from, packed.add(k * n), n);
+                    }
+                }
+                holds = Some(base);
+            }
+            let row = Row {
+                src: packed.cast_const(),
+                base: 0,
+                idx: job.idx.wrapping_offset(cur.idx + j0 as isize),
+                out: job.out.wrapping_offset(cur.out + j0 as isize),
+                n,
+                si: 1,
+                gs: n as isize,
+                bound: p.bound,
+                slack: true,
+                prefetch: 0,
+            };
+            // SAFETY: the scratch block is this row's source, re-laid dense:
+            // element `v·n + j` for `v < bound`, `j < n` was packed above, and the
+            // 4 spare elements give `slack`; index and output as in `drive`.
+            unsafe { R::row(&row)? };
+            cur.advance();
+        }
+        j0 += n;
+    }
+    Ok(())
+}
+
+/// [`drive`] for `Pack::Rows`.
+///
+/// # Safety
+/// As [`drive`]; `Pack::choose` returned `Rows` (so `E` has alignment 1, the
+/// source inner stride is 0 and the plan has an outer axis).
+#[inline(always)]
+unsafe fn drive_packed_rows<R: RowKernel, E: Copy, I: IndexElem>(
+    job: &Job<'_, E, I>,
+    rows: Range<usize>,
+    cols: Range<usize>,
+) -> Result<(), BadIndex> {
+    let p = job.plan;
+    let w = size_of::<E>();
+    let step = p.outer.last().map_or(0, |a| a.src);
+    let block = (PACK_BYTES / (p.bound * w)).clamp(1, 64);
+    // Rows of the block sit `pitch` elements apart: one cache line more than
+    // `bound`, so a power-of-two `bound` does not put every row on the same sets.
+    let pitch = p.bound + 64 / w.max(1);
+    let mut buf = scratch(pitch * block, w);
+    let packed = buf.as_mut_ptr().cast::<E>();
+    let j0 = cols.start as isize;
+    let mut cur = p.rows_from(rows.start);
+    let mut r = rows.start;
+    while r < rows.end {
+        // Rows `r..r + nb` are consecutive along the innermost outer axis, so row
+        // `b` of the block starts `b · step` after this one.
+        let nb = block.min(rows.end - r).min(cur.left_in_axis());
+        for k in 0..p.bound {
+            for b in 0..nb {
+                // SAFETY: row `r + b` of the rectangle, element `k < bound` of its
+                // gather dim (invariant 3); scratch index `b·pitch + k` is below
+                // `block · pitch`.
+                unsafe {
+                    let from = job
+                        .src
+                        .offset(cur.src + b as isize * step + k as isize * p.gather_stride);
+                    packed.add(b * pitch + k).write(from.read());
+                }
+            }
+        }
+        for b in 0..nb {
+            let row = Row {
+                src: packed.cast_const(),
+                base: (b * pitch) as isize,
+                idx: job.idx.wrapping_offset(cur.idx + j0),
+                out: job.out.wrapping_offset(cur.out + j0),
+                n: cols.len(),
+                si: 0,
+                gs: 1,
+                bound: p.bound,
+                slack: true,
+                prefetch: 0,
+            };
+            // SAFETY: block row `b` holds this row's `bound` source elements
+            // contiguously (packed above), followed by at least 4 spare
+            // elements; index and output as in `drive`.
+            unsafe { R::row(&row)? };
+            cur.advance();
+        }
+        r += nb;
+    }
+    Ok(())
 }
