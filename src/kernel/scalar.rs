@@ -154,19 +154,29 @@ pub(crate) unsafe fn row_range<E: Copy, I: IndexElem>(
 
 /// Copies positions `from..to` of a row whose indices were already checked
 /// (by a vector compare); the loads are independent, so they overlap.
+/// `DIRECT` rows (`si == 0`, `gs == 1`: contiguous rows gathered along their
+/// length) address the source without multiplies.
 ///
 /// # Safety
-/// As [`RowKernel::row`], with `from <= to <= r.n` and every index in
-/// `from..to` below `r.bound`.
+/// As [`RowKernel::row`], with `from <= to <= r.n`, every index in `from..to`
+/// below `r.bound`, and `DIRECT` only if `r.si == 0 && r.gs == 1`.
 #[inline(always)]
-pub(crate) unsafe fn copy_checked<E: Copy, I: IndexElem>(r: &Row<E, I>, from: usize, to: usize) {
+pub(crate) unsafe fn copy_checked<E: Copy, I: IndexElem, const DIRECT: bool>(
+    r: &Row<E, I>,
+    from: usize,
+    to: usize,
+) {
     for k in from..to {
         // SAFETY: position `k` of the row (invariant 2); its index is below
         // `bound` (the caller's contract), so the source offset is the row's
         // (invariant 3).
         unsafe {
             let v = r.idx.add(k).read().to_i64() as isize;
-            let s = r.base + k as isize * r.si + v * r.gs;
+            let s = if DIRECT {
+                r.base + v
+            } else {
+                r.base + k as isize * r.si + v * r.gs
+            };
             r.out.add(k).write(r.src.offset(s).read());
         }
     }

@@ -94,6 +94,23 @@ impl RowKernel for Avx2Loads {
 #[inline]
 #[target_feature(enable = "avx2")]
 unsafe fn row_loads<E: Copy, I: IndexElem>(r: &Row<E, I>) -> Result<(), BadIndex> {
+    // SAFETY: forwarded; `DIRECT` exactly when the row is direct.
+    unsafe {
+        if r.si == 0 && r.gs == 1 {
+            row_loads_as::<E, I, true>(r)
+        } else {
+            row_loads_as::<E, I, false>(r)
+        }
+    }
+}
+
+/// # Safety
+/// As [`row_loads`], with `DIRECT` only if `r.si == 0 && r.gs == 1`.
+#[inline]
+#[target_feature(enable = "avx2")]
+unsafe fn row_loads_as<E: Copy, I: IndexElem, const DIRECT: bool>(
+    r: &Row<E, I>,
+) -> Result<(), BadIndex> {
     let bound = flipped_bound(r.bound);
     let mut j = 0;
     while j + 4 <= r.n {
@@ -107,7 +124,7 @@ unsafe fn row_loads<E: Copy, I: IndexElem>(r: &Row<E, I>) -> Result<(), BadIndex
             if r.prefetch > 0 {
                 prefetch(r, j + r.prefetch, j + r.prefetch + 4);
             }
-            copy_checked(r, j, j + 4);
+            copy_checked::<E, I, DIRECT>(r, j, j + 4);
         }
         j += 4;
     }

@@ -57,37 +57,58 @@ impl RowKernel for Avx512Loads {
     }
 }
 
-/// Eight indices checked per masked compare (the tail under a mask), then
-/// eight independent scalar moves.
+/// Eight indices checked per compare (the tail under a mask), then eight
+/// independent scalar moves.
 ///
 /// # Safety
 /// As [`RowKernel::row`]; the CPU has AVX-512 F, BW, VL and DQ.
 #[inline]
 #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512dq")]
 unsafe fn row_loads<E: Copy, I: IndexElem>(r: &Row<E, I>) -> Result<(), BadIndex> {
+    // SAFETY: forwarded; `DIRECT` exactly when the row is direct.
+    unsafe {
+        if r.si == 0 && r.gs == 1 {
+            row_loads_as::<E, I, true>(r)
+        } else {
+            row_loads_as::<E, I, false>(r)
+        }
+    }
+}
+
+/// # Safety
+/// As [`row_loads`], with `DIRECT` only if `r.si == 0 && r.gs == 1`.
+#[inline]
+#[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512dq")]
+unsafe fn row_loads_as<E: Copy, I: IndexElem, const DIRECT: bool>(
+    r: &Row<E, I>,
+) -> Result<(), BadIndex> {
     let bound = _mm512_set1_epi64(r.bound as i64);
     let mut j = 0;
-    while j < r.n {
+    while j + 8 <= r.n {
+        // SAFETY: positions `j..j + 8` are in the row (invariant 2).
+        let v = unsafe { load_q(r.idx.add(j), 0xff) };
+        if _mm512_cmplt_epu64_mask(v, bound) != 0xff {
+            return Err(BadIndex);
+        }
+        // SAFETY: the eight positions were just checked; the prefetch range is
+        // clamped to the row. A constant trip count: the loads unroll and overlap.
+        unsafe {
+            if r.prefetch > 0 {
+                prefetch(r, j + r.prefetch, j + r.prefetch + 8);
+            }
+            copy_checked::<E, I, DIRECT>(r, j, j + 8);
+        }
+        j += 8;
+    }
+    if j < r.n {
         let m = tail8(r.n - j);
         // SAFETY: lanes of `m` are positions `j..n` of the row (invariant 2).
         let v = unsafe { load_q(r.idx.add(j), m) };
         if _mm512_mask_cmplt_epu64_mask(m, v, bound) != m {
             return Err(BadIndex);
         }
-        // SAFETY: the positions of `m` were just checked; the prefetch range is
-        // clamped to the row.
-        unsafe {
-            if r.prefetch > 0 {
-                prefetch(r, j + r.prefetch, j + r.prefetch + 8);
-            }
-            if m == 0xff {
-                // A constant trip count: the eight loads unroll and overlap.
-                copy_checked(r, j, j + 8);
-            } else {
-                copy_checked(r, j, r.n);
-            }
-        }
-        j += 8;
+        // SAFETY: the positions of `m` were just checked.
+        unsafe { copy_checked::<E, I, DIRECT>(r, j, r.n) };
     }
     Ok(())
 }
