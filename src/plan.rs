@@ -193,7 +193,12 @@ impl Plan {
             src_inner: inner.src,
             idx_inner: inner.idx,
             out_inner: inner.out,
-            gather_stride: at(&src.strides, dim),
+            // A gather dim of size 0 or 1 is never stepped along: its stride may
+            // be anything (validation bounds only spans it walks), so use 0.
+            gather_stride: match src.shape.get(dim) {
+                Some(&size) if size > 1 => at(&src.strides, dim),
+                _ => 0,
+            },
             bound: src.shape.get(dim).copied().unwrap_or(1),
             src_len,
             src_offset: src.offset,

@@ -125,14 +125,20 @@ impl Layout {
         self.shape.iter().product()
     }
 
-    /// Whether the layout is C-contiguous (size-1 axes may have any stride).
+    /// Whether the layout is C-contiguous (size-1 axes may have any stride; an
+    /// empty layout is contiguous, as in torch).
     pub(crate) fn is_contiguous(&self) -> bool {
-        let mut step = 1isize;
+        if self.numel() == 0 {
+            return true;
+        }
+        // Non-empty: the product of the sizes fits (invariant 2), but not
+        // necessarily in isize, so compare in i128.
+        let mut step = 1i128;
         for (&d, &s) in self.shape.iter().zip(&self.strides).rev() {
-            if d != 1 && s != step {
+            if d != 1 && s as i128 != step {
                 return false;
             }
-            step *= d as isize;
+            step *= d as i128;
         }
         true
     }
@@ -265,13 +271,19 @@ impl Layout {
         let stride = self.strides[dim];
         let mut out = self.clone();
         out.shape[dim] = count;
-        // A zero count keeps the old offset: an empty view addresses nothing.
-        if count > 0 {
+        // An empty result, or an empty view, keeps the old offset: it addresses
+        // nothing, and the first kept position may lie past the buffer.
+        if count > 0 && self.numel() > 0 {
             let first = if step > 0 { start } else { end - 1 };
             // `first < size`, so this moves inside the view's own span (invariant 4).
             out.offset = (self.offset as isize + first as isize * stride) as usize;
         }
-        out.strides[dim] = stride * step;
+        // With at most one position left the stride is never stepped along.
+        if count > 1 {
+            out.strides[dim] = stride.checked_mul(step).ok_or_else(|| GatherError::ShapeOverflow {
+                shape: out.shape.to_vec(),
+            })?;
+        }
         Ok(out)
     }
 

@@ -149,15 +149,15 @@ enum Pack {
 impl Pack {
     fn choose(p: &Plan, width: usize, align: usize, rows: usize) -> Option<Pack> {
         // Scratch is raw bytes: only for byte-array elements (alignment 1).
-        let stride_bytes = p.gather_stride.unsigned_abs() * width;
+        let stride_bytes = p.gather_stride.unsigned_abs().saturating_mul(width);
         if align != 1 || p.bound == 0 || stride_bytes < 256 || rows < 2 {
             return None;
         }
         match p.class {
             LayoutClass::InnerRun if reuse(p) >= MIN_REUSE => Some(Pack::Columns),
             LayoutClass::LastDim => {
-                let step = p.outer.last()?.src.unsigned_abs() * width;
-                let fits = p.bound * width * 2 <= PACK_BYTES;
+                let step = p.outer.last()?.src.unsigned_abs().saturating_mul(width);
+                let fits = p.bound.saturating_mul(width * 2) <= PACK_BYTES;
                 (step != 0 && step < 64 && fits).then_some(Pack::Rows)
             }
             _ => None,

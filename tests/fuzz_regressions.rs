@@ -1,0 +1,115 @@
+//! Regressions found by the fuzz targets in `fuzz/` (see `fuzz/fuzz_targets/`),
+//! each reduced to the smallest call through the public API that shows it.
+//!
+//! The rule they break is in the test's doc comment; the fuzz input that found
+//! it is kept as a seed under `fuzz/seeds/<target>/` where noted.
+
+use fastgather::{TensorView, TensorViewMut};
+
+/// `views`: no view method may panic. `is_contiguous` multiplies the sizes from
+/// the innermost axis outwards in `isize`; an empty view (a size-0 outer axis)
+/// may have inner sizes whose product overflows, and with overflow checks on
+/// (debug and test builds) that multiplication panicked.
+#[test]
+fn is_contiguous_of_empty_view_with_huge_inner_sizes_does_not_panic() {
+    let v = TensorView::<u32>::new(&[], &[0, 1 << 62, 4]).unwrap();
+    assert!(v.is_empty());
+    let _ = v.is_contiguous();
+    // `reshape` asks the same question.
+    let _ = v.reshape(&[0]);
+}
+
+/// `views`: no view method may panic. `slice` computed the new stride as
+/// `stride * step` in `isize` even when the result keeps one element along the
+/// axis (where that stride is never used), so a large step overflowed.
+/// Fuzz seed: `fuzz/seeds/views/huge_stride_size1_slice`.
+#[test]
+fn slice_with_huge_step_does_not_overflow() {
+    let data: Vec<u32> = (0..6).collect();
+    let v = TensorView::new(&data, &[3, 2]).unwrap();
+    // One row (row 1) survives: stride 2 * step isize::MIN overflows.
+    let s = v.slice(0, 1, 2, isize::MIN).unwrap();
+    assert_eq!(s.shape(), &[1, 2]);
+    assert_eq!(s.to_vec(), vec![2, 3]);
+    let s = v.slice(0, 1, 3, isize::MAX).unwrap();
+    assert_eq!(s.to_vec(), vec![2, 3]);
+}
+
+/// Same overflow through `flip`: a size-1 axis may carry any stride, and
+/// negating `isize::MIN` overflows.
+#[test]
+fn flip_of_size_one_axis_with_min_stride_does_not_overflow() {
+    let data = [7u32];
+    let v = TensorView::with_strides(&data, &[1], &[isize::MIN], 0).unwrap();
+    let f = v.flip(0).unwrap();
+    assert_eq!(f.to_vec(), vec![7]);
+
+    let mut data = [7u32];
+    let v = TensorViewMut::with_strides(&mut data, &[1], &[isize::MIN], 0).unwrap();
+    let f = v.flip(0).unwrap();
+    assert_eq!(f.as_view().to_vec(), vec![7]);
+}
+
+/// `views`: an operation with valid arguments on a valid view yields a view.
+/// Slicing or flipping an empty view along one of its *non-empty* axes moved
+/// the offset to the first kept element as if the view had elements; that
+/// offset can lie past the (possibly empty) buffer, and the result was rejected
+/// with `ViewOutOfBounds`. torch: `torch.empty(0, 6).flip(1)` is fine.
+#[test]
+fn flip_and_slice_of_empty_view_along_non_empty_axis() {
+    let empty: [u32; 0] = [];
+    let v = TensorView::new(&empty, &[0, 6]).unwrap();
+    let f = v.flip(1).expect("flip of an empty [0, 6] view");
+    assert_eq!(f.shape(), &[0, 6]);
+    let s = v.slice(1, 1, 6, -4).expect("slice of an empty [0, 6] view");
+    assert_eq!(s.shape(), &[0, 2]);
+
+    let mut empty: [u32; 0] = [];
+    let m = TensorViewMut::new(&mut empty, &[0, 6]).unwrap();
+    let f = m.flip(1).expect("flip of an empty writable [0, 6] view");
+    assert_eq!(f.shape(), &[0, 6]);
+}
+
+/// `gather_differential`: every path equals the reference, and none panics.
+/// A size-1 gather axis may carry any stride (it is never stepped along, so plan
+/// invariant 3 bounds nothing about it), but the affine drivers do arithmetic
+/// on `gather_stride` as if it were a span inside the buffer:
+/// `prefetch_distance` (`bound · width · |gather_stride|`) and `Pack::choose`
+/// (`|gather_stride| · width`) in `src/kernel/affine.rs` overflow `usize` (a
+/// panic with overflow checks, garbage otherwise) for strides past about 2^59.
+/// Found on the `Avx512` path with `u128` and `u64` elements; the cases below
+/// run every path. (Treating the gather stride as 0 when `bound <= 1` in the
+/// plan would remove the whole class.)
+#[test]
+fn gather_along_size_one_axis_with_huge_stride() {
+    use fastgather::{gather_with, GatherOptions, Isa};
+    for stride in [
+        1isize << 62,
+        -(1isize << 62),
+        -3_386_706_945_552_417_247,
+        isize::MAX,
+        isize::MIN,
+    ] {
+        let data = [0x0123_4567_89ab_cdef_u64];
+        let src = TensorView::with_strides(&data, &[1], &[stride], 0).unwrap();
+        let idx = TensorView::new(&[0i64], &[1]).unwrap();
+        let wide = [u128::MAX - 5];
+        let src_wide = TensorView::with_strides(&wide, &[1], &[stride], 0).unwrap();
+        // Rank 2: the gather axis (size 1, huge stride) in front of a size-1 axis.
+        let src_2d = TensorView::with_strides(&data, &[1, 1], &[stride, 0], 0).unwrap();
+        let idx_2d = TensorView::with_strides(&[0u64], &[1, 1], &[1, 1], 0).unwrap();
+        for isa in Isa::available() {
+            for opts in [
+                GatherOptions::new().isa(isa),
+                GatherOptions::new().isa(isa).sequential(),
+            ] {
+                let out = gather_with(&src, 0, &idx, &opts).unwrap();
+                assert_eq!(out.as_slice(), &data, "{isa:?}, stride {stride}");
+                let out = gather_with(&src_wide, -1, &idx, &opts).unwrap();
+                assert_eq!(out.as_slice(), &wide, "{isa:?}, stride {stride}");
+                let out = gather_with(&src_2d, -2, &idx_2d, &opts).unwrap();
+                assert_eq!(out.as_slice(), &data, "{isa:?}, stride {stride}");
+            }
+        }
+    }
+}
