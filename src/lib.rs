@@ -135,7 +135,7 @@
 //! values inside the kernels before any source address is formed. Writable views
 //! are checked for overlap, so parallel pieces never write the same element. The
 //! output is allocated fallibly ([`GatherError::AllocationFailed`]). Every kernel
-//! is tested against the one-element-at-a-time [`reference`] gather.
+//! is tested against the one-element-at-a-time [`reference::gather`].
 
 #![warn(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]

@@ -280,9 +280,12 @@ impl Layout {
         }
         // With at most one position left the stride is never stepped along.
         if count > 1 {
-            out.strides[dim] = stride.checked_mul(step).ok_or_else(|| GatherError::ShapeOverflow {
-                shape: out.shape.to_vec(),
-            })?;
+            out.strides[dim] =
+                stride
+                    .checked_mul(step)
+                    .ok_or_else(|| GatherError::ShapeOverflow {
+                        shape: out.shape.to_vec(),
+                    })?;
         }
         Ok(out)
     }

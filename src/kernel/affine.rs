@@ -3,7 +3,7 @@
 //! contiguous, so one row body per path serves all three; the drivers decide the
 //! order rows are visited in.
 
-use super::{scalar, BadIndex, Job, Row, RowKernel};
+use super::{BadIndex, Job, Row, RowKernel};
 use crate::index::IndexElem;
 use crate::plan::{LayoutClass, Plan};
 use std::ops::Range;
@@ -41,68 +41,47 @@ pub(crate) unsafe fn drive<R: RowKernel, E: Copy, I: IndexElem>(
         _ => cols.len(),
     }
     .max(1);
-    let ahead = prefetch_distance(p, size_of::<E>());
+    let (w, j) = (size_of::<E>(), |j0: usize| j0 as isize);
+    let step = p.outer.last().copied().unwrap_or_default();
     let mut j0 = cols.start;
     while j0 < cols.end {
         let n = tile.min(cols.end - j0);
-        let row_at = |cur: &crate::plan::RowCursor<'_>| {
-            let base = cur.src + j0 as isize * p.src_inner;
-            Row {
+        let mut cur = p.rows_from(rows.start);
+        let mut r = rows.start;
+        while r < rows.end {
+            // Rows along the innermost outer axis go as one group.
+            let k = (rows.end - r).min(cur.left_in_axis());
+            let base = cur.src + j(j0) * p.src_inner;
+            let last = base + (k as isize - 1) * step.src;
+            let row = Row {
                 src: job.src,
                 base,
-                // In-bounds for this row's `n` positions (plan invariant 2);
+                // In-bounds for the group's positions (plan invariant 2);
                 // wrapping so that no pointer is formed out of bounds otherwise.
-                idx: job.idx.wrapping_offset(cur.idx + j0 as isize),
-                out: job.out.wrapping_offset(cur.out + j0 as isize),
+                idx: job.idx.wrapping_offset(cur.idx + j(j0)),
+                out: job.out.wrapping_offset(cur.out + j(j0)),
                 n,
                 si: p.src_inner,
                 gs: p.gather_stride,
                 bound: p.bound,
-                slack: slack(p, base, n, size_of::<E>()),
-                prefetch: if n > ahead { ahead } else { 0 },
+                slack: slack(p, base, n, w) && slack(p, last, n, w),
+                rows: k,
+                step_src: step.src,
+                step_idx: step.idx,
+                step_out: step.out,
+            };
+            // SAFETY: the group's rows lie in this rectangle (invariants 2 and
+            // 3); the highest address of the group is in its first or its last
+            // row, so `slack` holds for all; the caller vouches for the features.
+            unsafe { R::row(&row)? };
+            for _ in 0..k {
+                cur.advance();
             }
-        };
-        // Short rows prefetch whole rows ahead instead: this cursor runs
-        // `lead` rows in front.
-        let lead = if ahead > 0 && n <= ahead {
-            ahead.div_ceil(n)
-        } else {
-            0
-        };
-        let mut front = p.rows_from((rows.start + lead).min(rows.end));
-        let mut cur = p.rows_from(rows.start);
-        for r in rows.clone() {
-            if lead > 0 && r + lead < rows.end {
-                // SAFETY: row `r + lead` is in this rectangle (invariants 2, 3);
-                // prefetching reads its indices and touches no source memory.
-                unsafe { scalar::prefetch(&row_at(&front), 0, n) };
-                front.advance();
-            }
-            // SAFETY: the row lies in this rectangle (invariants 2 and 3), `slack`
-            // was computed by `slack`, the caller vouches for the features.
-            unsafe { R::row(&row_at(&cur))? };
-            cur.advance();
+            r += k;
         }
         j0 += n;
     }
     Ok(())
-}
-
-/// Positions to prefetch ahead, or 0. Picks are worth prefetching when they
-/// are sparse in their source rows: one per row (`Pick`), or fewer than one per
-/// four cache lines of a `LastDim` row (top-k); dense picks reuse lines the
-/// first misses brought in, and the hardware streams contiguous runs.
-fn prefetch_distance(p: &Plan, width: usize) -> usize {
-    const AHEAD: usize = 32;
-    match p.class {
-        LayoutClass::Pick => AHEAD,
-        LayoutClass::LastDim
-            if p.inner * 256 <= p.bound * width * p.gather_stride.unsigned_abs().max(1) =>
-        {
-            AHEAD
-        }
-        _ => 0,
-    }
 }
 
 /// Columns per `InnerRun` tile: `TILE_BYTES` of source over `bound` source rows,
@@ -227,7 +206,10 @@ unsafe fn drive_packed_columns<R: RowKernel, E: Copy, I: IndexElem>(
                 gs: n as isize,
                 bound: p.bound,
                 slack: true,
-                prefetch: 0,
+                rows: 1,
+                step_src: 0,
+                step_idx: 0,
+                step_out: 0,
             };
             // SAFETY: the scratch block is this row's source, re-laid dense:
             // element `v·n + j` for `v < bound`, `j < n` was packed above, and the
@@ -280,23 +262,28 @@ unsafe fn drive_packed_rows<R: RowKernel, E: Copy, I: IndexElem>(
                 }
             }
         }
-        for b in 0..nb {
-            let row = Row {
-                src: packed.cast_const(),
-                base: (b * pitch) as isize,
-                idx: job.idx.wrapping_offset(cur.idx + j0),
-                out: job.out.wrapping_offset(cur.out + j0),
-                n: cols.len(),
-                si: 0,
-                gs: 1,
-                bound: p.bound,
-                slack: true,
-                prefetch: 0,
-            };
-            // SAFETY: block row `b` holds this row's `bound` source elements
-            // contiguously (packed above), followed by at least 4 spare
-            // elements; index and output as in `drive`.
-            unsafe { R::row(&row)? };
+        let step = p.outer.last().copied().unwrap_or_default();
+        let row = Row {
+            src: packed.cast_const(),
+            base: 0,
+            idx: job.idx.wrapping_offset(cur.idx + j0),
+            out: job.out.wrapping_offset(cur.out + j0),
+            n: cols.len(),
+            si: 0,
+            gs: 1,
+            bound: p.bound,
+            slack: true,
+            rows: nb,
+            step_src: pitch as isize,
+            step_idx: step.idx,
+            step_out: step.out,
+        };
+        // SAFETY: block row `b` holds row `r + b`'s `bound` source elements
+        // contiguously (packed above), followed by at least 4 spare elements;
+        // the block's rows are consecutive along the innermost outer axis, so
+        // their index and output rows step by its strides (invariant 2).
+        unsafe { R::row(&row)? };
+        for _ in 0..nb {
             cur.advance();
         }
         r += nb;

@@ -42,7 +42,9 @@ pub(crate) type Kernel<E, I> =
     unsafe fn(&Job<'_, E, I>, Range<usize>, Range<usize>) -> Result<(), BadIndex>;
 
 /// One contiguous stretch of a row for the affine kernels:
-/// `out[j] = src[base + j·si + idx[j]·gs]` for `j < n`, index and output contiguous.
+/// `out[j] = src[base + j·si + idx[j]·gs]` for `j < n`, index and output contiguous;
+/// or `rows` such rows, row `t` shifted by `t` times the `step_*` strides (short
+/// rows are handed over in groups, so the per-row cost is a few adds).
 pub(crate) struct Row<E, I> {
     /// Start of the source buffer.
     pub src: *const E,
@@ -59,17 +61,43 @@ pub(crate) struct Row<E, I> {
     /// A 4-byte load at any source element this row can address stays inside
     /// the source buffer (lets 1- and 2-byte elements use 32-bit gathers).
     pub slack: bool,
-    /// Prefetch the source this many positions ahead (0: off). Set where picks
-    /// are sparse, so each is a cache miss the hardware cannot predict.
-    pub prefetch: usize,
+    /// Rows in the group (at least 1).
+    pub rows: usize,
+    /// Offsets from one row of the group to the next, in elements.
+    pub step_src: isize,
+    pub step_idx: isize,
+    pub step_out: isize,
+}
+
+impl<E, I> Clone for Row<E, I> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+impl<E, I> Copy for Row<E, I> {}
+
+impl<E, I> Row<E, I> {
+    /// Row `t < rows` of the group, as a group of one.
+    #[inline(always)]
+    pub(crate) fn nth(&self, t: usize) -> Row<E, I> {
+        let t = t as isize;
+        Row {
+            base: self.base + t * self.step_src,
+            idx: self.idx.wrapping_offset(t * self.step_idx),
+            out: self.out.wrapping_offset(t * self.step_out),
+            rows: 1,
+            ..*self
+        }
+    }
 }
 
 /// The per-path body of the affine kernels.
 pub(crate) trait RowKernel {
-    /// Runs one [`Row`].
+    /// Runs every row of a [`Row`] group.
     ///
     /// # Safety
-    /// The row's fields satisfy plan invariants 2 and 3 for `j < n`, `slack` is
-    /// true only if its promise holds, and the CPU has this path's features.
+    /// Each row of the group satisfies plan invariants 2 and 3 for `j < n`,
+    /// `slack` is true only if its promise holds for all of them, and the CPU has
+    /// this path's features.
     unsafe fn row<E: Copy, I: crate::index::IndexElem>(r: &Row<E, I>) -> Result<(), BadIndex>;
 }

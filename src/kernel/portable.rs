@@ -4,7 +4,7 @@
 //! `wide` picks its instructions when the crate is compiled (SSE2 on a baseline
 //! x86-64 build, NEON on aarch64), so this path needs no runtime detection.
 
-use super::scalar::{prefetch, row_range};
+use super::scalar::row_range;
 use super::{BadIndex, Row, RowKernel};
 use crate::index::IndexElem;
 use wide::{i64x4, CmpGt};
@@ -15,6 +15,21 @@ pub(crate) struct Portable;
 impl RowKernel for Portable {
     #[inline(always)]
     unsafe fn row<E: Copy, I: IndexElem>(r: &Row<E, I>) -> Result<(), BadIndex> {
+        for t in 0..r.rows {
+            // SAFETY: forwarded from this function's contract, row by row.
+            unsafe { one_row(&r.nth(t))? };
+        }
+        Ok(())
+    }
+}
+
+/// One row of the portable body.
+///
+/// # Safety
+/// As [`RowKernel::row`], for a group of one row.
+#[inline(always)]
+unsafe fn one_row<E: Copy, I: IndexElem>(r: &Row<E, I>) -> Result<(), BadIndex> {
+    {
         // Unsigned `v < bound` as a signed compare of both shifted by 2^63.
         let flip = i64x4::splat(i64::MIN);
         let bound = i64x4::splat((r.bound as u64 ^ (1 << 63)) as i64);
@@ -31,10 +46,6 @@ impl RowKernel for Portable {
             // Negative values are huge as unsigned numbers, and fail.
             if bound.cmp_gt(v ^ flip).move_mask() != 0b1111 {
                 return Err(BadIndex);
-            }
-            if r.prefetch > 0 {
-                // SAFETY: clamped to the row; prefetches never fault.
-                unsafe { prefetch(r, j + r.prefetch, j + r.prefetch + 4) };
             }
             let offsets = (along + v * gs).to_array();
             for (k, &s) in offsets.iter().enumerate() {

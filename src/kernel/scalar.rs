@@ -112,17 +112,9 @@ pub(crate) struct Scalar;
 impl RowKernel for Scalar {
     #[inline(always)]
     unsafe fn row<E: Copy, I: IndexElem>(r: &Row<E, I>) -> Result<(), BadIndex> {
-        let mut j = 0;
-        while j < r.n {
-            let end = (j + 8).min(r.n);
-            // SAFETY: forwarded from this function's contract; `j <= end <= n`.
-            unsafe {
-                if r.prefetch > 0 {
-                    prefetch(r, j + r.prefetch, end + r.prefetch);
-                }
-                row_range(r, j, end)?;
-            }
-            j = end;
+        for t in 0..r.rows {
+            // SAFETY: forwarded from this function's contract, row by row.
+            unsafe { row_range(&r.nth(t), 0, r.n)? };
         }
         Ok(())
     }
@@ -180,29 +172,4 @@ pub(crate) unsafe fn copy_checked<E: Copy, I: IndexElem, const DIRECT: bool>(
             r.out.add(k).write(r.src.offset(s).read());
         }
     }
-}
-
-/// Asks the cache for the source elements of positions `from..to` (clamped to
-/// the row), so their misses overlap with the copying of earlier positions.
-/// Out-of-range indices are skipped; prefetches never fault or read memory
-/// architecturally, and the addresses are only formed with wrapping arithmetic.
-///
-/// # Safety
-/// As [`RowKernel::row`].
-#[inline(always)]
-pub(crate) unsafe fn prefetch<E: Copy, I: IndexElem>(r: &Row<E, I>, from: usize, to: usize) {
-    #[cfg(target_arch = "x86_64")]
-    for k in from..to.min(r.n) {
-        // SAFETY: position `k < n` of the row (invariant 2).
-        let v = unsafe { r.idx.add(k).read() }.to_i64();
-        if in_bounds(v, r.bound) {
-            let s = r.base + k as isize * r.si + v as isize * r.gs;
-            let p = r.src.wrapping_offset(s).cast::<i8>();
-            // SAFETY: a prefetch is a hint: it has no architectural effect and
-            // cannot fault, whatever the address.
-            unsafe { core::arch::x86_64::_mm_prefetch::<{ core::arch::x86_64::_MM_HINT_T0 }>(p) };
-        }
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    let _ = (r, from, to);
 }

@@ -7,7 +7,7 @@
 //! multiply cannot form, run the scalar row.
 
 use crate::index::{IndexElem, IndexKind};
-use crate::kernel::scalar::{copy_checked, prefetch, row_range};
+use crate::kernel::scalar::{copy_checked, row_range};
 use crate::kernel::{affine, BadIndex, Job, Row, RowKernel};
 use core::arch::x86_64::*;
 use std::ops::Range;
@@ -94,14 +94,19 @@ impl RowKernel for Avx2Loads {
 #[inline]
 #[target_feature(enable = "avx2")]
 unsafe fn row_loads<E: Copy, I: IndexElem>(r: &Row<E, I>) -> Result<(), BadIndex> {
-    // SAFETY: forwarded; `DIRECT` exactly when the row is direct.
-    unsafe {
-        if r.si == 0 && r.gs == 1 {
-            row_loads_as::<E, I, true>(r)
-        } else {
-            row_loads_as::<E, I, false>(r)
+    let direct = r.si == 0 && r.gs == 1;
+    for t in 0..r.rows {
+        let row = r.nth(t);
+        // SAFETY: forwarded, row by row; `DIRECT` exactly when the row is direct.
+        unsafe {
+            if direct {
+                row_loads_as::<E, I, true>(&row)?;
+            } else {
+                row_loads_as::<E, I, false>(&row)?;
+            }
         }
     }
+    Ok(())
 }
 
 /// # Safety
@@ -118,14 +123,8 @@ unsafe fn row_loads_as<E: Copy, I: IndexElem, const DIRECT: bool>(
         if !all_below(unsafe { load4(r.idx.add(j)) }, bound) {
             return Err(BadIndex);
         }
-        // SAFETY: the four positions were just checked; the prefetch range is
-        // clamped to the row.
-        unsafe {
-            if r.prefetch > 0 {
-                prefetch(r, j + r.prefetch, j + r.prefetch + 4);
-            }
-            copy_checked::<E, I, DIRECT>(r, j, j + 4);
-        }
+        // SAFETY: the four positions were just checked.
+        unsafe { copy_checked::<E, I, DIRECT>(r, j, j + 4) };
         j += 4;
     }
     // SAFETY: the rest of the row, `j <= n`.
@@ -135,6 +134,21 @@ unsafe fn row_loads_as<E: Copy, I: IndexElem, const DIRECT: bool>(
 impl RowKernel for Avx2Gather {
     #[inline(always)]
     unsafe fn row<E: Copy, I: IndexElem>(r: &Row<E, I>) -> Result<(), BadIndex> {
+        for t in 0..r.rows {
+            // SAFETY: forwarded from this function's contract, row by row.
+            unsafe { gather_one(&r.nth(t))? };
+        }
+        Ok(())
+    }
+}
+
+/// One row on the gather path: vector gathers where they apply, else scalar.
+///
+/// # Safety
+/// As [`RowKernel::row`], for a group of one row; the CPU has AVX2.
+#[inline(always)]
+unsafe fn gather_one<E: Copy, I: IndexElem>(r: &Row<E, I>) -> Result<(), BadIndex> {
+    {
         let w = size_of::<E>();
         // `_mm256_mul_epu32` multiplies the low 32 bits: exact when indices are
         // below 2^32 (they are below `bound`) and `gs·w` is in `0..2^32`.

@@ -10,7 +10,7 @@
 //! where `slack` proves the extra bytes lie inside the source buffer.
 
 use crate::index::{IndexElem, IndexKind};
-use crate::kernel::scalar::{copy_checked, prefetch, row_range};
+use crate::kernel::scalar::{copy_checked, row_range};
 use crate::kernel::{affine, BadIndex, Job, Row, RowKernel};
 use core::arch::x86_64::*;
 use std::ops::Range;
@@ -65,14 +65,19 @@ impl RowKernel for Avx512Loads {
 #[inline]
 #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512dq")]
 unsafe fn row_loads<E: Copy, I: IndexElem>(r: &Row<E, I>) -> Result<(), BadIndex> {
-    // SAFETY: forwarded; `DIRECT` exactly when the row is direct.
-    unsafe {
-        if r.si == 0 && r.gs == 1 {
-            row_loads_as::<E, I, true>(r)
-        } else {
-            row_loads_as::<E, I, false>(r)
+    let direct = r.si == 0 && r.gs == 1;
+    for t in 0..r.rows {
+        let row = r.nth(t);
+        // SAFETY: forwarded, row by row; `DIRECT` exactly when the row is direct.
+        unsafe {
+            if direct {
+                row_loads_as::<E, I, true>(&row)?;
+            } else {
+                row_loads_as::<E, I, false>(&row)?;
+            }
         }
     }
+    Ok(())
 }
 
 /// # Safety
@@ -90,14 +95,9 @@ unsafe fn row_loads_as<E: Copy, I: IndexElem, const DIRECT: bool>(
         if _mm512_cmplt_epu64_mask(v, bound) != 0xff {
             return Err(BadIndex);
         }
-        // SAFETY: the eight positions were just checked; the prefetch range is
-        // clamped to the row. A constant trip count: the loads unroll and overlap.
-        unsafe {
-            if r.prefetch > 0 {
-                prefetch(r, j + r.prefetch, j + r.prefetch + 8);
-            }
-            copy_checked::<E, I, DIRECT>(r, j, j + 8);
-        }
+        // SAFETY: the eight positions were just checked. A constant trip
+        // count: the loads unroll and overlap.
+        unsafe { copy_checked::<E, I, DIRECT>(r, j, j + 8) };
         j += 8;
     }
     if j < r.n {
@@ -116,6 +116,21 @@ unsafe fn row_loads_as<E: Copy, I: IndexElem, const DIRECT: bool>(
 impl RowKernel for Avx512Gather {
     #[inline(always)]
     unsafe fn row<E: Copy, I: IndexElem>(r: &Row<E, I>) -> Result<(), BadIndex> {
+        for t in 0..r.rows {
+            // SAFETY: forwarded from this function's contract, row by row.
+            unsafe { gather_one(&r.nth(t))? };
+        }
+        Ok(())
+    }
+}
+
+/// One row on the gather path.
+///
+/// # Safety
+/// As [`RowKernel::row`], for a group of one row; the CPU has AVX-512.
+#[inline(always)]
+unsafe fn gather_one<E: Copy, I: IndexElem>(r: &Row<E, I>) -> Result<(), BadIndex> {
+    {
         let w = size_of::<E>();
         // SAFETY: forwarded from this function's contract, with `w`, `slack` and
         // `fits_d` checked by the match; the bodies only run under
