@@ -105,6 +105,13 @@ fn axes<'a>(
     })
 }
 
+/// Whether an outer stride equals `inner · size`: one step of the outer axis is
+/// a whole sweep of the inner one.
+#[inline(always)]
+fn nests(outer: isize, inner: isize, size: usize) -> bool {
+    inner.checked_mul(size as isize) == Some(outer)
+}
+
 /// Merges each axis into its outer neighbour when all three maps agree.
 #[inline]
 fn merge(axes: impl Iterator<Item = Axis>) -> Axes {
@@ -112,9 +119,9 @@ fn merge(axes: impl Iterator<Item = Axis>) -> Axes {
     for a in axes {
         match merged.last_mut() {
             Some(o)
-                if [(o.src, a.src), (o.idx, a.idx), (o.out, a.out)]
-                    .iter()
-                    .all(|&(outer, inner)| inner.checked_mul(a.size as isize) == Some(outer)) =>
+                if nests(o.src, a.src, a.size)
+                    && nests(o.idx, a.idx, a.size)
+                    && nests(o.out, a.out, a.size) =>
             {
                 *o = Axis {
                     size: o.size * a.size,
