@@ -6,13 +6,17 @@ use crate::kernel::BadIndex;
 use std::ops::Range;
 
 /// Below this many bytes moved, threads cost more than they save.
+#[cfg(feature = "rayon")]
 pub(crate) const SERIAL_CUTOFF_BYTES: usize = 256 << 10;
 /// Smallest piece of work handed to one task.
+#[cfg(feature = "rayon")]
 pub(crate) const GRAIN_BYTES: usize = 64 << 10;
 /// Tasks per thread, so uneven progress still balances.
+#[cfg(feature = "rayon")]
 const TASKS_PER_THREAD: usize = 4;
 /// Column blocks are a multiple of this, so neighbouring tasks rarely share an
 /// output cache line and vector bodies keep whole steps.
+#[cfg(feature = "rayon")]
 const COL_ALIGN: usize = 64;
 
 /// Runs `f` over the `rows × inner` rectangle in disjoint pieces, in parallel

@@ -1,0 +1,126 @@
+//! The `half` feature: `f16` and `bf16` as elements of every op, copied bit for
+//! bit on every instruction-set path; `scatter_add` rounding each sum to the
+//! type; the losses computing in f32 and rounding once.
+
+use fastgather::half::{bf16, f16};
+use fastgather::loss::{cross_entropy_with_logits, log_softmax, LossOptions, Reduction};
+use fastgather::{
+    gather, gather_with, index_select, reference, scatter, scatter_add, take_along_axis,
+    GatherOptions, Isa, Tensor, TensorView,
+};
+
+fn f16s(v: &[f32]) -> Vec<f16> {
+    v.iter().map(|&x| f16::from_f32(x)).collect()
+}
+
+/// Every 16-bit pattern, NaNs and signed zeros included, survives a gather on
+/// every path, along every layout class the shapes below reach.
+#[test]
+fn every_f16_bit_pattern_survives_every_path() {
+    let bits: Vec<f16> = (0..=u16::MAX).map(f16::from_bits).collect();
+    let src = TensorView::new(&bits, &[256, 256]).unwrap();
+    let idx: Vec<i64> = (0..256 * 256)
+        .map(|i| ((i * 97 + 13) % 256) as i64)
+        .collect();
+    let idx = TensorView::new(&idx, &[256, 256]).unwrap();
+    let want = reference::gather(&src, 1, &idx).unwrap();
+    for isa in Isa::available() {
+        for dim in [0, 1] {
+            let opts = GatherOptions::new().isa(isa);
+            let got = gather_with(&src, dim, &idx, &opts).unwrap();
+            let want = if dim == 1 {
+                want.clone()
+            } else {
+                reference::gather(&src, 0, &idx).unwrap()
+            };
+            let same = got
+                .as_slice()
+                .iter()
+                .zip(want.as_slice())
+                .all(|(a, b)| a.to_bits() == b.to_bits());
+            assert!(same, "{isa:?} dim {dim} changed some bits");
+        }
+    }
+    // Transposed source: the general kernel.
+    let t = src.transpose(0, 1).unwrap();
+    let got = gather(&t, 1, &idx).unwrap();
+    let want = reference::gather(&t, 1, &idx).unwrap();
+    assert!(got
+        .as_slice()
+        .iter()
+        .zip(want.as_slice())
+        .all(|(a, b)| a.to_bits() == b.to_bits()));
+}
+
+#[test]
+fn bf16_index_select_take_along_axis_and_scatter() {
+    let vals: Vec<bf16> = (0..12).map(|i| bf16::from_f32(i as f32 * 0.5)).collect();
+    let x = TensorView::new(&vals, &[3, 4]).unwrap();
+    let rows = index_select(&x, 0, &TensorView::new(&[2i32, 0], &[2]).unwrap()).unwrap();
+    assert_eq!(rows.as_slice()[..4], vals[8..12]);
+    assert_eq!(rows.as_slice()[4..], vals[..4]);
+
+    let last = take_along_axis(&x, &TensorView::new(&[-1i64], &[1, 1]).unwrap(), 1).unwrap();
+    assert_eq!(last.as_slice(), &[vals[3], vals[7], vals[11]]);
+
+    let zeros = Tensor::full(&[4], bf16::ZERO).unwrap();
+    let idx = TensorView::new(&[3i64, 1], &[2]).unwrap();
+    let src = TensorView::new(&[bf16::ONE, bf16::NEG_ONE], &[2]).unwrap();
+    let out = scatter(&zeros.view(), 0, &idx, &src).unwrap();
+    assert_eq!(
+        out.as_slice(),
+        &[bf16::ZERO, bf16::NEG_ONE, bf16::ZERO, bf16::ONE]
+    );
+}
+
+/// torch's half `scatter_add_` rounds after every addition: 2048 + 1 + 1 in
+/// f16 stays 2048 (2049 is not representable and ties to even), where one
+/// rounding of the f32 sum would give 2050.
+#[test]
+fn f16_scatter_add_rounds_each_sum() {
+    let base = Tensor::from_vec(f16s(&[2048.0]), &[1]).unwrap();
+    let idx = TensorView::new(&[0i64, 0], &[2]).unwrap();
+    let ones = f16s(&[1.0, 1.0]);
+    let ones = TensorView::new(&ones, &[2]).unwrap();
+    let out = scatter_add(&base.view(), 0, &idx, &ones).unwrap();
+    assert_eq!(out.as_slice(), &[f16::from_f32(2048.0)]);
+
+    // Exact sums stay exact, in row-major order of the index.
+    let zeros = Tensor::full(&[2, 2], f16::ZERO).unwrap();
+    let idx = TensorView::new(&[1i64, 1, 0, 1], &[2, 2]).unwrap();
+    let vals = f16s(&[0.5, 0.25, 1.5, 2.0]);
+    let vals = TensorView::new(&vals, &[2, 2]).unwrap();
+    let out = scatter_add(&zeros.view(), 1, &idx, &vals).unwrap();
+    assert_eq!(out.as_slice(), f16s(&[0.0, 0.75, 1.5, 2.0]).as_slice());
+}
+
+#[test]
+fn half_losses_round_once_from_f32() {
+    let logits32 = [2.0f32, 0.5, -1.0, 0.0, 1.0, 3.0];
+    let labels = TensorView::new(&[0i64, 2], &[2]).unwrap();
+    let opts = LossOptions::new().reduction(Reduction::None);
+    let want = cross_entropy_with_logits(
+        &TensorView::new(&logits32, &[2, 3]).unwrap(),
+        &labels,
+        &opts,
+    )
+    .unwrap();
+
+    let h = f16s(&logits32);
+    let got =
+        cross_entropy_with_logits(&TensorView::new(&h, &[2, 3]).unwrap(), &labels, &opts).unwrap();
+    for (g, w) in got.as_slice().iter().zip(want.as_slice()) {
+        assert_eq!(
+            *g,
+            f16::from_f32(*w),
+            "f16 loss is the f32 loss rounded once"
+        );
+    }
+
+    let b: Vec<bf16> = logits32.iter().map(|&x| bf16::from_f32(x)).collect();
+    let ls = log_softmax(&TensorView::new(&b, &[2, 3]).unwrap()).unwrap();
+    let ls32 = log_softmax(&TensorView::new(&logits32, &[2, 3]).unwrap()).unwrap();
+    for (g, w) in ls.as_slice().iter().zip(ls32.as_slice()) {
+        assert_eq!(*g, bf16::from_f32(*w));
+    }
+}
