@@ -370,9 +370,7 @@ impl<'v, 'a, F: Copy, I: IndexElem> Rows<'v, 'a, F, I> {
             });
         }
         let rows = Self { x, labels, n, c };
-        if c > 0 {
-            rows.check_labels(opts)?;
-        }
+        rows.check_labels(opts)?;
         Ok(rows)
     }
 
@@ -600,11 +598,23 @@ fn pick<F: LossFloat, I: IndexElem>(
 /// assert!((y.as_slice()[0] + std::f64::consts::LN_2).abs() < 1e-12);
 /// ```
 pub fn log_softmax<F: LossFloat>(logits: &TensorView<'_, F>) -> Result<Tensor<F>, GatherError> {
-    let n = logits.shape().first().copied().unwrap_or(0);
+    if logits.rank() != 2 {
+        return Err(GatherError::InvalidViewOp {
+            op: "log_softmax",
+            reason: format!("expected [N, C] logits, got shape {:?}", logits.shape()),
+        });
+    }
+    let (n, c) = (logits.shape()[0], logits.shape()[1]);
+    // No labels: every row is a class row (`per_row` only reads labels of rows).
     let zeros = vec![0i64; n];
     let labels = TensorView::new(&zeros, &[n])?;
     let opts = LossOptions::new().no_ignore_index();
-    let rows = Rows::new(logits, &labels, &opts)?;
+    let rows = Rows {
+        x: logits,
+        labels: &labels,
+        n,
+        c,
+    };
     let out: Vec<Vec<F>> = per_row(&rows, &opts, |_, _, x| {
         let (max, lse, _) = row_stats::<F>(x);
         x.iter()
