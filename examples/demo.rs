@@ -85,7 +85,10 @@ fn main() -> Result<(), GatherError> {
     println!("src.gather(0, [[0,1,2],[2,3,4],[0,2,4]]) = {}", show(&out0));
     let idx1 = [1i64, 1, 2, 2, 0, 1, 2, 0, 1, 0];
     let out1 = gather(&src, 1, &TensorView::new(&idx1, &[5, 2])?)?;
-    println!("src.gather(1, [[1,1],[2,2],[0,1],[2,0],[1,0]]) = {}", show(&out1));
+    println!(
+        "src.gather(1, [[1,1],[2,2],[0,1],[2,0],[1,0]]) = {}",
+        show(&out1)
+    );
 
     // An error names the bad value and where it sits.
     let bad = [0i64, 5];
@@ -97,7 +100,9 @@ fn main() -> Result<(), GatherError> {
         rayon_threads()
     );
     let mut rng = SplitMix(42);
-    let probs: Vec<f32> = (0..65536 * 1000).map(|i| (i % 977) as f32 / 977.0).collect();
+    let probs: Vec<f32> = (0..65536 * 1000)
+        .map(|i| (i % 977) as f32 / 977.0)
+        .collect();
     let labels: Vec<i64> = (0..65536).map(|_| rng.below(1000)).collect();
     throughput(
         "ce_pick f32 [65536,1000] dim 1",

@@ -6,9 +6,8 @@
 
 use fastgather::{
     gather, gather_into, gather_into_with, gather_with, reference, Element, GatherError,
-    GatherOptions, IndexElem, Tensor, TensorView, TensorViewMut,
+    GatherOptions, IndexElem, Isa, Tensor, TensorView, TensorViewMut,
 };
-use std::collections::HashSet;
 use std::fmt::Debug;
 
 // ---------------------------------------------------------------------------
@@ -105,6 +104,7 @@ test_elem_pod!(
     u8,
     i8,
     u16,
+    i16,
     u32,
     i32,
     u64,
@@ -209,7 +209,9 @@ pub fn index_value<I: IndexElem>(rng: &mut Rng, bound: usize, bad_one_in: usize)
 
 /// `n` index values as [`index_value`] makes them.
 pub fn index_vec<I: IndexElem>(rng: &mut Rng, n: usize, bound: usize, bad_one_in: usize) -> Vec<I> {
-    (0..n).map(|_| index_value(rng, bound, bad_one_in)).collect()
+    (0..n)
+        .map(|_| index_value(rng, bound, bad_one_in))
+        .collect()
 }
 
 /// Converts plain `i64` values to any index type.
@@ -224,6 +226,29 @@ pub fn idx<I: IndexElem>(values: &[i64]) -> Vec<I> {
 /// Product of the sizes (1 for a 0-d shape).
 pub fn numel(shape: &[usize]) -> usize {
     shape.iter().product()
+}
+
+/// Calls `f` with every multi-index of `shape`, in row-major order.
+pub fn for_each_pos(shape: &[usize], mut f: impl FnMut(&[usize])) {
+    if shape.contains(&0) {
+        return;
+    }
+    let mut pos = vec![0; shape.len()];
+    loop {
+        f(&pos);
+        let mut k = shape.len();
+        loop {
+            if k == 0 {
+                return;
+            }
+            k -= 1;
+            pos[k] += 1;
+            if pos[k] < shape[k] {
+                break;
+            }
+            pos[k] = 0;
+        }
+    }
 }
 
 /// Every multi-index of `shape`, in row-major order.
@@ -276,6 +301,10 @@ pub enum Style {
     Flipped,
     /// Row-major, but at an offset inside a larger buffer.
     Offset,
+    /// Row-major with one element of padding after every row of every axis
+    /// (a slice of a tensor one larger along each axis): strides that look
+    /// mergeable only to a merge rule that checks the wrong size.
+    Padded,
     /// Broadcast: some axes have stride 0 (read-only views only).
     Expanded,
     /// A per-axis random mix of all of the above.
@@ -283,23 +312,25 @@ pub enum Style {
 }
 
 /// Every style.
-pub const STYLES: [Style; 7] = [
+pub const STYLES: [Style; 8] = [
     Style::Contiguous,
     Style::Permuted,
     Style::Stepped,
     Style::Flipped,
     Style::Offset,
+    Style::Padded,
     Style::Expanded,
     Style::Random,
 ];
 
 /// The styles a writable view may have (no stride-0 axes).
-pub const MUT_STYLES: [Style; 6] = [
+pub const MUT_STYLES: [Style; 7] = [
     Style::Contiguous,
     Style::Permuted,
     Style::Stepped,
     Style::Flipped,
     Style::Offset,
+    Style::Padded,
     Style::Random,
 ];
 
@@ -319,10 +350,11 @@ pub struct LayoutSpec {
 impl LayoutSpec {
     /// Buffer offsets of every element, in row-major order of the view.
     pub fn offsets(&self) -> Vec<usize> {
-        positions(&self.shape)
-            .iter()
-            .map(|p| offset_of(&self.strides, self.offset, p))
-            .collect()
+        let mut out = Vec::with_capacity(numel(&self.shape));
+        for_each_pos(&self.shape, |p| {
+            out.push(offset_of(&self.strides, self.offset, p))
+        });
+        out
     }
 }
 
@@ -360,6 +392,7 @@ pub fn make_layout(rng: &mut Rng, shape: &[usize], style: Style, allow_expand: b
             lead = rng.range(1, 7);
             tail = rng.below(4);
         }
+        Style::Padded => pad.fill(1),
         Style::Expanded => {
             for e in expand.iter_mut() {
                 *e = rng.coin();
@@ -429,7 +462,11 @@ impl<T: Copy> Strided<T> {
         pad: impl FnMut(&mut Rng) -> T,
     ) -> Self {
         assert_eq!(values.len(), numel(shape), "values do not fit the shape");
-        assert_ne!(style, Style::Expanded, "cannot place distinct values in a broadcast view");
+        assert_ne!(
+            style,
+            Style::Expanded,
+            "cannot place distinct values in a broadcast view"
+        );
         let layout = make_layout(rng, shape, style, false);
         let mut s = Self::filled(rng, layout, pad);
         for (off, &v) in s.layout.offsets().iter().zip(values) {
@@ -515,25 +552,25 @@ fn gathered_per_position<T: Copy, I: IndexElem>(
     let rank = src.rank().max(1) as isize;
     let d = if dim < 0 { dim + rank } else { dim } as usize;
     let bound = src.shape().get(d).copied().unwrap_or(1);
-    positions(index.shape())
-        .iter()
-        .map(|p| {
-            let v = index.get(p).expect("index position").to_i128();
-            if v < 0 || v >= bound as i128 {
-                return None;
+    let mut out = Vec::with_capacity(index.len());
+    for_each_pos(index.shape(), |p| {
+        let v = index.get(p).expect("index position").to_i128();
+        if v < 0 || v >= bound as i128 {
+            out.push(None);
+            return;
+        }
+        let mut at = p.to_vec();
+        if src.rank() == 0 {
+            at.clear();
+        } else {
+            if at.is_empty() {
+                at.push(0);
             }
-            let mut at = p.clone();
-            if src.rank() == 0 {
-                at.clear();
-            } else {
-                if at.is_empty() {
-                    at.push(0);
-                }
-                at[d] = v as usize;
-            }
-            Some(*src.get(&at).expect("source position"))
-        })
-        .collect()
+            at[d] = v as usize;
+        }
+        out.push(Some(*src.get(&at).expect("source position")));
+    });
+    out
 }
 
 /// The documented state of `out` after a failed `gather_into`: untouched on a
@@ -552,7 +589,8 @@ pub fn assert_out_contract<T: Element + Debug, I: IndexElem>(
         let gathered = gathered_per_position(src, dim, index);
         for (k, ((b, a), g)) in before.iter().zip(after).zip(&gathered).enumerate() {
             let old = same_bits(std::slice::from_ref(b), std::slice::from_ref(a));
-            let new = g.is_some_and(|g| same_bits(std::slice::from_ref(&g), std::slice::from_ref(a)));
+            let new =
+                g.is_some_and(|g| same_bits(std::slice::from_ref(&g), std::slice::from_ref(a)));
             assert!(
                 old || new,
                 "{ctx}: after {err:?}, out element {k} is {a:?}: neither its old value {b:?} \
@@ -596,19 +634,21 @@ pub fn check_into<T: TestElem, I: IndexElem>(
         }
         _ => panic!("{ctx}: expected {want:?}, got {res:?}"),
     }
-    let inside: HashSet<usize> = out.layout.offsets().into_iter().collect();
+    let mut inside = vec![false; out.buf.len()];
+    for off in out.layout.offsets() {
+        inside[off] = true;
+    }
     for (k, (b, a)) in buf_before.iter().zip(&out.buf).enumerate() {
-        if !inside.contains(&k) {
-            assert!(
-                same_bits(std::slice::from_ref(b), std::slice::from_ref(a)),
-                "{ctx}: buffer element {k} outside the out view was written"
-            );
-        }
+        assert!(
+            inside[k] || same_bits(std::slice::from_ref(b), std::slice::from_ref(a)),
+            "{ctx}: buffer element {k} outside the out view was written"
+        );
     }
 }
 
-/// Runs `gather`, `gather_with(.., sequential)`, and `gather_into` into a
-/// fresh contiguous out and into random strided outs, and asserts each equals
+/// Runs `gather`, `gather_with(.., sequential)`, `gather_with` forced onto
+/// every instruction-set path this CPU has, and `gather_into` into a fresh
+/// contiguous out and into random strided outs, and asserts each equals
 /// `reference::gather` bit for bit (or fails with the same error). Also asserts
 /// the reference gives the same on contiguous copies of the inputs. Returns the
 /// reference's result.
@@ -629,31 +669,81 @@ pub fn check_all<T: TestElem, I: IndexElem>(
         index.offset()
     );
     let want = reference::gather(src, dim, index);
-
     let (src_c, idx_c) = (src.to_tensor(), index.to_tensor());
     let want_c = reference::gather(&src_c.view(), dim, &idx_c.view());
-    assert_same_result(&want, &want_c, &format!("{ctx}: reference on contiguous copies"));
+    assert_same_result(
+        &want,
+        &want_c,
+        &format!("{ctx}: reference on contiguous copies"),
+    );
+    check_entry_points(rng, src, dim, index, &want);
+    want
+}
 
+/// Every entry point of [`check_all`] against a given expected result (for
+/// inputs too large to copy, such as huge broadcast views).
+#[track_caller]
+pub fn check_entry_points<T: TestElem, I: IndexElem>(
+    rng: &mut Rng,
+    src: &TensorView<'_, T>,
+    dim: isize,
+    index: &TensorView<'_, I>,
+    want: &Result<Tensor<T>, GatherError>,
+) {
+    let ctx = format!(
+        "src shape {:?} strides {:?} offset {}, index shape {:?} strides {:?} offset {}, dim {dim}",
+        src.shape(),
+        src.strides(),
+        src.offset(),
+        index.shape(),
+        index.strides(),
+        index.offset()
+    );
     let got = gather(src, dim, index);
-    assert_same_result(&want, &got, &format!("{ctx}: gather"));
+    assert_same_result(want, &got, &format!("{ctx}: gather"));
     let seq = gather_with(src, dim, index, &GatherOptions::new().sequential());
-    assert_same_result(&want, &seq, &format!("{ctx}: gather_with sequential"));
+    assert_same_result(want, &seq, &format!("{ctx}: gather_with sequential"));
+    for isa in Isa::available() {
+        let opts = GatherOptions::new().isa(isa);
+        let got = gather_with(src, dim, index, &opts);
+        assert_same_result(want, &got, &format!("{ctx}: gather_with {isa:?}"));
+        let got = gather_with(src, dim, index, &opts.sequential());
+        assert_same_result(
+            want,
+            &got,
+            &format!("{ctx}: gather_with {isa:?} sequential"),
+        );
+    }
 
     let shape = index.shape().to_vec();
-    let mut fresh = Strided::place(rng, &random_vec::<T>(rng, numel(&shape)), &shape, Style::Contiguous, T::random);
-    check_into(&want, src, dim, index, &mut fresh, None, &format!("{ctx}: gather_into contiguous"));
+    let mut fresh = random_out::<T>(rng, &shape, Style::Contiguous);
+    check_into(
+        want,
+        src,
+        dim,
+        index,
+        &mut fresh,
+        None,
+        &format!("{ctx}: gather_into contiguous"),
+    );
 
     let style = rng.pick(&MUT_STYLES[1..]);
     let mut out = random_out::<T>(rng, &shape, style);
     let octx = format!("{ctx}: gather_into out {:?}", out.layout);
-    check_into(&want, src, dim, index, &mut out, None, &octx);
+    check_into(want, src, dim, index, &mut out, None, &octx);
 
     let style = rng.pick(&MUT_STYLES);
     let mut out = random_out::<T>(rng, &shape, style);
     let octx = format!("{ctx}: gather_into_with sequential out {:?}", out.layout);
-    check_into(&want, src, dim, index, &mut out, Some(&GatherOptions::new().sequential()), &octx);
-
-    want
+    check_into(
+        want,
+        src,
+        dim,
+        index,
+        &mut out,
+        Some(&GatherOptions::new().sequential()),
+        &octx,
+    );
 }
 
 /// [`check_all`] on `src` values and `index` values (row-major) placed in
