@@ -32,7 +32,16 @@ pub(crate) enum KernelId {
     AffineAvx512Gather,
 }
 
-/// A kernel choice: which kernel, on which path.
+/// A kernel choice: which kernel, on which path (see [`crate::explain`]).
+///
+/// ```
+/// use fastgather::{explain, GatherOptions, Isa, LayoutClass, TensorView};
+/// let src = TensorView::new(&[0u8; 64], &[8, 8]).unwrap();
+/// let idx = TensorView::new(&[0i64; 8], &[8, 1]).unwrap();
+/// let choice = explain(&src, 1, &idx, &GatherOptions::new().isa(Isa::Scalar)).unwrap().unwrap();
+/// assert_eq!((choice.class, choice.isa), (LayoutClass::Pick, Isa::Scalar));
+/// assert_eq!(choice.kernel, "scalar::affine");
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct KernelChoice {
     /// The layout class of the reduced problem.

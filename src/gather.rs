@@ -108,7 +108,17 @@ pub fn gather<T: Element, I: IndexElem>(
     gather_with(src, dim, index, &GatherOptions::default())
 }
 
-/// [`gather`] with explicit [`GatherOptions`].
+/// [`gather`] with explicit [`GatherOptions`]: threading, the instruction-set
+/// path, and index modes.
+///
+/// ```
+/// use fastgather::{gather_with, GatherOptions, IndexMode, Isa, TensorView};
+/// let src = TensorView::new(&[1.0f32, 2.0, 3.0], &[3]).unwrap();
+/// let idx = TensorView::new(&[2i64, -1], &[2]).unwrap();
+/// // numpy-style wrapping of negative indices, on the plainest path, one thread.
+/// let opts = GatherOptions::new().mode(IndexMode::Wrap).isa(Isa::Scalar).sequential();
+/// assert_eq!(gather_with(&src, 0, &idx, &opts).unwrap().as_slice(), &[3.0, 3.0]);
+/// ```
 pub fn gather_with<T: Element, I: IndexElem>(
     src: &TensorView<'_, T>,
     dim: isize,
@@ -165,6 +175,17 @@ pub fn gather_into<T: Element, I: IndexElem>(
 }
 
 /// [`gather_into`] with explicit [`GatherOptions`].
+///
+/// ```
+/// use fastgather::{gather_into_with, GatherOptions, Tensor, TensorView};
+/// let src = TensorView::new(&[5u16, 6, 7, 8], &[2, 2]).unwrap();
+/// let idx = TensorView::new(&[1i32, 0], &[2, 1]).unwrap();
+/// // Write the picks through a reversed view of the output buffer.
+/// let mut out = Tensor::full(&[2, 1], 0u16).unwrap();
+/// let mut view = out.view_mut().flip(0).unwrap();
+/// gather_into_with(&src, 1, &idx, &mut view, &GatherOptions::new().sequential()).unwrap();
+/// assert_eq!(out.as_slice(), &[7, 6]);
+/// ```
 pub fn gather_into_with<T: Element, I: IndexElem>(
     src: &TensorView<'_, T>,
     dim: isize,

@@ -27,6 +27,19 @@ use crate::view::Layout;
 /// What the reduced problem looks like; each class has its own kernel family.
 ///
 /// The classes test the inner axis after axis merging, in this order.
+///
+/// ```
+/// use fastgather::{explain, GatherOptions, LayoutClass, TensorView};
+/// let src = TensorView::new(&[0f32; 24], &[2, 3, 4]).unwrap();
+/// let opts = GatherOptions::new();
+/// // Along the middle dim, each index picks a contiguous inner run.
+/// let idx = TensorView::new(&[0i64; 8], &[2, 1, 4]).unwrap();
+/// let middle = explain(&src, 1, &idx, &opts).unwrap().unwrap();
+/// assert_eq!(middle.class, LayoutClass::InnerRun);
+/// // One index broadcast over the inner dim: whole runs are copied.
+/// let one = TensorView::new(&[2i64, 0], &[2, 1, 1]).unwrap().expand(&[2, 1, 4]).unwrap();
+/// assert_eq!(explain(&src, 1, &one, &opts).unwrap().unwrap().class, LayoutClass::ExpandedRuns);
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum LayoutClass {

@@ -1,5 +1,12 @@
 //! The oracle: a per-element gather written for obviousness, not speed.
 //!
+//! ```
+//! use fastgather::{gather, reference, TensorView};
+//! let src = TensorView::new(&[1, 2, 3, 4, 5, 6], &[2, 3]).unwrap();
+//! let idx = TensorView::new(&[2i64, 0, 1, 1], &[2, 2]).unwrap();
+//! assert_eq!(gather(&src, 1, &idx), reference::gather(&src, 1, &idx));
+//! ```
+//!
 //! It shares nothing with the fast path but the view types: its own checks, in
 //! torch's order, and one element at a time by multi-index. Tests, benches and
 //! fuzz targets compare every kernel against it.
