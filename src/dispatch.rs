@@ -165,12 +165,18 @@ pub(crate) unsafe fn run<E: Copy + Send + Sync, I: IndexElem>(
         out,
     };
     let elem_bytes = size_of::<E>() + size_of::<I>();
+    // Column tiles of an `InnerRun` are packed per task: splitting columns keeps
+    // each source column in one task's scratch only.
+    let split = match plan.class {
+        LayoutClass::InnerRun => par::Split::InnerFirst,
+        _ => par::Split::Any,
+    };
     par::for_each_chunk(
         plan.rows,
         plan.inner,
         elem_bytes,
         parallel,
-        true,
+        split,
         |rows, cols| {
             // SAFETY: the caller vouches for the pointers and that `isa` (the path of
             // the chosen kernel, or one below it) is available; `for_each_chunk` gives

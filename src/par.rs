@@ -19,16 +19,26 @@ const TASKS_PER_THREAD: usize = 4;
 #[cfg(feature = "rayon")]
 const COL_ALIGN: usize = 64;
 
+/// How a rectangle may be split across tasks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Split {
+    /// Rows when there are enough of them, else the inner axis.
+    Any,
+    /// The inner axis first: tasks then share no packed source columns.
+    InnerFirst,
+    /// Whole rows only (scatter: rows never share a written element).
+    RowsOnly,
+}
+
 /// Runs `f` over the `rows × inner` rectangle in disjoint pieces, in parallel
-/// when `parallel` and the work (`rows × inner × elem_bytes`) is large enough.
-/// Splits rows when there are enough of them, else the inner axis if
-/// `split_inner` allows. Stops at the first error.
+/// when `parallel` and the work (`rows × inner × elem_bytes`) is large enough,
+/// split as `split` allows. Stops at the first error.
 pub(crate) fn for_each_chunk(
     rows: usize,
     inner: usize,
     elem_bytes: usize,
     parallel: bool,
-    split_inner: bool,
+    split: Split,
     f: impl Fn(Range<usize>, Range<usize>) -> Result<(), BadIndex> + Sync,
 ) -> Result<(), BadIndex> {
     #[cfg(feature = "rayon")]
@@ -38,21 +48,33 @@ pub(crate) fn for_each_chunk(
             let threads = rayon::current_num_threads();
             use rayon::prelude::*;
             let tasks = (bytes / GRAIN_BYTES).clamp(2, threads * TASKS_PER_THREAD);
-            if rows >= tasks || (!split_inner && rows > 1) {
+            let by_cols = match split {
+                Split::RowsOnly => false,
+                Split::InnerFirst => inner >= tasks * COL_ALIGN || rows < tasks,
+                Split::Any => rows < tasks,
+            };
+            if !by_cols {
+                if rows < 2 {
+                    return f(0..rows, 0..inner);
+                }
                 let per = rows.div_ceil(tasks);
                 return (0..rows.div_ceil(per))
                     .into_par_iter()
                     .try_for_each(|t| f(t * per..rows.min((t + 1) * per), 0..inner));
             }
-            let per = inner
-                .div_ceil(tasks.div_ceil(rows))
-                .next_multiple_of(COL_ALIGN);
+            // Column blocks over all rows: one per task when columns go first,
+            // else enough to make up for the few rows.
+            let blocks = match split {
+                Split::InnerFirst => tasks,
+                _ => tasks.div_ceil(rows),
+            };
+            let per = inner.div_ceil(blocks).next_multiple_of(COL_ALIGN);
             return (0..inner.div_ceil(per))
                 .into_par_iter()
                 .try_for_each(|t| f(0..rows, t * per..inner.min((t + 1) * per)));
         }
     }
     #[cfg(not(feature = "rayon"))]
-    let _ = (parallel, elem_bytes, split_inner);
+    let _ = (parallel, elem_bytes, split);
     f(0..rows, 0..inner)
 }

@@ -134,12 +134,12 @@ fn run_scatter<T: Element, I: IndexElem, C: Combine<T>>(
         plan.inner,
         elem_bytes,
         opts.parallel,
-        false,
+        par::Split::RowsOnly,
         |rows, _| {
             // SAFETY: all three layouts were checked against their buffers when their
             // views were made (the destination's for overlap too, and the `&mut`
             // borrow keeps others away); shapes by `check_scatter_shapes`; with
-            // `split_inner` off, each call gets whole, disjoint rows.
+            // `RowsOnly`, each call gets whole, disjoint rows.
             unsafe { scatter_rows::<T, I, C>(&job, rows) }
         },
     );
