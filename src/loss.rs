@@ -399,8 +399,11 @@ impl<'v, 'a, F: Copy, I: IndexElem> Rows<'v, 'a, F, I> {
 
     /// Row `r` as a contiguous slice when its columns are, else copied.
     fn row(&self, r: usize, scratch: &mut Vec<F>) -> Option<&'a [F]> {
+        if self.c == 0 {
+            return Some(&[]);
+        }
         let (s0, s1) = (self.x.strides()[0], self.x.strides()[1]);
-        if self.c <= 1 || s1 == 1 {
+        if self.c == 1 || s1 == 1 {
             let start = (self.x.offset() as isize + r as isize * s0) as usize;
             return Some(&self.x.data()[start..start + self.c]);
         }

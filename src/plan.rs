@@ -203,9 +203,17 @@ impl Plan {
         idx: &Layout,
         out: &Layout,
         dim: usize,
-        merged: Axes,
-        inner: Axis,
+        mut merged: Axes,
+        mut inner: Axis,
     ) -> Plan {
+        let bound = src.shape.get(dim).copied().unwrap_or(1);
+        if bound == 0 {
+            // An empty source is validated for nothing but its offset, so its
+            // strides may be anything; no index value is valid, so no source
+            // address is ever formed: keep the cursor arithmetic on zeros.
+            inner.src = 0;
+            merged.iter_mut().for_each(|a| a.src = 0);
+        }
         Plan {
             rows: merged.iter().map(|a| a.size).product(),
             outer: merged,
@@ -219,7 +227,7 @@ impl Plan {
                 Some(&size) if size > 1 => at(&src.strides, dim),
                 _ => 0,
             },
-            bound: src.shape.get(dim).copied().unwrap_or(1),
+            bound,
             src_len,
             src_offset: src.offset,
             idx_offset: idx.offset,

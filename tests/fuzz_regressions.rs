@@ -113,3 +113,54 @@ fn gather_along_size_one_axis_with_huge_stride() {
         }
     }
 }
+
+/// `ops`: the losses on `[N, 0]` logits (no classes) with every row ignored
+/// sliced a row out of the empty buffer and panicked; now they return the
+/// (NaN) mean of no rows, as torch does.
+#[test]
+fn losses_on_zero_classes() {
+    use fastgather::loss::{
+        cross_entropy_with_logits, cross_entropy_with_logits_backward, LossOptions,
+    };
+    let empty: [f64; 0] = [];
+    let x = TensorView::new(&empty, &[3, 0]).unwrap();
+    let y = TensorView::new(&[-1i64, -1, -1], &[3]).unwrap();
+    let opts = LossOptions::new().ignore_index(-1);
+    let loss = cross_entropy_with_logits(&x, &y, &opts).unwrap();
+    assert!(loss.as_slice()[0].is_nan());
+    let one = 1.0f64;
+    let g = cross_entropy_with_logits_backward(&x, &y, &TensorView::scalar(&one), &opts).unwrap();
+    assert_eq!(g.shape(), &[3, 0]);
+    // A label that is not ignored has no class to name.
+    let y = TensorView::new(&[-1i64, 0, -1], &[3]).unwrap();
+    assert!(cross_entropy_with_logits(&x, &y, &opts).is_err());
+}
+
+/// `ops`: an empty source (size 0 along the gather dim) is validated only for
+/// its offset, so its other strides may be huge; with a non-empty index every
+/// value is out of range, but the row arithmetic ran on those strides first and
+/// overflowed (a panic with overflow checks). Now the error comes cleanly, and
+/// `IndexMode::Fill` fills everything.
+#[test]
+fn empty_source_with_huge_strides() {
+    use fastgather::{gather, gather_with, GatherError, GatherOptions, Isa};
+    let empty: [u16; 0] = [];
+    let src = TensorView::with_strides(
+        &empty,
+        &[0, 4, 5],
+        &[-1628024535952824296, 7559687903134913640, 450592512079],
+        0,
+    )
+    .unwrap();
+    let idx = TensorView::new(&[0i64; 20], &[1, 4, 5]).unwrap();
+    for isa in Isa::available() {
+        let err = gather_with(&src, 0, &idx, &GatherOptions::new().isa(isa)).unwrap_err();
+        assert!(
+            matches!(err, GatherError::IndexOutOfBounds { size: 0, .. }),
+            "{err:?}"
+        );
+    }
+    let filled = gather_with(&src, 0, &idx, &GatherOptions::new().fill(7u16)).unwrap();
+    assert_eq!(filled.as_slice(), &[7u16; 20]);
+    assert!(gather(&src, 0, &idx).is_err());
+}
