@@ -1,0 +1,373 @@
+#!/usr/bin/env python3
+"""Writes the seed corpora under fuzz/seeds/<target>/.
+
+Each seed is encoded in the byte format the target's decoder reads (documented
+on `Case::arbitrary` in fuzz_targets/*.rs and on `common::layout`), so it
+decodes to exactly the case named here. Check a seed with
+    cargo +nightly fuzz fmt <target> fuzz/seeds/<target>/<file>
+Re-run this script after changing a decoder: python3 fuzz/gen_seeds.py
+
+Files named regress_* are inputs the fuzzers found (crashes since fixed, see
+tests/fuzz_regressions.rs), kept as seeds so every run replays them first;
+this script leaves them alone. If a decoder changes, re-check them with
+`cargo fuzz fmt` and re-create them from the test's case if needed.
+"""
+import os
+import struct
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+SIZE_TABLE = [6, 7, 8, 9, 10, 11, 12, 13, 15, 16, 17, 23, 24, 25, 31, 32, 33, 63, 64, 65,
+              127, 128, 129, 255, 256, 257, 1023, 1024, 4096, 4097]
+
+I64_MIN, I64_MAX = -(1 << 63), (1 << 63) - 1
+
+
+def u16(x):
+    return struct.pack("<H", x)
+
+
+def i64(x):
+    return struct.pack("<q", x)
+
+
+def u64(x):
+    return struct.pack("<Q", x & ((1 << 64) - 1))
+
+
+def u128(x):
+    return (x & ((1 << 128) - 1)).to_bytes(16, "little")
+
+
+# ---- common::size_from -------------------------------------------------------
+
+def size(n, wide=False):
+    """Size byte(s) for n, preferring the compact codes."""
+    if 1 <= n <= 5:
+        return bytes([n - 1])
+    return size_big(n, wide)
+
+
+def size_big(n, wide=False):
+    """Size byte(s) for n using only codes >= 200 (needed where a lower byte
+    means something else)."""
+    if n == 0:
+        return bytes([200])
+    if n in SIZE_TABLE:
+        return bytes([210 + SIZE_TABLE.index(n)])
+    if n < 1 << 16:
+        return bytes([240]) + u16(n)
+    assert wide
+    return bytes([255]) + u64(n)
+
+
+# ---- common::layout ----------------------------------------------------------
+
+def fisher_yates_bytes(order):
+    """Bytes that make the decoder's Fisher-Yates shuffle of 0..r produce `order`."""
+    cur = list(range(len(order)))
+    out = []
+    for i in range(len(order) - 1, 0, -1):
+        j = cur.index(order[i])
+        assert j <= i
+        cur[i], cur[j] = cur[j], cur[i]
+        out.append(j)
+    assert cur == list(order)
+    return bytes(out)
+
+
+def layout(shape, order=None, pads=None, small=None, raw=None, flip=0, zero=0,
+           extra=None, slack=0, raw_offset=None, length=None, cap=1 << 18):
+    """Returns (bytes, strides, offset, len) exactly as common::layout decodes them."""
+    rank = len(shape)
+    m = 0
+    tail = b""
+    if raw is not None:
+        m, tail = 15, b"".join(i64(s) for s in raw)
+        strides = list(raw)
+    elif small is not None:
+        m, tail = 14, bytes((s + 8) for s in small)
+        strides = list(small)
+    else:
+        permuted = order is not None
+        padded = pads is not None
+        m = {(False, False): 0, (True, False): 8, (False, True): 10, (True, True): 12}[(permuted, padded)]
+        order = list(order) if permuted else list(range(rank))
+        if permuted:
+            tail += fisher_yates_bytes(order)
+        if padded:
+            tail += bytes(pads)
+        strides = [0] * rank
+        running = 1
+        for n, axis in enumerate(reversed(order)):
+            pad = pads[axis] if padded else 0
+            if padded and n == 0:
+                running *= 1 + ((pad >> 2) & 1)
+            strides[axis] = min(running, (1 << 63) - 1)
+            running *= max(shape[axis], 1) + ((pad & 3) if padded else 0)
+    if flip:
+        m |= 0x10
+        tail += bytes([flip])
+        strides = [-s if (k < 8 and flip >> k & 1) else s for k, s in enumerate(strides)]
+    if zero:
+        m |= 0x20
+        tail += bytes([zero])
+        strides = [0 if (k < 8 and zero >> k & 1) else s for k, s in enumerate(strides)]
+    if extra is not None or raw_offset is not None or slack:
+        m |= 0x40
+        if raw_offset is not None:
+            tail += bytes([255]) + u64(raw_offset)
+        else:
+            tail += bytes([extra or 0])
+        tail += struct.pack("<b", slack)
+    empty = 0 in shape
+    lo = sum(min(0, (d - 1) * s) for d, s in zip(shape, strides)) if not empty else 0
+    hi = sum(max(0, (d - 1) * s) for d, s in zip(shape, strides)) if not empty else 0
+    offset = raw_offset if raw_offset is not None else -lo + (extra or 0)
+    ln = offset + slack if empty else offset + hi + 1 + slack
+    if length is not None:
+        m |= 0x80
+        tail += u16(length)
+        ln = length
+    if not 0 <= ln <= cap:
+        ln = min(64, cap)
+    return bytes([m]) + tail, strides, offset, ln
+
+
+# ---- gather_differential -----------------------------------------------------
+
+ELEM = {"u8": 0, "u16": 2, "f32": 4, "u64": 6, "u128": 8, "pair": 9, "bool": 10,
+        "u24": 12, "u32": 14, "zst": 15}
+IDX = {"i64": 0, "i32": 3, "u32": 6, "u64": 7}
+IDX_RANK = {None: 0, "+1": 28, "-1": 29, "0": 30, "1": 31}
+
+
+def diff_case(elem, idx_type, src_shape, dim, idx_shape, *, modes=False, seed=0x5EED, idx_rank=None,
+              out_shape_code=0, src_layout=None, idx_layout=None, out_layout=None,
+              idx_mode=0, idx_values=None, sprinkle=None, overrides=(), src_values="prng",
+              raw_src=()):
+    r = len(src_shape)
+    big_r = max(r, 1)
+    b = bytes([ELEM[elem] | IDX[idx_type] << 4 | (0x80 if modes else 0), r | IDX_RANK[idx_rank] << 3])
+    if isinstance(dim, int):
+        assert -big_r <= dim < big_r
+        b += bytes([dim + big_r])
+        wdim = dim + big_r if dim < 0 else dim
+    else:
+        b += {"R": bytes([240]), "-R-1": bytes([241])}[dim]
+        wdim = None
+    b += u64(seed)
+    for n in src_shape:
+        b += size(n)
+    for k, n in enumerate(idx_shape):
+        if k < r and k != wdim:
+            s = src_shape[k]
+            if n == s:
+                b += bytes([0])
+            elif n < s and n <= 71:
+                b += bytes([128 + n])
+            else:
+                b += size_big(n)
+        else:
+            b += size(n)
+    b += bytes([out_shape_code])
+    out_shape = list(idx_shape)
+    if 248 <= out_shape_code <= 251:
+        out_shape = [out_shape[0] + 1] + out_shape[1:] if out_shape else [1]
+    elif out_shape_code in (252, 253):
+        out_shape = out_shape + [1]
+    elif out_shape_code >= 254:
+        out_shape = out_shape[:-1]
+    lay_bytes = []
+    lens = []
+    for shape, kw in ((src_shape, src_layout), (idx_shape, idx_layout), (out_shape, out_layout)):
+        lb, _, _, ln = layout(shape, **(kw or {}))
+        lay_bytes.append(lb)
+        lens.append(ln)
+    b += b"".join(lay_bytes)
+    mode = idx_mode
+    tail = b""
+    if idx_values is not None:
+        mode = 7
+        vals = list(idx_values) + [0] * (lens[1] - len(idx_values))
+        assert len(vals) == lens[1], (len(vals), lens[1])
+        tail += b"".join(i64(v) for v in vals)
+    if sprinkle is not None:
+        mode |= 8
+        tail += bytes([sprinkle])
+    if overrides:
+        mode |= 16
+        tail += bytes([len(overrides)])
+        for at, v in overrides:
+            tail += u16(at) + i64(v)
+    b += bytes([mode]) + tail
+    b += bytes([{"prng": 0, "iota": 2, "raw": 3}[src_values]])
+    if src_values == "raw":
+        b += b"".join(u128(x) for x in raw_src)
+    return b
+
+
+def f32bits(x):
+    return struct.unpack("<I", struct.pack("<f", x))[0]
+
+
+def diff_seeds():
+    s = {}
+    # SEMANTICS.md tutorial: the cross-entropy pick.
+    s["tutorial_pick_f32"] = diff_case(
+        "f32", "i64", [2, 3], 1, [2, 1], idx_values=[0, 2], src_values="raw",
+        raw_src=[f32bits(x) for x in (0.1, 0.3, 0.6, 0.3, 0.2, 0.5)])
+    # src = 1..=15 as [5, 3]; dim 0 and dim 1 examples.
+    s["tutorial_dim0_u64"] = diff_case(
+        "u64", "i64", [5, 3], 0, [3, 3], idx_values=[0, 1, 2, 2, 3, 4, 0, 2, 4], src_values="iota")
+    s["tutorial_dim1_i32"] = diff_case(
+        "u64", "i32", [5, 3], 1, [5, 2], idx_values=[1, 1, 2, 2, 0, 1, 2, 0, 1, 0], src_values="iota")
+    # Edge case 1: index smaller than src on inner non-dim axes.
+    s["inner_smaller_dim2_u16"] = diff_case("u16", "i64", [2, 3, 4], 2, [2, 2, 4])
+    s["inner_smaller_dim0_u8"] = diff_case("u8", "i32", [2, 3, 4], 0, [2, 2, 2])
+    # Expanded index: idx.unsqueeze(-1).expand(B, K, D), gathered along dim 1.
+    s["expanded_index_u32"] = diff_case(
+        "u32", "i64", [2, 5, 3], 1, [2, 4, 3], idx_layout={"small": [4, 1, 0]})
+    # [N, 1] index with strides [1, 0] and [1, 1].
+    s["index_n1_strides_1_0"] = diff_case(
+        "f32", "i64", [4, 3], 1, [4, 1], idx_layout={"small": [1, 0]})
+    s["index_n1_strides_1_1"] = diff_case(
+        "u64", "u32", [4, 3], 1, [4, 1], idx_layout={"small": [1, 1]})
+    # Negative strides: flipped source, transposed index, flipped and padded out.
+    s["negative_strides_u128"] = diff_case(
+        "u128", "i64", [3, 4], 0, [3, 4], src_layout={"flip": 0b11},
+        idx_layout={"order": [1, 0]}, out_layout={"pads": [1, 2], "flip": 0b01, "extra": 3})
+    s["permuted_padded_3d_pair"] = diff_case(
+        "pair", "i32", [3, 4, 5], -2, [3, 6, 5], src_layout={"order": [2, 0, 1], "pads": [1, 5, 2]},
+        idx_layout={"order": [1, 2, 0]}, out_layout={"order": [2, 1, 0], "flip": 0b010})
+    # 0-d: (0-d src, index [3]) -> [x, x, x]; (1-d src, 0-d index); (0-d, 0-d).
+    s["zero_d_src_bool"] = diff_case("bool", "i64", [], 0, [3], idx_rank="+1")
+    s["zero_d_index_u24"] = diff_case("u24", "i64", [4], -1, [], idx_rank="0", idx_values=[3])
+    s["zero_d_both_u8"] = diff_case("u8", "u64", [], -1, [])
+    s["zero_d_dim1_out_of_range"] = diff_case("u16", "i64", [], "R", [])
+    # Bad values, first one in row-major order reported.
+    s["bad_size_minus1_i64"] = diff_case(
+        "u32", "i64", [2, 3], 1, [2, 3], overrides=[(4, 3), (5, -1)])
+    s["bad_i64_min_max"] = diff_case(
+        "u64", "i64", [3, 2], 0, [3, 2], overrides=[(1, I64_MIN), (3, I64_MAX)],
+        out_layout={"order": [1, 0]})
+    s["bad_i32_near_max"] = diff_case(
+        "u8", "i32", [5], 0, [8], overrides=[(6, (1 << 31) - 1), (7, -(1 << 31))])
+    s["bad_u32_max"] = diff_case("u16", "u32", [5], 0, [4], overrides=[(2, (1 << 32) - 1)])
+    s["bad_sprinkled_u24"] = diff_case("u24", "i64", [4, 9], 1, [4, 17], sprinkle=7)
+    # Empty index (no checks) and an empty gather dim with a non-empty index.
+    s["empty_index_mismatched"] = diff_case("u8", "i64", [2, 3], 1, [0, 5])
+    s["empty_src_dim"] = diff_case("f32", "i64", [2, 0], 1, [2, 1])
+    # Shape errors.
+    s["size_mismatch"] = diff_case("u8", "i64", [2, 3], 1, [4, 1])
+    s["rank_mismatch"] = diff_case("u8", "i64", [2, 3], 0, [2], idx_rank="-1")
+    s["dim_out_of_range"] = diff_case("u8", "i64", [2, 3], "-R-1", [2, 3])
+    # A huge stride on a size-1 axis is a valid view.
+    s["huge_stride_size1"] = diff_case(
+        "u64", "i64", [1, 5], 0, [3, 5], src_layout={"raw": [(1 << 63) - 1, 1]})
+    # Lengths around vector widths, and a parallel-sized run (4097 * 3 * 24 bytes).
+    s["lastdim_17_u8"] = diff_case("u8", "i32", [3, 17], 1, [3, 16])
+    s["parallel_u128"] = diff_case("u128", "i64", [4097, 3], 0, [4097, 3])
+    s["zst_elements"] = diff_case("zst", "i64", [3, 4], 1, [3, 7])
+    # Index modes (Wrap, Clamp, Fill) on top of the default checks.
+    s["modes_wrap_clamp_fill_i64"] = diff_case(
+        "f32", "i64", [2, 3], 1, [2, 4], modes=True,
+        idx_values=[-1, -3, 3, 2, -4, 5, I64_MIN, I64_MAX])
+    s["modes_i32_transposed"] = diff_case(
+        "u16", "i32", [4, 5], 0, [4, 5], modes=True, sprinkle=3, idx_layout={"order": [1, 0]})
+    s["modes_unsigned_u64"] = diff_case(
+        "u8", "u64", [6], 0, [4], modes=True, idx_values=[-1, 5, 6, -6])
+    s["modes_empty_dim_bool"] = diff_case("bool", "i64", [2, 0], 1, [2, 3], modes=True)
+    s["modes_zst_fill"] = diff_case("zst", "i32", [3], -1, [5], modes=True, idx_values=[0, -1, 3, 9, -4])
+    return s
+
+
+# ---- views -------------------------------------------------------------------
+
+def view_seed(shape, lay=None, new=False, new_len_code=0, ops=b""):
+    b = bytes([3 if new else 0, len(shape)])
+    for n in shape:
+        b += size(n, wide=True)
+    if new:
+        b += bytes([new_len_code])
+    else:
+        b += layout(shape, cap=70_000, **(lay or {}))[0]
+    return b + ops + bytes([0])
+
+
+def op_permute(order):
+    return bytes([1, 0]) + fisher_yates_bytes(order)
+
+
+def op_transpose(a, b):
+    return bytes([2, a, b])
+
+
+def op_expand(lead, trailing_bytes):
+    """`lead` sizes for new leading axes; `trailing_bytes` one byte per old axis
+    (below 200: keep the size, or `b % 6` for an old size of 1)."""
+    return bytes([3, len(lead)]) + b"".join(size(n, wide=True) for n in lead) + bytes(trailing_bytes)
+
+
+def op_slice(dim, start, end, step):
+    # start < 250: start % (size + 2); end byte 0 means "size"; step byte = step + 4.
+    end_b = 0 if end is None else 128 + end
+    return bytes([4, dim, start, end_b, step + 4])
+
+
+def op_slice_raw_step(dim, start, step_code):
+    return bytes([4, dim, start, 0, step_code])
+
+
+def op_flip(dim):
+    return bytes([5, dim])
+
+
+def op_unsqueeze(dim):
+    return bytes([6, dim])
+
+
+def op_reshape_raw(shape):
+    n = 160 + ((len(shape) - 160) % 7)
+    assert n % 7 == len(shape)
+    return bytes([7, n]) + b"".join(size(x, wide=True) for x in shape)
+
+
+def views_seeds():
+    s = {}
+    s["new_2x3_transpose_reshape"] = view_seed(
+        [2, 3], new=True, ops=op_transpose(0, 1) + op_reshape_raw([6]) + op_transpose(0, 1)
+        + op_reshape_raw([3, 2]))
+    s["negative_strides_slice_flip"] = view_seed(
+        [4, 3], lay={"flip": 0b01}, ops=op_slice(1, 0, None, -2) + op_flip(0) + op_permute([1, 0]))
+    s["unsqueeze_expand_permute"] = view_seed(
+        [3], ops=op_unsqueeze(1) + op_expand([2], [0, 4]) + op_permute([2, 0, 1]))
+    s["zero_d_offset"] = view_seed(
+        [], lay={"extra": 5}, ops=op_unsqueeze(0) + op_expand([], [211]) + op_flip(0))
+    s["empty_reshape"] = view_seed(
+        [0, 5], lay={"extra": 2, "slack": 1}, ops=op_reshape_raw([5, 0]) + op_slice(0, 1, 3, 0))
+    s["huge_strides_rejected"] = view_seed(
+        [2, 3], lay={"raw": [(1 << 63) - 1, -(1 << 63)]}, ops=op_transpose(0, 1))
+    s["huge_stride_size1_slice"] = view_seed(
+        [1, 4], lay={"raw": [(1 << 62), 1]}, ops=op_slice(0, 0, None, 2) + op_slice(1, 1, 4, 3))
+    s["overflowing_shape"] = view_seed([(1 << 64) - 1, 2], lay={"small": [0, 1]})
+    s["padded_permuted_3d"] = view_seed(
+        [3, 4, 5], lay={"order": [1, 2, 0], "pads": [2, 1, 7]},
+        ops=op_slice(2, 1, 5, 2) + op_flip(1) + op_transpose(0, 2) + op_unsqueeze(3))
+    s["off_by_one_length"] = view_seed([3, 4], lay={"slack": -1})
+    s["new_wrong_length"] = view_seed([4, 4], new=True, new_len_code=251)
+    return s
+
+
+def write(target, seeds):
+    d = os.path.join(HERE, "seeds", target)
+    os.makedirs(d, exist_ok=True)
+    for name, data in sorted(seeds.items()):
+        with open(os.path.join(d, name), "wb") as f:
+            f.write(data)
+    print(f"{target}: {len(seeds)} seeds in {os.path.relpath(d)}")
+
+
+if __name__ == "__main__":
+    write("gather_differential", diff_seeds())
+    write("views", views_seeds())
