@@ -446,6 +446,43 @@ where
     (0..rows.n).map(|r| one(r, &mut scratch)).collect()
 }
 
+/// Runs `f(row, label, values, out_row)` for every row, writing each row's
+/// results straight into its `C`-wide slice of `out`, in parallel.
+fn per_row_into<F, I>(
+    rows: &Rows<'_, '_, F, I>,
+    opts: &LossOptions,
+    out: &mut [F],
+    f: impl Fn(usize, Option<usize>, &[F], &mut [F]) + Sync,
+) where
+    F: Copy + Send + Sync,
+    I: IndexElem,
+{
+    if rows.c == 0 {
+        return;
+    }
+    let one = |r: usize, dst: &mut [F], scratch: &mut Vec<F>| {
+        let label = rows.label(r, opts);
+        match rows.row(r, scratch) {
+            Some(values) => f(r, label, values, dst),
+            None => f(r, label, scratch, dst),
+        }
+    };
+    #[cfg(feature = "rayon")]
+    {
+        use rayon::prelude::*;
+        if rows.n * rows.c >= 1 << 15 {
+            out.par_chunks_mut(rows.c)
+                .enumerate()
+                .for_each_init(Vec::new, |scratch, (r, dst)| one(r, dst, scratch));
+            return;
+        }
+    }
+    let mut scratch = Vec::new();
+    for (r, dst) in out.chunks_mut(rows.c).enumerate() {
+        one(r, dst, &mut scratch);
+    }
+}
+
 /// Combines per-row losses (`None` for ignored rows) by `reduction`.
 fn reduce<F: LossFloat>(losses: Vec<Option<F::Acc>>, reduction: Reduction) -> Tensor<F> {
     match reduction {
@@ -735,17 +772,17 @@ pub fn cross_entropy_with_logits_backward<F: LossFloat, I: IndexElem>(
     let eps = opts.label_smoothing;
     let floor = <F::Acc as Acc>::from_f64(eps / rows.c as f64);
     let zero = <F::Acc as Acc>::from_f64(0.0);
-    let grads: Vec<Vec<F>> = per_row(&rows, opts, |r, label, x| {
+    let mut grad = Tensor::full(&[rows.n, rows.c], F::narrow(zero))?;
+    per_row_into(&rows, opts, grad.as_mut_slice(), |r, label, x, dst| {
         if label.is_none() {
-            return vec![F::narrow(zero); x.len()];
+            return;
         }
         let (max, lse, _) = row_stats::<F>(x);
-        let gr = g(r);
-        x.iter()
-            .map(|&v| F::narrow(gr * (<F::Acc as Acc>::exp_nonpos(v.widen() - max - lse) - floor)))
-            .collect()
+        let (gr, shift) = (g(r), max + lse);
+        for (o, &v) in dst.iter_mut().zip(x) {
+            *o = F::narrow(gr * (<F::Acc as Acc>::exp_nonpos(v.widen() - shift) - floor));
+        }
     });
-    let mut grad = Tensor::from_vec(grads.concat(), &[rows.n, rows.c])?;
     // The one-hot part: grad[n, label_n] -= g_n · (1 - ε), by scatter_add.
     let (idx, delta): (Vec<i64>, Vec<F>) = (0..rows.n)
         .map(|r| match rows.label(r, opts) {
