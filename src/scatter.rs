@@ -136,10 +136,10 @@ fn run_scatter<T: Element, I: IndexElem, C: Combine<T>>(
         opts.parallel,
         par::Split::RowsOnly,
         |rows, _| {
-            // SAFETY: all three layouts were checked against their buffers when their
-            // views were made (the destination's for overlap too, and the `&mut`
-            // borrow keeps others away); shapes by `check_scatter_shapes`; with
-            // `RowsOnly`, each call gets whole, disjoint rows.
+            // The layouts were checked against their buffers when the views were
+            // made (the destination's for overlap too); shapes by `check_scatter_shapes`.
+            // SAFETY: those checks, the `&mut` borrow of the destination, and
+            // `RowsOnly`: each call gets whole, disjoint rows.
             unsafe { scatter_rows::<T, I, C>(&job, rows) }
         },
     );

@@ -278,10 +278,10 @@ unsafe fn drive_packed_rows<R: RowKernel, E: Copy, I: IndexElem>(
             step_idx: step.idx,
             step_out: step.out,
         };
-        // SAFETY: block row `b` holds row `r + b`'s `bound` source elements
-        // contiguously (packed above), followed by at least 4 spare elements;
-        // the block's rows are consecutive along the innermost outer axis, so
+        // The block's rows are consecutive along the innermost outer axis, so
         // their index and output rows step by its strides (invariant 2).
+        // SAFETY: block row `b` holds row `r + b`'s `bound` source elements
+        // contiguously (packed above), then at least 4 spare elements.
         unsafe { R::row(&row)? };
         for _ in 0..nb {
             cur.advance();
