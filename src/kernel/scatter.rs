@@ -57,24 +57,53 @@ pub(crate) unsafe fn scatter_rows<E: Copy, I: IndexElem, C: Combine<E>>(
     rows: Range<usize>,
 ) -> Result<(), BadIndex> {
     let p = job.plan;
+    let step = p.outer.last().copied().unwrap_or_default();
     let mut cur = p.rows_from(rows.start);
-    for _ in rows {
+    let mut r = rows.start;
+    while r < rows.end {
+        // When the dim axis strides farther than the rows do (`scatter_add`
+        // along dim 0), rows along the innermost outer axis are swept together,
+        // one dim position at a time, which is memory order. Each destination
+        // element still receives its values in index order along the dim.
+        let sweep = p.idx_inner.unsigned_abs() > step.idx.unsigned_abs();
+        let k = if sweep {
+            (rows.end - r).min(cur.left_in_axis())
+        } else {
+            1
+        } as isize;
         for j in 0..p.inner as isize {
-            // SAFETY: `j < inner`: an index position (plan invariant 2).
-            let v = unsafe { job.idx.offset(cur.idx + j * p.idx_inner).read() }.to_i64();
-            if !in_bounds(v, p.bound) {
-                return Err(BadIndex);
-            }
-            // SAFETY: the value tensor covers every index position (torch's rule
-            // `index.size(d) <= src.size(d)`, checked before planning); `v < bound`
-            // makes the destination element one of this row's (invariant 3).
-            unsafe {
-                let x = job.src.offset(cur.out + j * p.out_inner).read();
-                let d = job.dest.offset(cur.src + v as isize * p.gather_stride);
-                d.write(C::combine(d.read(), x));
+            for t in 0..k {
+                // SAFETY: row `r + t` of the range and `j < inner`: an index
+                // position (plan invariant 2).
+                let v = unsafe {
+                    job.idx
+                        .offset(cur.idx + t * step.idx + j * p.idx_inner)
+                        .read()
+                }
+                .to_i64();
+                if !in_bounds(v, p.bound) {
+                    return Err(BadIndex);
+                }
+                // SAFETY: the value tensor covers every index position (torch's
+                // rule `index.size(d) <= src.size(d)`, checked before planning);
+                // `v < bound` makes the destination element row `r + t`'s
+                // (invariant 3).
+                unsafe {
+                    let x = job
+                        .src
+                        .offset(cur.out + t * step.out + j * p.out_inner)
+                        .read();
+                    let d = job
+                        .dest
+                        .offset(cur.src + t * step.src + v as isize * p.gather_stride);
+                    d.write(C::combine(d.read(), x));
+                }
             }
         }
-        cur.advance();
+        for _ in 0..k {
+            cur.advance();
+        }
+        r += k as usize;
     }
     Ok(())
 }
