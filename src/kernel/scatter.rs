@@ -84,10 +84,10 @@ pub(crate) unsafe fn scatter_rows<E: Copy, I: IndexElem, C: Combine<E>>(
                 if !in_bounds(v, p.bound) {
                     return Err(BadIndex);
                 }
-                // SAFETY: the value tensor covers every index position (torch's
-                // rule `index.size(d) <= src.size(d)`, checked before planning);
-                // `v < bound` makes the destination element row `r + t`'s
-                // (invariant 3).
+                // The value tensor covers every index position (torch's rule
+                // `index.size(d) <= src.size(d)`, checked before planning).
+                // SAFETY: that rule, and `v < bound`, which makes the destination
+                // element row `r + t`'s (invariant 3).
                 unsafe {
                     let x = job
                         .src
