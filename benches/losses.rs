@@ -1,14 +1,19 @@
 //! Issue-5 benchmarks: the fused cross-entropy forward and backward on f32
 //! [65536, 1000], and scatter_add with colliding indices, each at 1 thread and
 //! at all threads, beside naive reference versions measured in the same run.
+//! The backward is timed allocating its output (`fastgather`, as torch's
+//! autograd does), into a reused buffer (`fastgather-into`), and beside the
+//! cost of a fresh output written once (`alloc-floor`).
 //!
 //! `FASTGATHER_BENCH_CASES=ce_fwd cargo bench --bench losses` runs one case.
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use fastgather::loss::{
-    cross_entropy_with_logits, cross_entropy_with_logits_backward, LossOptions,
+    cross_entropy_with_logits, cross_entropy_with_logits_backward,
+    cross_entropy_with_logits_backward_into, LossOptions,
 };
 use fastgather::{scatter_add_into, Tensor, TensorView};
+use rayon::prelude::*;
 use std::hint::black_box;
 use std::time::Duration;
 
@@ -121,6 +126,40 @@ fn cross_entropy_cases(c: &mut Criterion) {
                 b.iter(|| {
                     pool.install(|| {
                         black_box(cross_entropy_with_logits_backward(&xv, &yv, &g, &opts).unwrap())
+                    })
+                })
+            });
+            // The same into a buffer reused across calls, as a training loop does.
+            let mut grad = Tensor::<f32>::zeros(&[n, classes]).unwrap();
+            group.bench_function("fastgather-into", |b| {
+                b.iter(|| {
+                    pool.install(|| {
+                        cross_entropy_with_logits_backward_into(
+                            &xv,
+                            &yv,
+                            &g,
+                            &opts,
+                            &mut grad.view_mut(),
+                        )
+                        .unwrap()
+                    })
+                })
+            });
+            // What any allocating backward pays before computing anything: a
+            // fresh [N, C] output (new pages from the OS) written once, in parallel.
+            group.bench_function("alloc-floor", |b| {
+                b.iter(|| {
+                    pool.install(|| {
+                        let mut out = Tensor::<f32>::zeros(&[n, classes]).unwrap();
+                        out.as_mut_slice()
+                            .par_chunks_mut(classes)
+                            .zip(x.par_chunks(classes))
+                            .for_each(|(o, r)| {
+                                for (o, &v) in o.iter_mut().zip(r) {
+                                    *o = v * 0.5;
+                                }
+                            });
+                        black_box(out)
                     })
                 })
             });

@@ -41,7 +41,7 @@ use crate::gather::gather_with;
 use crate::index::IndexElem;
 use crate::options::GatherOptions;
 use crate::scatter::{scatter_add_into, Accumulate};
-use crate::view::{Tensor, TensorView};
+use crate::view::{Tensor, TensorView, TensorViewMut};
 
 /// How per-row losses are combined (torch's `reduction`).
 ///
@@ -193,6 +193,10 @@ pub trait LossFloat: Accumulate + Copy + PartialOrd + Default {
     fn widen(self) -> Self::Acc;
     #[doc(hidden)]
     fn narrow(a: Self::Acc) -> Self;
+    /// Whether `narrow` is exact (the type is its own `Acc`), so that
+    /// intermediate results may be parked in the output.
+    #[doc(hidden)]
+    const EXACT: bool = false;
 }
 
 /// Arithmetic the loss kernels need; implemented for `f32` and `f64`.
@@ -259,20 +263,25 @@ impl Acc for f64 {
 
 /// `exp(x)` in f32 without a libm call, so row loops vectorize: `x = n·ln2 + r`
 /// with `|r| <= ln2/2`, `e^r` by its Taylor series to degree 7 (relative error
-/// below 2e-8 on that interval) and `2^n` built in the exponent bits. Arguments
-/// below -87.3 give 0 (their true value is under f32's normal range); NaN stays
-/// NaN; `-inf` gives 0.
+/// below 2e-8 on that interval) and `2^n` built in the exponent bits. Every step
+/// is a plain float or bit operation (no conversion, no branch), so the loops
+/// that call it compile to vector code. Meant for `x <= 0`: arguments below
+/// -87.3 give 0 (their true value is under f32's normal range), `-inf` gives 0,
+/// NaN stays NaN.
 #[inline(always)]
 pub(crate) fn exp_f32(x: f32) -> f32 {
     const LOG2E: f32 = std::f32::consts::LOG2_E;
     // ln 2 split so that `n · LN2_HI` is exact for |n| < 2^9.
     const LN2_HI: f32 = 0.693_145_75;
     const LN2_LO: f32 = 1.428_606_8e-6;
+    // 1.5·2^23: adding it rounds to the nearest integer, which then sits in the
+    // low mantissa bits of the sum.
+    const ROUND: f32 = 12_582_912.0;
     let underflow = x < -87.3;
-    let x = x.max(-87.3);
-    // Round to nearest for `x * LOG2E` in [-126, 0], with a truncating
-    // conversion (one vector instruction; `round` is a libm call on baseline x86-64).
-    let n = -((0.5 - x * LOG2E) as i32) as f32;
+    // Written as a comparison (not `max`) so that NaN passes through.
+    let x = if underflow { -87.3 } else { x };
+    let t = x * LOG2E + ROUND;
+    let n = t - ROUND;
     let r = (x - n * LN2_HI) - n * LN2_LO;
     let mut p = 1.0 / 5040.0;
     p = p * r + 1.0 / 720.0;
@@ -282,8 +291,9 @@ pub(crate) fn exp_f32(x: f32) -> f32 {
     p = p * r + 0.5;
     p = p * r + 1.0;
     p = p * r + 1.0;
-    // 2^n for n in -126..=0: the biased exponent `n + 127` in bits 23-30.
-    let scale = f32::from_bits((((n as i32) + 127).max(0) as u32) << 23);
+    // 2^n for n in -126..=1: the biased exponent `n + 127` in bits 23-30.
+    let n_bits = t.to_bits().wrapping_sub(ROUND.to_bits());
+    let scale = f32::from_bits(n_bits.wrapping_add(127) << 23);
     if underflow {
         0.0
     } else {
@@ -293,6 +303,7 @@ pub(crate) fn exp_f32(x: f32) -> f32 {
 
 impl LossFloat for f32 {
     type Acc = f32;
+    const EXACT: bool = true;
     fn widen(self) -> f32 {
         self
     }
@@ -303,6 +314,7 @@ impl LossFloat for f32 {
 
 impl LossFloat for f64 {
     type Acc = f64;
+    const EXACT: bool = true;
     fn widen(self) -> f64 {
         self
     }
@@ -510,80 +522,223 @@ fn reduce<F: LossFloat>(losses: Vec<Option<F::Acc>>, reduction: Reduction) -> Te
     }
 }
 
-/// Row statistics of the logits: max, `ln Σ exp(x - max)` and `Σ x`.
+/// One row's work, run by [`on_widest`] in the widest vector unit the CPU has.
 ///
-/// Runs in the widest vector unit the CPU has: the body keeps `LANES`
-/// independent partial results, a shape the compiler vectorizes without
-/// reordering any sum, so every path returns the same bits.
-fn row_stats<F: LossFloat>(x: &[F]) -> (F::Acc, F::Acc, F::Acc) {
+/// The row loops keep `LANES` independent partial results, a shape the compiler
+/// vectorizes without reordering any sum; inlined into a `target_feature`
+/// function they become AVX-512 or AVX2 code, and every path returns the same
+/// bits. (A trait rather than a closure, so that inlining is guaranteed.)
+trait RowOp {
+    type Out;
+    fn run(self) -> Self::Out;
+}
+
+#[inline(always)]
+fn on_widest<O: RowOp>(op: O) -> O::Out {
     #[cfg(target_arch = "x86_64")]
     {
         use crate::isa::Isa;
         match Isa::best() {
             // SAFETY: `best()` names AVX-512 only where the CPU has it.
-            Isa::Avx512 => return unsafe { row_stats_avx512(x) },
+            Isa::Avx512 => return unsafe { on_avx512(op) },
             // SAFETY: `best()` names AVX2 only where the CPU has it.
-            Isa::Avx2 => return unsafe { row_stats_avx2(x) },
+            Isa::Avx2 => return unsafe { on_avx2(op) },
             _ => {}
         }
     }
-    row_stats_body(x)
+    op.run()
 }
 
 /// # Safety
 /// The CPU has AVX-512 F.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f")]
-unsafe fn row_stats_avx512<F: LossFloat>(x: &[F]) -> (F::Acc, F::Acc, F::Acc) {
-    row_stats_body(x)
+unsafe fn on_avx512<O: RowOp>(op: O) -> O::Out {
+    op.run()
 }
 
 /// # Safety
 /// The CPU has AVX2.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
-unsafe fn row_stats_avx2<F: LossFloat>(x: &[F]) -> (F::Acc, F::Acc, F::Acc) {
-    row_stats_body(x)
+unsafe fn on_avx2<O: RowOp>(op: O) -> O::Out {
+    op.run()
 }
 
-const LANES: usize = 16;
+/// Row statistics of the logits: max, `ln Σ exp(x - max)` and `Σ x`.
+struct Stats<'r, F>(&'r [F]);
 
+impl<F: LossFloat> RowOp for Stats<'_, F> {
+    type Out = (F::Acc, F::Acc, F::Acc);
+    #[inline(always)]
+    fn run(self) -> Self::Out {
+        row_stats(self.0)
+    }
+}
+
+/// `dst = x - (max + lse)`: one row of `log_softmax`.
+struct LogSoftmax<'r, F> {
+    x: &'r [F],
+    dst: &'r mut [F],
+}
+
+impl<F: LossFloat> RowOp for LogSoftmax<'_, F> {
+    type Out = ();
+    #[inline(always)]
+    fn run(self) {
+        let (max, lse, _) = row_stats::<F>(self.x);
+        let shift = max + lse;
+        for (o, &v) in self.dst.iter_mut().zip(self.x) {
+            *o = F::narrow(v.widen() - shift);
+        }
+    }
+}
+
+/// `dst = g · (softmax(x) - floor)`: one row of the cross-entropy gradient
+/// before its one-hot part.
+struct SoftmaxGrad<'r, F: LossFloat> {
+    x: &'r [F],
+    dst: &'r mut [F],
+    g: F::Acc,
+    floor: F::Acc,
+}
+
+impl<F: LossFloat> RowOp for SoftmaxGrad<'_, F> {
+    type Out = ();
+    #[inline(always)]
+    fn run(self) {
+        let (x, dst, g) = (self.x, self.dst, self.g);
+        let g_floor = g * self.floor;
+        if !F::EXACT {
+            let (max, lse, _) = row_stats::<F>(x);
+            let shift = max + lse;
+            for (o, &v) in dst.iter_mut().zip(x) {
+                let p = <F::Acc as Acc>::exp_nonpos(v.widen() - shift);
+                *o = F::narrow(g * p - g_floor);
+            }
+            return;
+        }
+        // Each exponential is computed once, parked in `dst` (exact for this
+        // type), summed, then scaled in place while the row is still in L1.
+        let zero = <F::Acc as Acc>::from_f64(0.0);
+        let add = |a: F::Acc, b: F::Acc| a + b;
+        let m = row_max(x);
+        let mut sum = Chains::splat(zero);
+        let mut blocks = dst.chunks_exact_mut(BLOCK);
+        for (d, c) in (&mut blocks).zip(x.chunks_exact(BLOCK)) {
+            for (o, &v) in d.iter_mut().zip(c) {
+                *o = F::narrow(<F::Acc as Acc>::exp_nonpos(v.widen() - m));
+            }
+            sum.update(d, |s, e: F| s + e.widen());
+        }
+        let mut tail = [zero; BLOCK];
+        for (k, o) in blocks.into_remainder().iter_mut().enumerate() {
+            tail[k] = <F::Acc as Acc>::exp_nonpos(x[x.len() / BLOCK * BLOCK + k].widen() - m);
+            *o = F::narrow(tail[k]);
+        }
+        sum.update(&tail, add);
+        let scale = g / sum.fold(add);
+        for o in dst.iter_mut() {
+            *o = F::narrow(o.widen() * scale - g_floor);
+        }
+    }
+}
+
+/// Partial results of a row loop: four 16-lane vectors, enough independent
+/// chains to hide the latency of each add and compare. They are four separate
+/// arrays, each updated at fixed positions, so that they stay in registers.
+#[derive(Clone, Copy)]
+struct Chains<A>([[A; LANES]; CHAINS]);
+
+const LANES: usize = 16;
+const CHAINS: usize = 4;
+const BLOCK: usize = LANES * CHAINS;
+
+impl<A: Copy> Chains<A> {
+    #[inline(always)]
+    fn splat(a: A) -> Self {
+        Self([[a; LANES]; CHAINS])
+    }
+
+    /// Folds `BLOCK` values in: value `i` goes to chain `i / LANES`, lane `i % LANES`.
+    #[inline(always)]
+    fn update<V: Copy>(&mut self, block: &[V], f: impl Fn(A, V) -> A) {
+        let [c0, c1, c2, c3] = &mut self.0;
+        let (b0, rest) = block[..BLOCK].split_at(LANES);
+        let (b1, rest) = rest.split_at(LANES);
+        let (b2, b3) = rest.split_at(LANES);
+        for k in 0..LANES {
+            c0[k] = f(c0[k], b0[k]);
+            c1[k] = f(c1[k], b1[k]);
+            c2[k] = f(c2[k], b2[k]);
+            c3[k] = f(c3[k], b3[k]);
+        }
+    }
+
+    /// Reduces to one value in a fixed tree (chains pairwise, then lanes by
+    /// halves): it vectorizes, and is the same on every path.
+    #[inline(always)]
+    fn fold(self, f: impl Fn(A, A) -> A) -> A {
+        let [c0, c1, c2, c3] = self.0;
+        let mut a = [c0[0]; LANES];
+        for k in 0..LANES {
+            a[k] = f(f(c0[k], c1[k]), f(c2[k], c3[k]));
+        }
+        let mut half = LANES / 2;
+        while half > 0 {
+            for k in 0..half {
+                a[k] = f(a[k], a[k + half]);
+            }
+            half /= 2;
+        }
+        a[0]
+    }
+}
+
+/// The largest value of a row (`-inf` for an empty row). It need not see NaN:
+/// a NaN logit makes its `exp` term, and so the row's log-sum-exp, its loss and
+/// its softmax, NaN (as in torch).
 #[inline(always)]
-fn row_stats_body<F: LossFloat>(x: &[F]) -> (F::Acc, F::Acc, F::Acc) {
-    let zero = <F::Acc as Acc>::from_f64(0.0);
-    // NaN wins the max, so a NaN logit makes the row's loss NaN (as in torch).
-    let bigger = |m: F::Acc, v: F::Acc| if v > m || v.is_nan() { v } else { m };
-    let mut max = [<F::Acc as Acc>::NEG_INFINITY; LANES];
-    let chunks = x.chunks_exact(LANES);
-    let tail = chunks.remainder();
-    for c in chunks.clone() {
-        for k in 0..LANES {
-            max[k] = bigger(max[k], c[k].widen());
-        }
+fn row_max<F: LossFloat>(x: &[F]) -> F::Acc {
+    let neg_inf = <F::Acc as Acc>::NEG_INFINITY;
+    let bigger = |m: F::Acc, v: F::Acc| if v > m { v } else { m };
+    let chunks = x.chunks_exact(BLOCK);
+    let mut tail = [neg_inf; BLOCK];
+    for (k, &v) in chunks.remainder().iter().enumerate() {
+        tail[k] = v.widen();
     }
-    let mut m = tail
-        .iter()
-        .fold(<F::Acc as Acc>::NEG_INFINITY, |m, &v| bigger(m, v.widen()));
-    m = max.iter().fold(m, |a, &b| bigger(a, b));
-    let (mut sum_exp, mut sum_x) = ([zero; LANES], [zero; LANES]);
+    let mut max = Chains::splat(neg_inf);
     for c in chunks {
-        for k in 0..LANES {
-            let v = c[k].widen();
-            sum_exp[k] = sum_exp[k] + <F::Acc as Acc>::exp_nonpos(v - m);
-            sum_x[k] = sum_x[k] + v;
-        }
+        max.update(c, |m, v: F| bigger(m, v.widen()));
     }
-    let (mut se, mut sx) = (zero, zero);
-    for k in 0..LANES {
-        se = se + sum_exp[k];
-        sx = sx + sum_x[k];
+    max.update(&tail, bigger);
+    max.fold(bigger)
+}
+
+/// Row statistics of the logits: max, `ln Σ exp(x - max)` and `Σ x`.
+///
+/// The last partial block is padded (with `-inf`, whose exponential is 0, and
+/// with 0 for the sum), so every element goes through the vector loop.
+#[inline(always)]
+fn row_stats<F: LossFloat>(x: &[F]) -> (F::Acc, F::Acc, F::Acc) {
+    let zero = <F::Acc as Acc>::from_f64(0.0);
+    let neg_inf = <F::Acc as Acc>::NEG_INFINITY;
+    let chunks = x.chunks_exact(BLOCK);
+    let (mut tail_x, mut tail_e) = ([zero; BLOCK], [neg_inf; BLOCK]);
+    for (k, &v) in chunks.remainder().iter().enumerate() {
+        (tail_x[k], tail_e[k]) = (v.widen(), v.widen());
     }
-    for &v in tail {
-        let v = v.widen();
-        se = se + <F::Acc as Acc>::exp_nonpos(v - m);
-        sx = sx + v;
+    let m = row_max(x);
+    let exp_term = |s: F::Acc, v: F::Acc| s + <F::Acc as Acc>::exp_nonpos(v - m);
+    let add = |a: F::Acc, b: F::Acc| a + b;
+    let (mut sum_exp, mut sum_x) = (Chains::splat(zero), Chains::splat(zero));
+    for c in chunks {
+        sum_exp.update(c, |s, v: F| exp_term(s, v.widen()));
+        sum_x.update(c, |s, v: F| s + v.widen());
     }
-    (m, se.ln(), sx)
+    sum_exp.update(&tail_e, exp_term);
+    sum_x.update(&tail_x, add);
+    (m, sum_exp.fold(add).ln(), sum_x.fold(add))
 }
 
 /// The tutorial's loss: `-ln(probs[n, labels[n]])`, by gather, then reduced.
@@ -655,13 +810,11 @@ pub fn log_softmax<F: LossFloat>(logits: &TensorView<'_, F>) -> Result<Tensor<F>
         n,
         c,
     };
-    let out: Vec<Vec<F>> = per_row(&rows, &opts, |_, _, x| {
-        let (max, lse, _) = row_stats::<F>(x);
-        x.iter()
-            .map(|&v| F::narrow(v.widen() - max - lse))
-            .collect()
+    let mut out = Tensor::zeros(logits.shape())?;
+    per_row_into(&rows, &opts, out.as_mut_slice(), |_, _, x, dst| {
+        on_widest(LogSoftmax { x, dst })
     });
-    Tensor::from_vec(out.concat(), logits.shape())
+    Ok(out)
 }
 
 /// torch's `nll_loss(log_probs, labels)`: `-log_probs[n, labels[n]]`, reduced.
@@ -711,9 +864,14 @@ pub fn cross_entropy_with_logits<F: LossFloat, I: IndexElem>(
     let inv_c = <F::Acc as Acc>::from_f64(1.0 / rows.c as f64);
     let losses = per_row(&rows, opts, |_, label, x| {
         let label = label?;
-        let (max, lse, sum_x) = row_stats::<F>(x);
+        let (max, lse, sum_x) = on_widest(Stats(x));
         let lse = max + lse;
         let nll = lse - x[label].widen();
+        if opts.label_smoothing == 0.0 {
+            // Not `nll + 0·smooth`: a `-inf` logit makes `smooth` infinite,
+            // and the loss must stay finite, as torch's does.
+            return Some(nll);
+        }
         let smooth = lse - sum_x * inv_c;
         Some((one - eps) * nll + eps * smooth)
     });
@@ -744,6 +902,46 @@ pub fn cross_entropy_with_logits_backward<F: LossFloat, I: IndexElem>(
     grad_output: &TensorView<'_, F>,
     opts: &LossOptions,
 ) -> Result<Tensor<F>, GatherError> {
+    // Zeroed pages from the allocator: the rows below are their first write.
+    let mut grad = Tensor::zeros(logits.shape())?;
+    cross_entropy_with_logits_backward_into(
+        logits,
+        labels,
+        grad_output,
+        opts,
+        &mut grad.view_mut(),
+    )?;
+    Ok(grad)
+}
+
+/// [`cross_entropy_with_logits_backward`] into a caller's `[N, C]` buffer, which
+/// a training loop reuses from step to step: every element of `grad` is
+/// written (ignored rows with zeros). A fresh buffer of the benchmark's size
+/// (262 MB) costs more in page faults than the whole gradient computation, so
+/// this is the form to call in a loop. `grad` may have any strides; contiguous
+/// rows are written in place, other layouts through a row-major copy.
+///
+/// On an error `grad` is untouched.
+///
+/// ```
+/// use fastgather::loss::{cross_entropy_with_logits_backward_into, LossOptions, Reduction};
+/// use fastgather::{TensorView, TensorViewMut};
+/// let logits = TensorView::new(&[0.0f32, 0.0, 5.0, 5.0], &[2, 2]).unwrap();
+/// let y = TensorView::new(&[1i64, 0], &[2]).unwrap();
+/// let g = TensorView::new(&[1.0f32, 2.0], &[2]).unwrap();
+/// let opts = LossOptions::new().reduction(Reduction::None);
+/// let mut buf = [9.0f32; 4]; // stale values from the last step
+/// let mut grad = TensorViewMut::new(&mut buf, &[2, 2]).unwrap();
+/// cross_entropy_with_logits_backward_into(&logits, &y, &g, &opts, &mut grad).unwrap();
+/// assert_eq!(buf, [0.5, -0.5, -1.0, 1.0]);
+/// ```
+pub fn cross_entropy_with_logits_backward_into<F: LossFloat, I: IndexElem>(
+    logits: &TensorView<'_, F>,
+    labels: &TensorView<'_, I>,
+    grad_output: &TensorView<'_, F>,
+    opts: &LossOptions,
+    grad: &mut TensorViewMut<'_, F>,
+) -> Result<(), GatherError> {
     let rows = Rows::new(logits, labels, opts)?;
     let expected: &[usize] = match opts.reduction {
         Reduction::None => &[rows.n],
@@ -754,6 +952,15 @@ pub fn cross_entropy_with_logits_backward<F: LossFloat, I: IndexElem>(
             expected: expected.to_vec(),
             actual: grad_output.shape().to_vec(),
         });
+    }
+    if grad.shape() != logits.shape() {
+        return Err(GatherError::OutShapeMismatch {
+            expected: logits.shape().to_vec(),
+            actual: grad.shape().to_vec(),
+        });
+    }
+    if rows.n == 0 || rows.c == 0 {
+        return Ok(());
     }
     let counted = (0..rows.n)
         .filter(|&r| rows.label(r, opts).is_some())
@@ -771,18 +978,29 @@ pub fn cross_entropy_with_logits_backward<F: LossFloat, I: IndexElem>(
     };
     let eps = opts.label_smoothing;
     let floor = <F::Acc as Acc>::from_f64(eps / rows.c as f64);
-    let zero = <F::Acc as Acc>::from_f64(0.0);
-    let mut grad = Tensor::full(&[rows.n, rows.c], F::narrow(zero))?;
-    per_row_into(&rows, opts, grad.as_mut_slice(), |r, label, x, dst| {
-        if label.is_none() {
-            return;
+    let softmax_part = |dst: &mut [F]| {
+        per_row_into(&rows, opts, dst, |r, label, x, dst| match label {
+            Some(_) => on_widest(SoftmaxGrad {
+                x,
+                dst,
+                g: g(r),
+                floor,
+            }),
+            None => dst.fill(F::default()),
+        })
+    };
+    if grad.is_contiguous() {
+        let start = grad.offset();
+        softmax_part(&mut grad.data_mut()[start..start + rows.n * rows.c]);
+    } else {
+        let mut dense = Tensor::zeros(grad.shape())?;
+        softmax_part(dense.as_mut_slice());
+        for (r, row) in dense.as_slice().chunks(rows.c).enumerate() {
+            for (k, &v) in row.iter().enumerate() {
+                *grad.get_mut(&[r, k]).expect("inside grad") = v;
+            }
         }
-        let (max, lse, _) = row_stats::<F>(x);
-        let (gr, shift) = (g(r), max + lse);
-        for (o, &v) in dst.iter_mut().zip(x) {
-            *o = F::narrow(gr * (<F::Acc as Acc>::exp_nonpos(v.widen() - shift) - floor));
-        }
-    });
+    }
     // The one-hot part: grad[n, label_n] -= g_n · (1 - ε), by scatter_add.
     let (idx, delta): (Vec<i64>, Vec<F>) = (0..rows.n)
         .map(|r| match rows.label(r, opts) {
@@ -790,15 +1008,12 @@ pub fn cross_entropy_with_logits_backward<F: LossFloat, I: IndexElem>(
                 l as i64,
                 F::narrow(-g(r) * <F::Acc as Acc>::from_f64(1.0 - eps)),
             ),
-            None => (0, F::narrow(zero)),
+            None => (0, F::default()),
         })
         .unzip();
-    if rows.c > 0 {
-        let idx = TensorView::new(&idx, &[rows.n, 1])?;
-        let delta = TensorView::new(&delta, &[rows.n, 1])?;
-        scatter_add_into(&mut grad.view_mut(), 1, &idx, &delta)?;
-    }
-    Ok(grad)
+    let idx = TensorView::new(&idx, &[rows.n, 1])?;
+    let delta = TensorView::new(&delta, &[rows.n, 1])?;
+    scatter_add_into(grad, 1, &idx, &delta)
 }
 
 /// Gather's backward: the gradient of `gather(src, dim, index)` with respect to
@@ -818,7 +1033,29 @@ pub fn gather_backward<F: Accumulate + Default, I: IndexElem>(
     index: &TensorView<'_, I>,
     src_shape: &[usize],
 ) -> Result<Tensor<F>, GatherError> {
-    let mut grad = Tensor::full(src_shape, F::default())?;
+    let mut grad = Tensor::zeros(src_shape)?;
     scatter_add_into(&mut grad.view_mut(), dim, index, grad_output)?;
     Ok(grad)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::exp_f32;
+
+    /// The vectorizable exponential against f64's, across its whole domain.
+    #[test]
+    fn exp_f32_is_accurate() {
+        let mut worst = 0.0f64;
+        for k in 0..=2_000_000u32 {
+            let x = -87.3f32 * k as f32 / 2_000_000.0;
+            let want = (x as f64).exp();
+            let got = exp_f32(x) as f64;
+            worst = worst.max((got - want).abs() / want);
+        }
+        assert!(worst < 4e-7, "worst relative error {worst}");
+        assert_eq!(exp_f32(0.0), 1.0);
+        assert_eq!(exp_f32(-87.4), 0.0);
+        assert_eq!(exp_f32(f32::NEG_INFINITY), 0.0);
+        assert!(exp_f32(f32::NAN).is_nan());
+    }
 }

@@ -20,7 +20,7 @@ use crate::width::Element;
 /// assert_eq!(250u8.accumulate(10), 4); // wrapping, as torch's uint8
 /// assert_eq!(0.5f32.accumulate(0.25), 0.75);
 /// ```
-pub trait Accumulate: Element {
+pub trait Accumulate: Element + bytemuck::Zeroable {
     /// `self + other`.
     fn accumulate(self, other: Self) -> Self;
 }

@@ -999,6 +999,35 @@ impl<T> Tensor<T> {
         Ok(Self::from_parts(data, shape.into()))
     }
 
+    /// A tensor of `shape` filled with zero bytes (torch's `zeros`). The memory
+    /// comes zeroed from the allocator (for large tensors, fresh pages the OS
+    /// zeroes on first touch), so a kernel that then writes every element pays
+    /// for one pass over it, not two. The allocation is fallible.
+    ///
+    /// ```
+    /// use fastgather::{GatherError, Tensor};
+    /// let z = Tensor::<f32>::zeros(&[2, 3]).unwrap();
+    /// assert_eq!(z.as_slice(), &[0.0; 6]);
+    /// assert!(matches!(
+    ///     Tensor::<u8>::zeros(&[usize::MAX, 2]),
+    ///     Err(GatherError::ShapeOverflow { .. })
+    /// ));
+    /// ```
+    pub fn zeros(shape: &[usize]) -> Result<Self, GatherError>
+    where
+        T: bytemuck::Zeroable,
+    {
+        let n = numel(shape).ok_or_else(|| GatherError::ShapeOverflow {
+            shape: shape.to_vec(),
+        })?;
+        let data = bytemuck::allocation::try_zeroed_slice_box::<T>(n)
+            .map_err(|()| GatherError::AllocationFailed {
+                bytes: n.saturating_mul(std::mem::size_of::<T>()),
+            })?
+            .into_vec();
+        Ok(Self::from_parts(data, shape.into()))
+    }
+
     /// Assembles a tensor whose length was checked by the caller.
     pub(crate) fn from_parts(data: Vec<T>, shape: Dims) -> Self {
         debug_assert_eq!(numel(&shape), Some(data.len()));

@@ -3,10 +3,10 @@
 //! naive formulas; thread-count independence.
 
 use fastgather::loss::{
-    cross_entropy, cross_entropy_with_logits, cross_entropy_with_logits_backward, log_softmax,
-    nll_loss, LossOptions, Reduction,
+    cross_entropy, cross_entropy_with_logits, cross_entropy_with_logits_backward,
+    cross_entropy_with_logits_backward_into, log_softmax, nll_loss, LossOptions, Reduction,
 };
-use fastgather::TensorView;
+use fastgather::{GatherError, TensorView, TensorViewMut};
 
 const X: [f64; 12] = [
     1.5, -0.3, 0.2, 2.0, //
@@ -274,4 +274,146 @@ fn strided_logits() {
     let want =
         cross_entropy_with_logits(&TensorView::new(&X, &[3, 4]).unwrap(), &y, &opts).unwrap();
     assert_eq!(cross_entropy_with_logits(&xv, &y, &opts).unwrap(), want);
+}
+
+/// The definition in f64: per-row loss, and the gradient of the summed loss.
+fn naive_row(row: &[f64], label: usize) -> (f64, Vec<f64>) {
+    let m = row.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
+    let sum: f64 = row.iter().map(|v| (v - m).exp()).sum();
+    let lse = m + sum.ln();
+    let grad = row
+        .iter()
+        .enumerate()
+        .map(|(k, v)| (v - m).exp() / sum - f64::from(k == label))
+        .collect();
+    (lse - row[label], grad)
+}
+
+/// Rows of every length around the kernels' 64-element blocks (all of a row in
+/// the padded tail, block plus tail, whole blocks), in f32 and f64.
+#[test]
+fn row_lengths_around_blocks() {
+    for c in [1usize, 2, 15, 16, 17, 63, 64, 65, 127, 128, 129, 1000] {
+        let n = 3;
+        let x: Vec<f64> = (0..n * c)
+            .map(|k| ((k * 7919 % 613) as f64 - 306.0) * 0.031)
+            .collect();
+        let y: Vec<i64> = (0..n).map(|r| ((r * 5 + 1) % c) as i64).collect();
+        let yv = TensorView::new(&y, &[n]).unwrap();
+        let opts = LossOptions::new().reduction(Reduction::None);
+        let (mut want_loss, mut want_grad) = (vec![], vec![]);
+        for r in 0..n {
+            let (l, g) = naive_row(&x[r * c..(r + 1) * c], y[r] as usize);
+            want_loss.push(l);
+            want_grad.extend(g);
+        }
+        let ones = vec![1.0f64; n];
+        let gv = TensorView::new(&ones, &[n]).unwrap();
+        let xv = TensorView::new(&x, &[n, c]).unwrap();
+        let loss = cross_entropy_with_logits(&xv, &yv, &opts).unwrap();
+        close(loss.as_slice(), &want_loss, 1e-12);
+        let grad = cross_entropy_with_logits_backward(&xv, &yv, &gv, &opts).unwrap();
+        close(grad.as_slice(), &want_grad, 1e-12);
+
+        let x32: Vec<f32> = x.iter().map(|&v| v as f32).collect();
+        let ones32 = vec![1.0f32; n];
+        let xv = TensorView::new(&x32, &[n, c]).unwrap();
+        let gv = TensorView::new(&ones32, &[n]).unwrap();
+        let widen = |v: &[f32]| v.iter().map(|&v| v as f64).collect::<Vec<_>>();
+        let loss = cross_entropy_with_logits(&xv, &yv, &opts).unwrap();
+        close(&widen(loss.as_slice()), &want_loss, 2e-6);
+        let grad = cross_entropy_with_logits_backward(&xv, &yv, &gv, &opts).unwrap();
+        close(&widen(grad.as_slice()), &want_grad, 2e-6);
+        let ls = log_softmax(&xv).unwrap();
+        for r in 0..n {
+            let (l, _) = naive_row(&x[r * c..(r + 1) * c], y[r] as usize);
+            let got = ls.as_slice()[r * c + y[r] as usize] as f64;
+            assert!((got + l).abs() < 2e-6 * (1.0 + l.abs()), "c={c} row {r}");
+        }
+    }
+}
+
+/// NaN and infinities behave as in torch: a NaN logit, or a +inf one, makes
+/// its row's loss and gradient NaN; a -inf logit is a zero probability.
+#[test]
+fn special_values() {
+    let nan = f32::NAN;
+    let inf = f32::INFINITY;
+    let c = 70; // one block and a tail
+    let mut x = vec![0.0f32; 4 * c];
+    x[3] = nan; // row 0: NaN in a block
+    x[c + 68] = inf; // row 1: +inf in the tail
+    for v in &mut x[2 * c + 1..3 * c] {
+        *v = f32::NEG_INFINITY; // row 2: all but class 0 impossible
+    }
+    let y = [0i64, 1, 0, 5];
+    let yv = TensorView::new(&y, &[4]).unwrap();
+    let xv = TensorView::new(&x, &[4, c]).unwrap();
+    let opts = LossOptions::new().reduction(Reduction::None);
+    let loss = cross_entropy_with_logits(&xv, &yv, &opts).unwrap();
+    let l = loss.as_slice();
+    assert!(l[0].is_nan() && l[1].is_nan(), "{l:?}");
+    assert_eq!(l[2], 0.0);
+    assert!((l[3] - (c as f32).ln()).abs() < 1e-6);
+    let ones = [1.0f32; 4];
+    let g =
+        cross_entropy_with_logits_backward(&xv, &yv, &TensorView::new(&ones, &[4]).unwrap(), &opts)
+            .unwrap();
+    let g = g.as_slice();
+    assert!(g[..2 * c].iter().all(|v| v.is_nan()));
+    assert!(g[2 * c..3 * c].iter().all(|&v| v == 0.0));
+    assert!((g[3 * c] - 1.0 / c as f32).abs() < 1e-7);
+    assert!((g[3 * c + 5] - (1.0 / c as f32 - 1.0)).abs() < 1e-7);
+}
+
+/// The `_into` form overwrites every element of a stale buffer (ignored rows
+/// with zeros), takes strided buffers, and leaves the buffer alone on errors.
+#[test]
+fn backward_into_buffers() {
+    let x = TensorView::new(&X, &[3, 4]).unwrap();
+    let y = TensorView::new(&Y, &[3]).unwrap();
+    let opts = LossOptions::new().label_smoothing(0.1);
+    let one = 1.0f64;
+    let g = TensorView::scalar(&one);
+    let want = cross_entropy_with_logits_backward(&x, &y, &g, &opts).unwrap();
+    assert!(
+        want.as_slice()[8..].iter().all(|&v| v == 0.0),
+        "ignored row"
+    );
+
+    let mut buf = [7.0f64; 12];
+    cross_entropy_with_logits_backward_into(
+        &x,
+        &y,
+        &g,
+        &opts,
+        &mut TensorViewMut::new(&mut buf, &[3, 4]).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(&buf, want.as_slice());
+
+    // A transposed buffer: column-major storage of the same gradient.
+    let mut buf_t = [7.0f64; 12];
+    let mut view_t = TensorViewMut::new(&mut buf_t, &[4, 3])
+        .unwrap()
+        .transpose(0, 1)
+        .unwrap();
+    cross_entropy_with_logits_backward_into(&x, &y, &g, &opts, &mut view_t).unwrap();
+    for r in 0..3 {
+        for k in 0..4 {
+            assert_eq!(buf_t[k * 3 + r], want.as_slice()[r * 4 + k]);
+        }
+    }
+
+    let mut small = [7.0f64; 8];
+    let err = cross_entropy_with_logits_backward_into(
+        &x,
+        &y,
+        &g,
+        &opts,
+        &mut TensorViewMut::new(&mut small, &[2, 4]).unwrap(),
+    )
+    .unwrap_err();
+    assert!(matches!(err, GatherError::OutShapeMismatch { .. }), "{err}");
+    assert_eq!(small, [7.0; 8]);
 }
