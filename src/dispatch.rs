@@ -17,6 +17,7 @@ use std::ops::Range;
 /// The kernels there are; each maps to one function per element type.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum KernelId {
+    Tiny,
     General,
     GeneralMode,
     Runs,
@@ -51,6 +52,19 @@ pub struct KernelChoice {
     /// The kernel's name, for reports and benchmarks.
     pub kernel: &'static str,
     pub(crate) id: KernelId,
+}
+
+impl KernelChoice {
+    /// The tiny path of calls with at most a few dozen index elements, taken
+    /// before any plan exists (see `gather::tiny`).
+    pub(crate) fn tiny(class: LayoutClass) -> Self {
+        Self {
+            class,
+            isa: Isa::Scalar,
+            kernel: "scalar::tiny",
+            id: KernelId::Tiny,
+        }
+    }
 }
 
 /// Picks the kernel for `plan`'s layout class, an element `width` in bytes (0 for
@@ -113,7 +127,9 @@ pub(crate) fn choose(plan: &Plan, width: usize, _kind: IndexKind, isa: Isa) -> K
 /// The function of kernel `id` for element type `E` and index type `I`.
 fn kernel<E: Copy, I: IndexElem>(id: KernelId) -> Kernel<E, I> {
     match id {
-        KernelId::General => scalar::general::<E, I>,
+        // Tiny calls are served before a plan exists; the general kernel is
+        // correct for any plan, should one arrive here.
+        KernelId::Tiny | KernelId::General => scalar::general::<E, I>,
         KernelId::GeneralMode => scalar::general_mode::<E, I>,
         KernelId::Runs => scalar::runs::<E, I>,
         KernelId::AffineScalar => affine_scalar::<E, I>,

@@ -3,6 +3,7 @@
 use crate::dispatch::{choose, KernelChoice};
 use crate::error::GatherError;
 use crate::index::{first_bad, IndexElem};
+use crate::kernel::tiny::{takes_tiny, tiny, TINY_RANK};
 use crate::options::GatherOptions;
 use crate::plan::Plan;
 use crate::view::{contiguous_strides, Layout, Tensor, TensorView, TensorViewMut};
@@ -135,6 +136,11 @@ pub fn gather_with<T: Element, I: IndexElem>(
             .map_err(|_| GatherError::AllocationFailed {
                 bytes: n.saturating_mul(size_of::<T>()),
             })?;
+        if takes_tiny(index, opts) {
+            // Positions come in row-major order: the contiguous output's order.
+            tiny(src, d, index, &[], |_, v| data.push(v))?;
+            return Ok(Tensor::from_parts(data, index.shape().into()));
+        }
         let out_layout = Layout {
             shape: index.shape().into(),
             strides: contiguous_strides(index.shape()),
@@ -205,6 +211,15 @@ pub fn gather_into_with<T: Element, I: IndexElem>(
         return Ok(());
     }
     check_shapes(src.shape(), d, index.shape())?;
+    if takes_tiny(index, opts) {
+        let (base, rank) = (out.offset() as isize, out.rank());
+        let mut strides = [0isize; TINY_RANK];
+        strides[..rank].copy_from_slice(out.strides());
+        let data = out.data_mut();
+        return tiny(src, d, index, &strides[..rank], |at, v| {
+            data[(base + at) as usize] = v
+        });
+    }
     let ptr = out.data_mut().as_mut_ptr();
     // SAFETY: `out`'s layout was checked against its buffer, overlap included, when
     // the view was made; the `&mut` borrow keeps everyone else away.
@@ -247,6 +262,9 @@ pub fn explain<T: Element, I: IndexElem>(
         d,
     );
     plan.mode = opts.mode;
+    if takes_tiny(index, opts) {
+        return Ok(Some(KernelChoice::tiny(plan.class)));
+    }
     Ok(Some(choose(
         &plan,
         width::kernel_width::<T>(),

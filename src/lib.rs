@@ -91,15 +91,22 @@
 //!   which beat hardware gathers on CPUs with the "Downfall" microcode;
 //!   [`GatherOptions::isa`] forces any available path, hardware gathers included,
 //!   and every path gives bit-identical results.
+//! - Calls of at most 32 index elements, with the default path and index mode,
+//!   skip all of this: one scalar walk over the views (`scalar::tiny`), because
+//!   their cost is per-call overhead, not data movement.
 //! - [`explain`] reports the class, path and kernel a call would run.
 //!
 //! ```
 //! use fastgather::{explain, GatherOptions, Isa, LayoutClass, TensorView};
-//! let logits = TensorView::new(&[0.0f32; 4 * 10], &[4, 10]).unwrap();
-//! let labels = TensorView::new(&[3i64, 1, 4, 1], &[4, 1]).unwrap();
+//! let logits = TensorView::new(&[0.0f32; 64 * 10], &[64, 10]).unwrap();
+//! let labels = TensorView::new(&[3i64; 64], &[64, 1]).unwrap();
 //! let choice = explain(&logits, 1, &labels, &GatherOptions::new()).unwrap().unwrap();
 //! assert_eq!(choice.class, LayoutClass::Pick);
 //! assert_eq!(choice.isa, Isa::best());
+//! // A handful of picks takes the tiny path.
+//! let few = labels.slice(0, 0, 4, 1).unwrap();
+//! let choice = explain(&logits, 1, &few, &GatherOptions::new()).unwrap().unwrap();
+//! assert_eq!((choice.kernel, choice.isa), ("scalar::tiny", Isa::Scalar));
 //! // Forcing the plainest path:
 //! let scalar = GatherOptions::new().isa(Isa::Scalar);
 //! let choice = explain(&logits, 1, &labels, &scalar).unwrap().unwrap();

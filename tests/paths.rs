@@ -372,3 +372,81 @@ sweeps_packed! {
     packed_f64_u32: f64, u32;
     packed_u128_i64: u128, i64;
 }
+
+/// Calls of at most 32 index elements with default options take the tiny
+/// path, on every rank, layout and index type; a forced path or a 33rd
+/// element takes the planned kernels. Both agree with the reference, bad
+/// indices (the first in row-major order) included.
+#[test]
+fn tiny_path_for_small_calls() {
+    let mut rng = Rng(31);
+    let src: Vec<f64> = values(6 * 7 * 5, &mut rng);
+    let s3 = TensorView::new(&src, &[6, 7, 5]).unwrap();
+    let shapes: &[&[usize]] = &[&[1, 1, 1], &[2, 3, 1], &[3, 2, 5], &[2, 4, 4], &[3, 4, 3]];
+    for (k, &shape) in shapes.iter().enumerate() {
+        for dim in 0..3 {
+            // Views of every kind: transposed source, flipped and expanded index.
+            let s = if k % 2 == 1 {
+                s3.flip(2).unwrap()
+            } else {
+                s3.clone()
+            };
+            let n: usize = shape.iter().product();
+            let bound = s.shape()[dim];
+            let mut iv: Vec<i64> = (0..n).map(|_| rng.below(bound) as i64).collect();
+            if k == 2 {
+                iv[n - 3] = bound as i64; // one bad value near the end
+            }
+            let idx = TensorView::new(&iv, shape).unwrap();
+            let idx_views = [idx.clone(), idx.flip(0).unwrap()];
+            for idx in &idx_views {
+                let want = reference::gather(&s, dim as isize, idx);
+                let tiny = n <= 32;
+                let choice = explain(&s, dim as isize, idx, &GatherOptions::new())
+                    .unwrap()
+                    .unwrap();
+                assert_eq!(
+                    choice.kernel == "scalar::tiny",
+                    tiny,
+                    "{shape:?}: {choice:?}"
+                );
+                assert_eq!(
+                    gather_with(&s, dim as isize, idx, &GatherOptions::new()),
+                    want
+                );
+                let mut buf = vec![0.0f64; n];
+                let mut out = TensorViewMut::new(&mut buf, shape)
+                    .unwrap()
+                    .flip(1)
+                    .unwrap();
+                let got = gather_into_with(&s, dim as isize, idx, &mut out, &GatherOptions::new());
+                match &want {
+                    Ok(w) => {
+                        got.unwrap();
+                        assert_eq!(out.as_view().to_vec(), w.as_slice());
+                    }
+                    Err(e) => assert_eq!(got.unwrap_err(), *e),
+                }
+                let i32s: Vec<i32> = iv.iter().map(|&v| v as i32).collect();
+                let idx32 = TensorView::new(&i32s, shape).unwrap();
+                let want32 = reference::gather(&s, dim as isize, &idx32);
+                assert_eq!(
+                    gather_with(&s, dim as isize, &idx32, &GatherOptions::new()),
+                    want32
+                );
+                let forced = GatherOptions::new().isa(Isa::Scalar);
+                let choice = explain(&s, dim as isize, idx, &forced).unwrap().unwrap();
+                assert_ne!(choice.kernel, "scalar::tiny");
+            }
+        }
+    }
+    // A 0-d gather: one pick from a 0-d source.
+    let one = 2.5f32;
+    let zero = 0i64;
+    let (s0, i0) = (TensorView::scalar(&one), TensorView::scalar(&zero));
+    let choice = explain(&s0, 0, &i0, &GatherOptions::new())
+        .unwrap()
+        .unwrap();
+    assert_eq!(choice.kernel, "scalar::tiny");
+    assert_eq!(fastgather::gather(&s0, 0, &i0).unwrap().as_slice(), &[2.5]);
+}

@@ -1,5 +1,6 @@
 //! Row kernels: each runs a rectangle of a [`Plan`] (some rows × some inner
-//! positions) through raw pointers.
+//! positions) through raw pointers; and `tiny`, which runs small calls on the
+//! views themselves, before any plan exists.
 //!
 //! A kernel trusts the plan's numbered invariants (see `plan.rs`) and checks
 //! index values itself, before it forms any source address.
@@ -9,6 +10,7 @@ pub(crate) mod portable;
 pub mod reference;
 pub(crate) mod scalar;
 pub(crate) mod scatter;
+pub(crate) mod tiny;
 
 use crate::plan::Plan;
 use std::ops::Range;

@@ -1,0 +1,74 @@
+//! The tiny path: gathers of a few dozen elements, whose cost is all per-call
+//! overhead (`seed_tiny`), walk the views directly instead of planning.
+
+use crate::error::GatherError;
+use crate::index::{in_bounds, IndexElem};
+use crate::options::{GatherOptions, IndexMode};
+use crate::view::TensorView;
+
+/// Index elements up to which a call with default path and mode skips planning.
+const TINY_MAX: usize = 32;
+/// Ranks the tiny path walks (its position lives in a fixed array).
+pub(crate) const TINY_RANK: usize = 8;
+
+/// Whether [`tiny`] runs this call: a small index, no forced path (tests that
+/// force one get it), torch's index mode.
+pub(crate) fn takes_tiny<I: IndexElem>(index: &TensorView<'_, I>, opts: &GatherOptions) -> bool {
+    index.len() <= TINY_MAX
+        && index.rank() <= TINY_RANK
+        && opts.isa.is_none()
+        && opts.mode == IndexMode::Error
+}
+
+/// The tiny kernel: one walk over the index in row-major order, carrying the
+/// three operands' offsets along (no plan, no division, no dispatch), for calls
+/// whose cost is all overhead (a few picks). `put(at, v)` stores `v` at offset
+/// `at` of the output, relative to its first element, where `out_strides` are
+/// the output's strides (empty when the output takes values in order). Safe
+/// indexing: the views' layouts were checked against their buffers when made,
+/// and shapes by `check_shapes`, so no access can fail.
+pub(crate) fn tiny<T: Copy, I: IndexElem>(
+    src: &TensorView<'_, T>,
+    dim: usize,
+    index: &TensorView<'_, I>,
+    out_strides: &[isize],
+    mut put: impl FnMut(isize, T),
+) -> Result<(), GatherError> {
+    let shape = index.shape();
+    let bound = src.shape().get(dim).copied().unwrap_or(1);
+    let along = src.strides().get(dim).copied().unwrap_or(0);
+    // The source steps along every axis but `dim`, where the value decides.
+    let src_step = |k: usize| if k == dim { 0 } else { src.strides()[k] };
+    let out_step = |k: usize| out_strides.get(k).copied().unwrap_or(0);
+    let mut pos = [0usize; TINY_RANK];
+    let (mut s, mut i, mut o) = (src.offset() as isize, index.offset() as isize, 0isize);
+    let n: usize = shape.iter().product();
+    for _ in 0..n {
+        let v = index.data()[i as usize];
+        if !in_bounds(v.to_i64(), bound) {
+            return Err(GatherError::IndexOutOfBounds {
+                value: v.to_i128(),
+                position: pos[..shape.len()].to_vec(),
+                dim,
+                size: bound,
+            });
+        }
+        put(o, src.data()[(s + v.to_i64() as isize * along) as usize]);
+        // Odometer: step the last axis, carrying into the ones before it.
+        for k in (0..shape.len()).rev() {
+            pos[k] += 1;
+            s += src_step(k);
+            i += index.strides()[k];
+            o += out_step(k);
+            if pos[k] < shape[k] {
+                break;
+            }
+            let back = shape[k] as isize;
+            s -= src_step(k) * back;
+            i -= index.strides()[k] * back;
+            o -= out_step(k) * back;
+            pos[k] = 0;
+        }
+    }
+    Ok(())
+}
