@@ -18,8 +18,20 @@ Layout notes:
   * f16_last uses float16 here (the Rust bench moves the same 2 bytes as u16);
     last_16b uses complex128 (16-byte elements).
 
+Memory pages: numpy advises transparent huge pages for large arrays, which
+spares peers most TLB misses on the random-access cases, while `cargo bench`
+keeps its buffers on the heap (4 KiB pages). So by default this script turns
+numpy's advice off, and both sides run on 4 KiB pages; with --hugepages it
+leaves it on, to be read beside `FASTGATHER_BENCH_HUGEPAGES=1 cargo bench`.
+
+--losses times instead the issue-5 cases of benches/losses.rs: torch's
+F.cross_entropy forward, its backward (autograd.grad of the mean loss, on one
+retained graph), and scatter_add_ on [2048, 2048] f32 along dims 1 and 0,
+beside the fastgather medians of `cargo bench --bench losses`.
+
 Setup: pip install torch numpy onnx onnxruntime   (CPU wheels from PyPI)
 Usage: python3 benches/compare_torch.py [--threads 1,2] [--cases a,b] [--markdown]
+                                        [--hugepages] [--losses]
 """
 
 import argparse
@@ -200,6 +212,54 @@ def criterion_medians(root):
     return found
 
 
+def set_hugepages(on):
+    """numpy's madvise(MADV_HUGEPAGE) for new large arrays (a private switch)."""
+    core = getattr(np, "_core", None) or np.core
+    core.multiarray._set_madvise_hugepage(on)
+
+
+def losses(threads, crit, markdown):
+    """Issue-5 cases: torch beside the fastgather medians of benches/losses.rs."""
+    if torch is None:
+        print("torch missing")
+        return
+    import torch.nn.functional as F
+    rng = np.random.default_rng(SEED)
+    n, c = 65536, 1000
+    x = torch.from_numpy(((rng.integers(0, 2000, (n, c)) - 1000) * 0.01).astype(np.float32))
+    y = torch.from_numpy(rng.integers(0, c, n).astype(np.int64))
+    size = 2048
+    idx = torch.from_numpy(rng.integers(0, size, (size, size)).astype(np.int64))
+    val = torch.from_numpy((np.arange(size * size) % 1013 * 1e-3).astype(np.float32).reshape(size, size))
+    dest = torch.zeros(size, size)
+    rows = [["case", "thr", "torch", "fastgather", "torch / fastgather", "other engines"]]
+    for t in threads:
+        torch.set_num_threads(t)
+        xr = x.clone().requires_grad_(True)
+        loss = F.cross_entropy(xr, y)
+        timed = {
+            "ce_fwd": median_time(lambda: F.cross_entropy(x, y)),
+            "ce_bwd": median_time(lambda: torch.autograd.grad(loss, xr, retain_graph=True)),
+            "scatter_add_last": median_time(lambda: dest.scatter_add_(1, idx, val)),
+            "scatter_add_dim0": median_time(lambda: dest.scatter_add_(0, idx, val)),
+        }
+        for case, tt in timed.items():
+            got = crit.get((case, t), {})
+            fg = got.get("fastgather")
+            others = ", ".join(f"{k} {fmt(v)} ({tt / v:.2f}x)" for k, v in sorted(got.items())
+                               if k not in ("fastgather", "reference"))
+            ratio = f"{tt / fg:.2f}x" if fg else "-"
+            rows.append([case, str(t), fmt(tt), fmt(fg), ratio, others or "-"])
+            print(f"  {case} t{t}: torch {fmt(tt)}", file=sys.stderr)
+    for k, r in enumerate(rows):
+        if markdown:
+            print("| " + " | ".join(r) + " |")
+            if k == 0:
+                print("|" + "|".join("---" for _ in r) + "|")
+        else:
+            print("  ".join(r))
+
+
 def fmt(ns):
     if ns is None:
         return "-"
@@ -218,12 +278,20 @@ def main():
     ap.add_argument("--threads", default="1,2")
     ap.add_argument("--cases", default="")
     ap.add_argument("--markdown", action="store_true")
+    ap.add_argument("--hugepages", action="store_true",
+                    help="leave numpy's huge-page advice on (see the module docs)")
+    ap.add_argument("--losses", action="store_true",
+                    help="the issue-5 cases of benches/losses.rs instead")
     ap.add_argument("--criterion", default=os.path.join(
         os.environ.get("CARGO_TARGET_DIR", "target"), "criterion"))
     args = ap.parse_args()
     threads = [int(t) for t in args.threads.split(",")]
     wanted = set(filter(None, args.cases.split(",")))
     crit = criterion_medians(args.criterion)
+    set_hugepages(args.hugepages)
+    if args.losses:
+        losses(threads, crit, args.markdown)
+        return
     print(f"torch {torch.__version__ if torch else '-'}, onnxruntime {ort.__version__ if ort else '-'}, "
           f"numpy {np.__version__}", file=sys.stderr)
 

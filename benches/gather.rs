@@ -60,21 +60,74 @@ impl SplitMix64 {
     }
 }
 
+/// Memory for a case's large buffers: the heap by default (4 KiB pages), or,
+/// with `FASTGATHER_BENCH_HUGEPAGES=1` on Linux, an anonymous mapping advised
+/// for transparent huge pages. numpy advises huge pages for its large arrays, so
+/// a peer timed on numpy-backed tensors sees fewer TLB misses on random-access
+/// cases; this puts fastgather on the same footing (`compare_torch.py
+/// --hugepages` is the matching peer run).
+enum Buf<T> {
+    Heap(Vec<T>),
+    #[cfg(target_os = "linux")]
+    Huge(memmap2::MmapMut, std::marker::PhantomData<T>),
+}
+
+fn hugepages() -> bool {
+    std::env::var("FASTGATHER_BENCH_HUGEPAGES").is_ok_and(|v| v == "1")
+}
+
+impl<T: Pod> Buf<T> {
+    /// `v`'s elements, moved to huge-page memory when asked for.
+    fn place(v: Vec<T>) -> Self {
+        #[cfg(target_os = "linux")]
+        if hugepages() && !v.is_empty() {
+            let mut map = memmap2::MmapMut::map_anon(size_of_val(&v[..])).expect("anonymous map");
+            map.advise(memmap2::Advice::HugePage).expect("madvise(MADV_HUGEPAGE)");
+            bytemuck::cast_slice_mut::<u8, T>(&mut map).copy_from_slice(&v);
+            return Buf::Huge(map, std::marker::PhantomData);
+        }
+        Buf::Heap(v)
+    }
+}
+
+impl<T: Pod> std::ops::Deref for Buf<T> {
+    type Target = [T];
+    fn deref(&self) -> &[T] {
+        match self {
+            Buf::Heap(v) => v,
+            #[cfg(target_os = "linux")]
+            Buf::Huge(m, _) => bytemuck::cast_slice(m),
+        }
+    }
+}
+
+impl<T: Pod> std::ops::DerefMut for Buf<T> {
+    fn deref_mut(&mut self) -> &mut [T] {
+        match self {
+            Buf::Heap(v) => v,
+            #[cfg(target_os = "linux")]
+            Buf::Huge(m, _) => bytemuck::cast_slice_mut(m),
+        }
+    }
+}
+
 /// `n` elements of random bytes (any bit pattern: gather copies bits, and the
 /// checks compare bytes, so NaNs are harmless).
-fn random_elems<T: Pod>(n: usize, rng: &mut SplitMix64) -> Vec<T> {
+fn random_elems<T: Pod>(n: usize, rng: &mut SplitMix64) -> Buf<T> {
     let mut v = vec![T::zeroed(); n];
     for chunk in bytemuck::cast_slice_mut::<T, u8>(&mut v).chunks_mut(8) {
         chunk.copy_from_slice(&rng.next_u64().to_le_bytes()[..chunk.len()]);
     }
-    v
+    Buf::place(v)
 }
 
 /// `n` index values uniform in `0..bound`.
-fn random_index<I: IndexElem>(n: usize, bound: usize, rng: &mut SplitMix64) -> Vec<I> {
-    (0..n)
-        .map(|_| I::from_i64_wrapping(rng.below(bound) as i64))
-        .collect()
+fn random_index<I: IndexElem + Pod>(n: usize, bound: usize, rng: &mut SplitMix64) -> Buf<I> {
+    Buf::place(
+        (0..n)
+            .map(|_| I::from_i64_wrapping(rng.below(bound) as i64))
+            .collect(),
+    )
 }
 
 // ---------------------------------------------------------------------------
@@ -334,9 +387,9 @@ where
         None => eprintln!("[{name}] reference: skipped (too large), spot-checking instead"),
     }
 
-    let mut out = vec![T::zeroed(); n];
+    let mut out = Buf::place(vec![T::zeroed(); n]);
     let mut scratch = vec![0u8; out_bytes];
-    let copy_src: Vec<u8> = random_elems(out_bytes, &mut SplitMix64(SEED ^ 0x3E3C));
+    let copy_src: Buf<u8> = random_elems(out_bytes, &mut SplitMix64(SEED ^ 0x3E3C));
     let large = bytes >= 16 << 20;
 
     for (threads, pool) in &pools.0 {
@@ -428,8 +481,8 @@ fn contiguous_case<T, I>(
         return;
     }
     let mut rng = SplitMix64(SEED);
-    let src_data: Vec<T> = random_elems(src_shape.iter().product(), &mut rng);
-    let idx_data: Vec<I> = random_index(idx_shape.iter().product(), src_shape[dim], &mut rng);
+    let src_data: Buf<T> = random_elems(src_shape.iter().product(), &mut rng);
+    let idx_data: Buf<I> = random_index(idx_shape.iter().product(), src_shape[dim], &mut rng);
     let case = Case {
         name,
         src: TensorView::new(&src_data, src_shape).expect("src view"),
@@ -465,8 +518,8 @@ fn expanded_tokens(c: &mut Criterion, pools: &Pools) {
         return;
     }
     let mut rng = SplitMix64(SEED);
-    let src_data: Vec<f32> = random_elems(32 * 1024 * 256, &mut rng);
-    let idx_data: Vec<i64> = random_index(32 * 256, 1024, &mut rng);
+    let src_data: Buf<f32> = random_elems(32 * 1024 * 256, &mut rng);
+    let idx_data: Buf<i64> = random_index(32 * 256, 1024, &mut rng);
     let idx = TensorView::new(&idx_data, &[32, 256, 1]).expect("index view");
     let case = Case {
         name,
@@ -488,8 +541,8 @@ fn last_transposed_src(c: &mut Criterion, pools: &Pools) {
         return;
     }
     let mut rng = SplitMix64(SEED);
-    let src_data: Vec<f32> = random_elems(2048 * 2048, &mut rng);
-    let idx_data: Vec<i64> = random_index(2048 * 2048, 2048, &mut rng);
+    let src_data: Buf<f32> = random_elems(2048 * 2048, &mut rng);
+    let idx_data: Buf<i64> = random_index(2048 * 2048, 2048, &mut rng);
     let src = TensorView::new(&src_data, &[2048, 2048]).expect("src view");
     let case = Case {
         name,
@@ -511,8 +564,8 @@ fn general_transposed_idx(c: &mut Criterion, pools: &Pools) {
         return;
     }
     let mut rng = SplitMix64(SEED);
-    let src_data: Vec<f32> = random_elems(2048 * 2048, &mut rng);
-    let idx_data: Vec<i64> = random_index(2048 * 2048, 2048, &mut rng);
+    let src_data: Buf<f32> = random_elems(2048 * 2048, &mut rng);
+    let idx_data: Buf<i64> = random_index(2048 * 2048, 2048, &mut rng);
     let idx = TensorView::new(&idx_data, &[2048, 2048]).expect("index view");
     let case = Case {
         name,
@@ -533,8 +586,8 @@ fn last_sliced_f64(c: &mut Criterion, pools: &Pools) {
         return;
     }
     let mut rng = SplitMix64(SEED);
-    let src_data: Vec<f64> = random_elems(2048 * 4096, &mut rng);
-    let idx_data: Vec<i64> = random_index(2048 * 2048, 2048, &mut rng);
+    let src_data: Buf<f64> = random_elems(2048 * 4096, &mut rng);
+    let idx_data: Buf<i64> = random_index(2048 * 2048, 2048, &mut rng);
     let src = TensorView::new(&src_data, &[2048, 4096]).expect("src view");
     let case = Case {
         name,
