@@ -71,32 +71,38 @@ pub(crate) unsafe fn scatter_rows<E: Copy, I: IndexElem, C: Combine<E>>(
         } else {
             1
         } as isize;
-        for j in 0..p.inner as isize {
-            for t in 0..k {
-                // SAFETY: row `r + t` of the range and `j < inner`: an index
-                // position (plan invariant 2).
-                let v = unsafe {
-                    job.idx
-                        .offset(cur.idx + t * step.idx + j * p.idx_inner)
-                        .read()
-                }
-                .to_i64();
-                if !in_bounds(v, p.bound) {
-                    return Err(BadIndex);
-                }
-                // The value tensor covers every index position (torch's rule
-                // `index.size(d) <= src.size(d)`, checked before planning).
-                // SAFETY: that rule, and `v < bound`, which makes the destination
-                // element row `r + t`'s (invariant 3).
-                unsafe {
-                    let x = job
-                        .src
-                        .offset(cur.out + t * step.out + j * p.out_inner)
-                        .read();
-                    let d = job
-                        .dest
-                        .offset(cur.src + t * step.src + v as isize * p.gather_stride);
-                    d.write(C::combine(d.read(), x));
+        if !sweep {
+            // SAFETY: row `r` of the range: its index, value and destination
+            // offsets are the cursor's (invariants 2 and 3, as below).
+            unsafe { scatter_row::<E, I, C>(job, cur.idx, cur.out, cur.src)? };
+        } else {
+            for j in 0..p.inner as isize {
+                for t in 0..k {
+                    // SAFETY: row `r + t` of the range and `j < inner`: an index
+                    // position (plan invariant 2).
+                    let v = unsafe {
+                        job.idx
+                            .offset(cur.idx + t * step.idx + j * p.idx_inner)
+                            .read()
+                    }
+                    .to_i64();
+                    if !in_bounds(v, p.bound) {
+                        return Err(BadIndex);
+                    }
+                    // The value tensor covers every index position (torch's rule
+                    // `index.size(d) <= src.size(d)`, checked before planning).
+                    // SAFETY: that rule, and `v < bound`, which makes the destination
+                    // element row `r + t`'s (invariant 3).
+                    unsafe {
+                        let x = job
+                            .src
+                            .offset(cur.out + t * step.out + j * p.out_inner)
+                            .read();
+                        let d = job
+                            .dest
+                            .offset(cur.src + t * step.src + v as isize * p.gather_stride);
+                        d.write(C::combine(d.read(), x));
+                    }
                 }
             }
         }
@@ -104,6 +110,92 @@ pub(crate) unsafe fn scatter_rows<E: Copy, I: IndexElem, C: Combine<E>>(
             cur.advance();
         }
         r += k as usize;
+    }
+    Ok(())
+}
+
+/// Values checked per block of [`scatter_row_body`] before any is applied.
+const BLOCK: usize = 8;
+
+/// One row of the plan: its index, value and destination offsets.
+///
+/// # Safety
+/// As for [`scatter_rows`], and the offsets are those of one of its rows.
+#[inline(always)]
+unsafe fn scatter_row<E: Copy, I: IndexElem, C: Combine<E>>(
+    job: &ScatterJob<'_, E, I>,
+    idx: isize,
+    src: isize,
+    dest: isize,
+) -> Result<(), BadIndex> {
+    let p = job.plan;
+    // SAFETY: the caller's offsets are those of a row (plan invariants 2, 3).
+    let (idx, src, dest) = unsafe {
+        (
+            job.idx.offset(idx),
+            job.src.offset(src),
+            job.dest.offset(dest),
+        )
+    };
+    let strides = (p.idx_inner, p.out_inner, p.gather_stride);
+    // SAFETY: as the caller's; the unit-stride call is the same body with the
+    // strides it was given as constants, so the compiler can vectorize its checks.
+    unsafe {
+        if strides == (1, 1, 1) {
+            scatter_row_body::<E, I, C>(idx, src, dest, (1, 1, 1), p.inner, p.bound)
+        } else {
+            scatter_row_body::<E, I, C>(idx, src, dest, strides, p.inner, p.bound)
+        }
+    }
+}
+
+/// `dest[idx[j]·gs] ⊕= src[j]` for `j < n`, in order, with `(is, vs, gs)` the
+/// strides of index, values and destination. Values are range-checked a block
+/// at a time (one branch per block) before any of the block is applied.
+///
+/// # Safety
+/// `idx` and `src` are valid for `n` steps of their strides, and `dest` for
+/// offsets `v·gs` with `v < bound`, written by no one else meanwhile.
+#[inline(always)]
+unsafe fn scatter_row_body<E: Copy, I: IndexElem, C: Combine<E>>(
+    idx: *const I,
+    src: *const E,
+    dest: *mut E,
+    (is, vs, gs): (isize, isize, isize),
+    n: usize,
+    bound: usize,
+) -> Result<(), BadIndex> {
+    // SAFETY (both loops): `j + k < n` (the caller's contract), and each value
+    // is checked against `bound` before its destination address is formed.
+    let apply = |j: usize, v: i64| unsafe {
+        let x = src.offset(j as isize * vs).read();
+        let d = dest.offset(v as isize * gs);
+        d.write(C::combine(d.read(), x));
+    };
+    let blocks = n / BLOCK * BLOCK;
+    let mut j = 0usize;
+    while j < blocks {
+        // Whole blocks at fixed positions, so the values stay in registers (an
+        // array on the stack costs twice as much: its stores and the row's
+        // loads collide in the store buffer).
+        // SAFETY: `j + k < blocks <= n`.
+        let vals: [i64; BLOCK] =
+            std::array::from_fn(|k| unsafe { idx.offset((j + k) as isize * is).read() }.to_i64());
+        if !vals.iter().fold(true, |ok, &v| ok & in_bounds(v, bound)) {
+            return Err(BadIndex);
+        }
+        for (k, &v) in vals.iter().enumerate() {
+            apply(j + k, v);
+        }
+        j += BLOCK;
+    }
+    for j in blocks..n {
+        // SAFETY: `j < n`.
+        let v = unsafe { idx.offset(j as isize * is).read() }.to_i64();
+        if !in_bounds(v, bound) {
+            return Err(BadIndex);
+        }
+        apply(j, v);
     }
     Ok(())
 }
