@@ -82,7 +82,8 @@ impl<T: Pod> Buf<T> {
         #[cfg(target_os = "linux")]
         if hugepages() && !v.is_empty() {
             let mut map = memmap2::MmapMut::map_anon(size_of_val(&v[..])).expect("anonymous map");
-            map.advise(memmap2::Advice::HugePage).expect("madvise(MADV_HUGEPAGE)");
+            map.advise(memmap2::Advice::HugePage)
+                .expect("madvise(MADV_HUGEPAGE)");
             bytemuck::cast_slice_mut::<u8, T>(&mut map).copy_from_slice(&v);
             return Buf::Huge(map, std::marker::PhantomData);
         }

@@ -4,6 +4,7 @@
 use fastgather::{
     gather_with, index_select, reference, scatter, scatter_add, scatter_add_into_with,
     scatter_into, take_along_axis, GatherError, GatherOptions, IndexMode, Tensor, TensorView,
+    TensorViewMut,
 };
 
 struct Rng(u64);
@@ -354,5 +355,61 @@ fn index_modes() {
     for mode in [IndexMode::Error, IndexMode::Wrap, IndexMode::Clamp] {
         let opts = GatherOptions::new().mode(mode);
         assert_eq!(gather_with(&sv, 0, &fine, &opts).unwrap(), want);
+    }
+}
+
+/// Rows of every length around the scatter kernel's blocks of eight, unit
+/// strides and strided, with a bad index at every position: results match the
+/// naive loop, and the error names the first bad index in row-major order.
+#[test]
+fn scatter_add_rows_around_blocks() {
+    let mut rng = Rng(17);
+    for n in 1..=19usize {
+        let rows = 3;
+        let bound = 5;
+        let idx: Vec<i64> = (0..rows * n).map(|_| rng.below(bound) as i64).collect();
+        let src: Vec<f32> = (0..rows * n).map(|k| k as f32 * 0.25).collect();
+        let iv = TensorView::new(&idx, &[rows, n]).unwrap();
+        let sv = TensorView::new(&src, &[rows, n]).unwrap();
+        let mut want = vec![1.0f32; rows * bound];
+        for r in 0..rows {
+            for j in 0..n {
+                want[r * bound + idx[r * n + j] as usize] += src[r * n + j];
+            }
+        }
+        let mut dest = Tensor::full(&[rows, bound], 1.0f32).unwrap();
+        scatter_add_into_with(&mut dest.view_mut(), 1, &iv, &sv, &GatherOptions::new()).unwrap();
+        assert_eq!(dest.as_slice(), &want[..], "n = {n}");
+        // The same through a transposed destination (non-unit strides).
+        let mut buf = vec![1.0f32; rows * bound];
+        let mut dt = TensorViewMut::new(&mut buf, &[bound, rows])
+            .unwrap()
+            .transpose(0, 1)
+            .unwrap();
+        scatter_add_into_with(&mut dt, 1, &iv, &sv, &GatherOptions::new()).unwrap();
+        assert_eq!(dt.as_view().to_vec(), want, "n = {n}, transposed");
+        for bad_at in 0..n {
+            let mut bad = idx.clone();
+            bad[n + bad_at] = [-1, bound as i64, i64::MAX][bad_at % 3];
+            bad[2 * n + n / 2] = 99; // a later one, never reported
+            let bv = TensorView::new(&bad, &[rows, n]).unwrap();
+            let mut dest = Tensor::full(&[rows, bound], 1.0f32).unwrap();
+            let err =
+                scatter_add_into_with(&mut dest.view_mut(), 1, &bv, &sv, &GatherOptions::new())
+                    .unwrap_err();
+            match err {
+                GatherError::IndexOutOfBounds {
+                    value,
+                    position,
+                    dim,
+                    size,
+                } => {
+                    assert_eq!(value, bad[n + bad_at] as i128);
+                    assert_eq!(position, vec![1, bad_at]);
+                    assert_eq!((dim, size), (1, bound));
+                }
+                other => panic!("{other:?}"),
+            }
+        }
     }
 }
