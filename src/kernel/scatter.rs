@@ -65,45 +65,44 @@ pub(crate) unsafe fn scatter_rows<E: Copy, I: IndexElem, C: Combine<E>>(
         // along dim 0), rows along the innermost outer axis are swept together,
         // one dim position at a time, which is memory order. Each destination
         // element still receives its values in index order along the dim.
+        // A sweep takes at most `tile` rows, so that the destination elements it
+        // can hit (`bound` per row) stay in L2 until the sweep is done with them.
         let sweep = p.idx_inner.unsigned_abs() > step.idx.unsigned_abs();
+        let tile = (SWEEP_BYTES / (p.bound.max(1) * size_of::<E>())).max(SWEEP_MIN_ROWS);
         let k = if sweep {
-            (rows.end - r).min(cur.left_in_axis())
+            (rows.end - r).min(cur.left_in_axis()).min(tile)
         } else {
             1
         } as isize;
         if !sweep {
             // SAFETY: row `r` of the range: its index, value and destination
-            // offsets are the cursor's (invariants 2 and 3, as below).
-            unsafe { scatter_row::<E, I, C>(job, cur.idx, cur.out, cur.src)? };
+            // offsets are the cursor's, and it runs `inner` steps along the dim
+            // (plan invariants 2 and 3).
+            unsafe {
+                scatter_line::<E, I, C>(
+                    job,
+                    (cur.idx, cur.out, cur.src),
+                    (p.idx_inner, p.out_inner, 0),
+                    p.inner,
+                )?
+            };
         } else {
             for j in 0..p.inner as isize {
-                for t in 0..k {
-                    // SAFETY: row `r + t` of the range and `j < inner`: an index
-                    // position (plan invariant 2).
-                    let v = unsafe {
-                        job.idx
-                            .offset(cur.idx + t * step.idx + j * p.idx_inner)
-                            .read()
-                    }
-                    .to_i64();
-                    if !in_bounds(v, p.bound) {
-                        return Err(BadIndex);
-                    }
-                    // The value tensor covers every index position (torch's rule
-                    // `index.size(d) <= src.size(d)`, checked before planning).
-                    // SAFETY: that rule, and `v < bound`, which makes the destination
-                    // element row `r + t`'s (invariant 3).
-                    unsafe {
-                        let x = job
-                            .src
-                            .offset(cur.out + t * step.out + j * p.out_inner)
-                            .read();
-                        let d = job
-                            .dest
-                            .offset(cur.src + t * step.src + v as isize * p.gather_stride);
-                        d.write(C::combine(d.read(), x));
-                    }
-                }
+                // SAFETY: dim position `j < inner` of rows `r..r + k`, which lie
+                // in the range and along the innermost outer axis, so each step
+                // of `step` is the next row's (plan invariants 2 and 3).
+                unsafe {
+                    scatter_line::<E, I, C>(
+                        job,
+                        (
+                            cur.idx + j * p.idx_inner,
+                            cur.out + j * p.out_inner,
+                            cur.src,
+                        ),
+                        (step.idx, step.out, step.src),
+                        k as usize,
+                    )?
+                };
             }
         }
         for _ in 0..k {
@@ -114,54 +113,68 @@ pub(crate) unsafe fn scatter_rows<E: Copy, I: IndexElem, C: Combine<E>>(
     Ok(())
 }
 
-/// Values checked per block of [`scatter_row_body`] before any is applied.
+/// Destination bytes one sweep may hit: about half of an L2 (1 MiB here):
+/// measured 18.0 ms against 24.5 ms untiled, 23 ms at 256 KiB.
+const SWEEP_BYTES: usize = 512 << 10;
+/// Rows a sweep takes even when they hit more (whole cache lines of `f32`).
+const SWEEP_MIN_ROWS: usize = 16;
+
+/// Values checked per block of [`scatter_line_body`] before any is applied.
 const BLOCK: usize = 8;
 
-/// One row of the plan: its index, value and destination offsets.
+/// One line of index positions: `n` steps from the offsets `at` = (index,
+/// values, destination) by `steps` = (index, values, destination base).
 ///
 /// # Safety
-/// As for [`scatter_rows`], and the offsets are those of one of its rows.
+/// As for [`scatter_rows`], and the `n` positions are index positions of rows
+/// the caller owns: every step lands on one (plan invariants 2 and 3).
 #[inline(always)]
-unsafe fn scatter_row<E: Copy, I: IndexElem, C: Combine<E>>(
+unsafe fn scatter_line<E: Copy, I: IndexElem, C: Combine<E>>(
     job: &ScatterJob<'_, E, I>,
-    idx: isize,
-    src: isize,
-    dest: isize,
+    at: (isize, isize, isize),
+    steps: (isize, isize, isize),
+    n: usize,
 ) -> Result<(), BadIndex> {
-    let p = job.plan;
-    // SAFETY: the caller's offsets are those of a row (plan invariants 2, 3).
+    let (p, gs) = (job.plan, job.plan.gather_stride);
+    // SAFETY: the caller's offsets are those of an index position.
     let (idx, src, dest) = unsafe {
         (
-            job.idx.offset(idx),
-            job.src.offset(src),
-            job.dest.offset(dest),
+            job.idx.offset(at.0),
+            job.src.offset(at.1),
+            job.dest.offset(at.2),
         )
     };
-    let strides = (p.idx_inner, p.out_inner, p.gather_stride);
-    // SAFETY: as the caller's; the unit-stride call is the same body with the
-    // strides it was given as constants, so the compiler can vectorize its checks.
+    // SAFETY: as the caller's. The common shapes call the same body with their
+    // steps as constants, so the compiler can vectorize its checks: a row along
+    // a contiguous dim, and a sweep across contiguous rows.
     unsafe {
-        if strides == (1, 1, 1) {
-            scatter_row_body::<E, I, C>(idx, src, dest, (1, 1, 1), p.inner, p.bound)
-        } else {
-            scatter_row_body::<E, I, C>(idx, src, dest, strides, p.inner, p.bound)
+        match (steps, gs) {
+            ((1, 1, 0), 1) => {
+                scatter_line_body::<E, I, C>(idx, src, dest, (1, 1, 0), 1, n, p.bound)
+            }
+            ((1, 1, 1), _) => {
+                scatter_line_body::<E, I, C>(idx, src, dest, (1, 1, 1), gs, n, p.bound)
+            }
+            _ => scatter_line_body::<E, I, C>(idx, src, dest, steps, gs, n, p.bound),
         }
     }
 }
 
-/// `dest[idx[j]·gs] ⊕= src[j]` for `j < n`, in order, with `(is, vs, gs)` the
-/// strides of index, values and destination. Values are range-checked a block
-/// at a time (one branch per block) before any of the block is applied.
+/// `dest[j·ds + idx[j·is]·gs] ⊕= src[j·vs]` for `j < n`, in order. Values are
+/// range-checked a block at a time (one branch per block) before any of the
+/// block is applied.
 ///
 /// # Safety
 /// `idx` and `src` are valid for `n` steps of their strides, and `dest` for
-/// offsets `v·gs` with `v < bound`, written by no one else meanwhile.
+/// offsets `j·ds + v·gs` with `j < n`, `v < bound`, written by no one else
+/// meanwhile.
 #[inline(always)]
-unsafe fn scatter_row_body<E: Copy, I: IndexElem, C: Combine<E>>(
+unsafe fn scatter_line_body<E: Copy, I: IndexElem, C: Combine<E>>(
     idx: *const I,
     src: *const E,
     dest: *mut E,
-    (is, vs, gs): (isize, isize, isize),
+    (is, vs, ds): (isize, isize, isize),
+    gs: isize,
     n: usize,
     bound: usize,
 ) -> Result<(), BadIndex> {
@@ -169,7 +182,7 @@ unsafe fn scatter_row_body<E: Copy, I: IndexElem, C: Combine<E>>(
     // is checked against `bound` before its destination address is formed.
     let apply = |j: usize, v: i64| unsafe {
         let x = src.offset(j as isize * vs).read();
-        let d = dest.offset(v as isize * gs);
+        let d = dest.offset(j as isize * ds + v as isize * gs);
         d.write(C::combine(d.read(), x));
     };
     let blocks = n / BLOCK * BLOCK;
