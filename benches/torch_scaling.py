@@ -1,0 +1,101 @@
+#!/usr/bin/env python3
+"""torch on the cases of examples/thread_scaling.rs, at the same thread counts
+(optional; not run by CI). Medians of 15 calls after 3 untimed ones.
+
+Usage: python3 benches/torch_scaling.py [1,2,4,...]
+The arrays come from numpy with its huge-page advice off, so that both sides
+run on ordinary 4 KiB pages (see compare_torch.py).
+"""
+
+import os
+import statistics
+import sys
+import time
+
+import torch
+
+try:
+    import numpy as np
+except ImportError:  # torch's own generator and allocator then
+    np = None
+import torch.nn.functional as F
+
+
+def median(fn):
+    for _ in range(3):
+        fn()
+    times = []
+    for _ in range(15):
+        t = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t)
+    return statistics.median(times)
+
+
+def main():
+    cores = os.cpu_count() or 1
+    if len(sys.argv) > 1:
+        counts = [int(t) for t in sys.argv[1].split(",")]
+    else:
+        counts, t = [], 1
+        while t < cores:
+            counts.append(t)
+            t *= 2
+        counts.append(cores)
+    if np is not None:
+        core = getattr(np, "_core", None) or np.core
+        core.multiarray._set_madvise_hugepage(False)
+        rng = np.random.default_rng(0x5EED)
+
+        def rand_f32(*shape):
+            return torch.from_numpy((rng.integers(0, 2000, shape) * 0.01 - 10.0).astype(np.float32))
+
+        def rand_idx(bound, *shape):
+            return torch.from_numpy(rng.integers(0, bound, shape).astype(np.int64))
+    else:
+        torch.manual_seed(0x5EED)
+
+        def rand_f32(*shape):
+            return torch.randint(0, 2000, shape).float() * 0.01 - 10.0
+
+        def rand_idx(bound, *shape):
+            return torch.randint(0, bound, shape)
+
+    sq, sq_idx = rand_f32(2048, 2048), rand_idx(2048, 2048, 2048)
+    logits, labels = rand_f32(65536, 1000), rand_idx(1000, 65536)
+    pick_idx = labels.view(-1, 1)
+    tokens, token_idx = rand_f32(32, 1024, 256), rand_idx(1024, 32, 256, 1).expand(32, 256, 256)
+    halfs = rand_f32(4096, 4096).half()
+    half_idx = rand_idx(4096, 4096, 4096)
+    out_sq, out_pick = torch.empty(2048, 2048), torch.empty(65536, 1)
+    out_tk, out_h = torch.empty(32, 256, 256), torch.empty(4096, 4096, dtype=torch.float16)
+    dest = torch.zeros(2048, 2048)
+    xr = logits.clone().requires_grad_(True)
+
+    cases = [
+        ("last_perm", lambda: torch.gather(sq, 1, sq_idx, out=out_sq)),
+        ("dim0_random", lambda: torch.gather(sq, 0, sq_idx, out=out_sq)),
+        ("ce_pick", lambda: torch.gather(logits, 1, pick_idx, out=out_pick)),
+        ("expanded_tokens", lambda: torch.gather(tokens, 1, token_idx, out=out_tk)),
+        ("f16_last", lambda: torch.gather(halfs, 1, half_idx, out=out_h)),
+        ("ce_fwd", lambda: F.cross_entropy(logits, labels)),
+        ("ce_bwd", None),
+        ("scatter_add_last", lambda: dest.scatter_add_(1, sq_idx, sq)),
+    ]
+    print("| case | engine | " + " | ".join(f"t{t}" for t in counts) + f" | t1 / t{counts[-1]} |")
+    print("|---|---|" + "---|" * len(counts) + "---|")
+    for name, fn in cases:
+        times = []
+        for t in counts:
+            torch.set_num_threads(t)
+            if name == "ce_bwd":
+                loss = F.cross_entropy(xr, labels)
+                times.append(median(lambda: torch.autograd.grad(loss, xr, retain_graph=True)))
+            else:
+                times.append(median(fn))
+        cells = " | ".join(f"{s * 1e3:.3f} ms" for s in times)
+        print(f"| {name} | torch | {cells} | {times[0] / times[-1]:.2f}x |", flush=True)
+
+
+if __name__ == "__main__":
+    main()
