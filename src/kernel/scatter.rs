@@ -178,12 +178,14 @@ unsafe fn scatter_line_body<E: Copy, I: IndexElem, C: Combine<E>>(
     n: usize,
     bound: usize,
 ) -> Result<(), BadIndex> {
-    // SAFETY (both loops): `j + k < n` (the caller's contract), and each value
-    // is checked against `bound` before its destination address is formed.
-    let apply = |j: usize, v: i64| unsafe {
-        let x = src.offset(j as isize * vs).read();
-        let d = dest.offset(j as isize * ds + v as isize * gs);
-        d.write(C::combine(d.read(), x));
+    // Both loops below call this with `j < n` and a value already checked.
+    let apply = |j: usize, v: i64| {
+        // SAFETY: `j < n` (the caller's contract) and `v < bound`.
+        unsafe {
+            let x = src.offset(j as isize * vs).read();
+            let d = dest.offset(j as isize * ds + v as isize * gs);
+            d.write(C::combine(d.read(), x));
+        }
     };
     let blocks = n / BLOCK * BLOCK;
     let mut j = 0usize;
