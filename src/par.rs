@@ -48,9 +48,11 @@ pub(crate) fn for_each_chunk(
             let threads = rayon::current_num_threads();
             use rayon::prelude::*;
             let tasks = (bytes / GRAIN_BYTES).clamp(2, threads * TASKS_PER_THREAD);
+            // Columns go first while every thread can have a block of its own:
+            // row blocks would each repeat the packing of every column.
             let by_cols = match split {
                 Split::RowsOnly => false,
-                Split::InnerFirst => inner >= tasks * COL_ALIGN || rows < tasks,
+                Split::InnerFirst => inner >= threads * COL_ALIGN || rows < tasks,
                 Split::Any => rows < tasks,
             };
             if !by_cols {
@@ -65,7 +67,7 @@ pub(crate) fn for_each_chunk(
             // Column blocks over all rows: one per task when columns go first,
             // else enough to make up for the few rows.
             let blocks = match split {
-                Split::InnerFirst => tasks,
+                Split::InnerFirst => tasks.min(inner / COL_ALIGN).max(1),
                 _ => tasks.div_ceil(rows),
             };
             let per = inner.div_ceil(blocks).next_multiple_of(COL_ALIGN);
