@@ -171,6 +171,17 @@ fn main() {
             &TensorView::new(&perm, &[2048, 2048]).unwrap(),
         );
     }
+    if want("transposed_idx") {
+        case(
+            "transposed_idx",
+            &sqv,
+            1,
+            &TensorView::new(&perm, &[2048, 2048])
+                .unwrap()
+                .transpose(0, 1)
+                .unwrap(),
+        );
+    }
     if want("last_topk") {
         let src = f32s(8192 * 1024);
         let idx = random(8192 * 16, 1024);

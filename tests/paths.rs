@@ -450,3 +450,41 @@ fn tiny_path_for_small_calls() {
     assert_eq!(choice.kernel, "scalar::tiny");
     assert_eq!(fastgather::gather(&s0, 0, &i0).unwrap().as_slice(), &[2.5]);
 }
+
+/// A transposed index (the `General` class's sweep over rows): row counts
+/// around the sweep's 16, bad values at several positions, `i64` and `i32`.
+#[test]
+fn transposed_index_sweeps() {
+    let mut rng = Rng(41);
+    let src: Vec<f32> = values(40 * 50, &mut rng);
+    let s = TensorView::new(&src, &[40, 50]).unwrap();
+    for rows in [1usize, 15, 16, 17, 40] {
+        for cols in [2usize, 3, 33] {
+            let mut iv: Vec<i64> = indices(cols * rows, 50, &mut rng);
+            for bad_at in [None, Some(0), Some(cols * rows / 2), Some(cols * rows - 1)] {
+                if let Some(k) = bad_at {
+                    iv[k] = [50, -1, i64::MAX][k % 3];
+                }
+                // Stored [cols, rows], viewed as [rows, cols].
+                let idx = TensorView::new(&iv, &[cols, rows])
+                    .unwrap()
+                    .transpose(0, 1)
+                    .unwrap();
+                let s = s.slice(0, 0, rows, 1).unwrap();
+                // One row is a plain contiguous row once the size-1 axis is gone.
+                let class = if rows == 1 {
+                    LayoutClass::LastDim
+                } else {
+                    LayoutClass::General
+                };
+                check(&s, 1, &idx, class);
+                let i32s: Vec<i32> = iv.iter().map(|&v| v as i32).collect();
+                let idx = TensorView::new(&i32s, &[cols, rows])
+                    .unwrap()
+                    .transpose(0, 1)
+                    .unwrap();
+                check(&s, 1, &idx, class);
+            }
+        }
+    }
+}

@@ -7,6 +7,12 @@ use std::ops::Range;
 
 /// Any layout: per row, walk the inner axis with the three strides.
 ///
+/// When the index steps farther along the inner axis than across rows (a
+/// transposed index), rows along the innermost outer axis are swept together,
+/// up to [`SWEEP_ROWS`] at a time, one inner position at a time: the index is
+/// then read in memory order, and the lines the sweep writes and reads (one
+/// output and one source row per swept row) stay in cache across positions.
+///
 /// # Safety
 /// As for [`super::Kernel`].
 pub(crate) unsafe fn general<E: Copy, I: IndexElem>(
@@ -15,27 +21,55 @@ pub(crate) unsafe fn general<E: Copy, I: IndexElem>(
     cols: Range<usize>,
 ) -> Result<(), BadIndex> {
     let p = job.plan;
+    let step = p.outer.last().copied().unwrap_or_default();
+    let sweep = p.idx_inner.unsigned_abs() > step.idx.unsigned_abs();
     let mut cur = p.rows_from(rows.start);
-    for _ in rows {
+    let mut r = rows.start;
+    while r < rows.end {
+        let k = if sweep {
+            (rows.end - r).min(cur.left_in_axis()).min(SWEEP_ROWS)
+        } else {
+            1
+        };
         for j in cols.start as isize..cols.end as isize {
-            // SAFETY: `j < inner`, so this is an index position (plan invariant 2).
-            let v = unsafe { job.idx.offset(cur.idx + j * p.idx_inner).read() }.to_i64();
-            if !in_bounds(v, p.bound) {
-                return Err(BadIndex);
+            for t in 0..k as isize {
+                // SAFETY: row `r + t` lies in the range and along the innermost
+                // outer axis, so its offsets are the cursor's plus `t` steps, and
+                // `j < inner`: an index position (plan invariant 2).
+                let v = unsafe {
+                    job.idx
+                        .offset(cur.idx + t * step.idx + j * p.idx_inner)
+                        .read()
+                }
+                .to_i64();
+                if !in_bounds(v, p.bound) {
+                    return Err(BadIndex);
+                }
+                let s = cur.src + t * step.src + j * p.src_inner + v as isize * p.gather_stride;
+                // SAFETY: `v < bound` was checked just above, so `s` is in the
+                // source (invariant 3); the output element is this rectangle's
+                // own (invariant 2).
+                unsafe {
+                    job.out
+                        .offset(cur.out + t * step.out + j * p.out_inner)
+                        .write(job.src.offset(s).read())
+                };
             }
-            let s = cur.src + j * p.src_inner + v as isize * p.gather_stride;
-            // SAFETY: `v < bound` was checked just above, so `s` is in the source
-            // (invariant 3); the output element is this rectangle's own (invariant 2).
-            unsafe {
-                job.out
-                    .offset(cur.out + j * p.out_inner)
-                    .write(job.src.offset(s).read())
-            };
         }
-        cur.advance();
+        for _ in 0..k {
+            cur.advance();
+        }
+        r += k;
     }
     Ok(())
 }
+
+/// Rows one sweep of [`general`] takes: enough that each index line read is
+/// used whole (eight `i64`, sixteen `i32`), few enough that the pages the swept
+/// rows touch per position fit the first-level TLB. Transposed `i64` index on
+/// [2048, 2048] `f32`, one thread: 26.3 ms unswept, 18.3 ms at 8 rows, 16.2 ms
+/// at 16, 26.5 ms at 32.
+const SWEEP_ROWS: usize = 16;
 
 /// Any layout under an [`crate::IndexMode`] other than `Error`: each value is
 /// resolved (wrapped, clamped, or replaced by the fill value) before use.
