@@ -190,17 +190,18 @@ unsafe fn scatter_line_body<E: Copy, I: IndexElem, C: Combine<E>>(
     let blocks = n / BLOCK * BLOCK;
     let mut j = 0usize;
     while j < blocks {
-        // Whole blocks at fixed positions, so the values stay in registers (an
-        // array on the stack costs twice as much: its stores and the row's
-        // loads collide in the store buffer).
+        // The block's values are checked together (one branch), then read
+        // again one by one as they are applied: a second load is cheaper than
+        // moving each lane out of a vector register. (An array of them on the
+        // stack costs twice as much: its stores and the row's loads collide in
+        // the store buffer.)
         // SAFETY: `j + k < blocks <= n`.
-        let vals: [i64; BLOCK] =
-            std::array::from_fn(|k| unsafe { idx.offset((j + k) as isize * is).read() }.to_i64());
-        if !vals.iter().fold(true, |ok, &v| ok & in_bounds(v, bound)) {
+        let at = |k: usize| unsafe { idx.offset((j + k) as isize * is).read() }.to_i64();
+        if !(0..BLOCK).fold(true, |ok, k| ok & in_bounds(at(k), bound)) {
             return Err(BadIndex);
         }
-        for (k, &v) in vals.iter().enumerate() {
-            apply(j + k, v);
+        for k in 0..BLOCK {
+            apply(j + k, at(k));
         }
         j += BLOCK;
     }
