@@ -459,7 +459,7 @@ fn transposed_index_sweeps() {
     let src: Vec<f32> = values(40 * 50, &mut rng);
     let s = TensorView::new(&src, &[40, 50]).unwrap();
     for rows in [1usize, 15, 16, 17, 40] {
-        for cols in [2usize, 3, 33] {
+        for cols in [2usize, 3, 33, 300] {
             let mut iv: Vec<i64> = indices(cols * rows, 50, &mut rng);
             for bad_at in [None, Some(0), Some(cols * rows / 2), Some(cols * rows - 1)] {
                 if let Some(k) = bad_at {
