@@ -82,24 +82,45 @@ pub(crate) unsafe fn general<E: Copy, I: IndexElem>(
 #[inline(always)]
 unsafe fn general_row<E: Copy, I: IndexElem>(
     job: &Job<'_, E, I>,
-    (src, out): (isize, isize),
+    at: (isize, isize),
     cols: Range<usize>,
     idx: impl Fn(isize) -> I,
 ) -> Result<(), BadIndex> {
     let p = job.plan;
+    let strides = (p.src_inner, p.out_inner, p.gather_stride);
+    // SAFETY: forwarded. A gather along a contiguous source row into a
+    // contiguous output row gets the same body with those strides as constants.
+    unsafe {
+        if strides == (0, 1, 1) {
+            general_row_body(job, at, cols, idx, (0, 1, 1))
+        } else {
+            general_row_body(job, at, cols, idx, strides)
+        }
+    }
+}
+
+/// [`general_row`] with the strides `(src_inner, out_inner, gather_stride)`.
+///
+/// # Safety
+/// As for [`general_row`], with the plan's own strides.
+#[inline(always)]
+unsafe fn general_row_body<E: Copy, I: IndexElem>(
+    job: &Job<'_, E, I>,
+    (src, out): (isize, isize),
+    cols: Range<usize>,
+    idx: impl Fn(isize) -> I,
+    (si, oi, gs): (isize, isize, isize),
+) -> Result<(), BadIndex> {
+    let bound = job.plan.bound;
     for j in cols.start as isize..cols.end as isize {
         let v = idx(j).to_i64();
-        if !in_bounds(v, p.bound) {
+        if !in_bounds(v, bound) {
             return Err(BadIndex);
         }
-        let s = src + j * p.src_inner + v as isize * p.gather_stride;
+        let s = src + j * si + v as isize * gs;
         // SAFETY: `v < bound` was checked just above, so `s` is in the source
         // (invariant 3); the output element is this row's own (invariant 2).
-        unsafe {
-            job.out
-                .offset(out + j * p.out_inner)
-                .write(job.src.offset(s).read())
-        };
+        unsafe { job.out.offset(out + j * oi).write(job.src.offset(s).read()) };
     }
     Ok(())
 }
