@@ -413,3 +413,62 @@ fn scatter_add_rows_around_blocks() {
         }
     }
 }
+
+/// scatter_add along dim 0 with many values per destination column: the sweep
+/// accumulates in a packed block; results are bit-identical to the naive loop,
+/// and a bad index anywhere is reported at its row-major position.
+#[test]
+fn scatter_add_packed_sweeps() {
+    let mut rng = Rng(23);
+    let (bound, cols, n) = (37usize, 70usize, 150usize);
+    let idx: Vec<i64> = (0..n * cols).map(|_| rng.below(bound) as i64).collect();
+    let src: Vec<f32> = (0..n * cols)
+        .map(|k| (k % 89) as f32 * 0.125 - 3.0)
+        .collect();
+    let mut want = vec![0.5f32; bound * cols];
+    for j in 0..n {
+        for t in 0..cols {
+            want[idx[j * cols + t] as usize * cols + t] += src[j * cols + t];
+        }
+    }
+    let sv = TensorView::new(&src, &[n, cols]).unwrap();
+    for opts in [GatherOptions::new(), GatherOptions::new().sequential()] {
+        let iv = TensorView::new(&idx, &[n, cols]).unwrap();
+        // Destination rows twice as long as the swept columns, so the elements
+        // a sweep can hit are spread out (the case the packed block is for).
+        let mut buf = vec![0.5f32; bound * 2 * cols];
+        let mut dest = TensorViewMut::new(&mut buf, &[bound, 2 * cols])
+            .unwrap()
+            .slice(1, 0, cols, 1)
+            .unwrap();
+        scatter_add_into_with(&mut dest, 0, &iv, &sv, &opts).unwrap();
+        let got = dest.as_view().to_vec();
+        assert!(got
+            .iter()
+            .zip(&want)
+            .all(|(a, b)| a.to_bits() == b.to_bits()));
+        assert!(buf
+            .chunks(cols)
+            .skip(1)
+            .step_by(2)
+            .flatten()
+            .all(|&v| v == 0.5));
+        for bad_at in [0, 7 * cols + 3, n * cols - 1] {
+            let mut bad = idx.clone();
+            bad[bad_at] = bound as i64;
+            let bv = TensorView::new(&bad, &[n, cols]).unwrap();
+            let mut buf = vec![0.5f32; bound * 2 * cols];
+            let mut dest = TensorViewMut::new(&mut buf, &[bound, 2 * cols])
+                .unwrap()
+                .slice(1, 0, cols, 1)
+                .unwrap();
+            let err = scatter_add_into_with(&mut dest, 0, &bv, &sv, &opts).unwrap_err();
+            match err {
+                GatherError::IndexOutOfBounds { position, .. } => {
+                    assert_eq!(position, vec![bad_at / cols, bad_at % cols])
+                }
+                other => panic!("{other:?}"),
+            }
+        }
+    }
+}
