@@ -93,6 +93,54 @@ impl<E, I> Row<E, I> {
     }
 }
 
+/// Prefetching of the next row of a group while this one runs, spread over the
+/// row: its source lines are picked in random order, which the hardware
+/// prefetchers cannot follow, so without it each line of a long row is a
+/// demand miss (`last_perm`, one thread: 2.84 -> 2.23 ms in a standalone loop).
+/// A burst of prefetches at the row start measured no gain.
+#[cfg(target_arch = "x86_64")]
+#[derive(Clone, Copy)]
+pub(crate) struct Ahead {
+    next: *const i8,
+    /// Bytes of the next row per position of this one, in 16.16 fixed point.
+    per_pos: usize,
+}
+
+#[cfg(target_arch = "x86_64")]
+impl Ahead {
+    /// Rows whose source span is shorter stay cached or are followed by the
+    /// hardware.
+    const MIN_SPAN: usize = 4 << 10;
+    /// Longer spans would not stay in L1 until their row runs.
+    const MAX_SPAN: usize = 32 << 10;
+
+    /// The plan for row `t` of group `r`, if it pays: a direct row (source
+    /// span `bound` elements from its base), a next row in the group, a span
+    /// of 4-32 KiB, and at least one position per line of it.
+    #[inline(always)]
+    pub(crate) fn for_row<E, I>(r: &Row<E, I>, t: usize) -> Option<Ahead> {
+        let span = r.bound * size_of::<E>();
+        let direct = r.si == 0 && r.gs == 1;
+        let worth = (Self::MIN_SPAN..=Self::MAX_SPAN).contains(&span) && r.n * 64 >= span;
+        (direct && worth && t + 1 < r.rows).then(|| Ahead {
+            next: r
+                .src
+                .wrapping_offset(r.base + (t as isize + 1) * r.step_src)
+                .cast::<i8>(),
+            per_pos: (span << 16) / r.n,
+        })
+    }
+
+    /// Asks for the next row's line at the same fraction as position `j`.
+    #[inline(always)]
+    pub(crate) fn at(self, j: usize) {
+        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+        // SAFETY: a prefetch is a hint that never faults, and `wrapping_add`
+        // forms the address without a dereference.
+        unsafe { _mm_prefetch::<_MM_HINT_T0>(self.next.wrapping_add((j * self.per_pos) >> 16)) };
+    }
+}
+
 /// The per-path body of the affine kernels.
 pub(crate) trait RowKernel {
     /// Runs every row of a [`Row`] group.

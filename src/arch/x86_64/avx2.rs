@@ -8,7 +8,7 @@
 
 use crate::index::{IndexElem, IndexKind};
 use crate::kernel::scalar::{copy_checked, row_range};
-use crate::kernel::{affine, BadIndex, Job, Row, RowKernel};
+use crate::kernel::{affine, Ahead, BadIndex, Job, Row, RowKernel};
 use core::arch::x86_64::*;
 use std::ops::Range;
 
@@ -97,12 +97,13 @@ unsafe fn row_loads<E: Copy, I: IndexElem>(r: &Row<E, I>) -> Result<(), BadIndex
     let direct = r.si == 0 && r.gs == 1;
     for t in 0..r.rows {
         let row = r.nth(t);
+        let ahead = Ahead::for_row(r, t);
         // SAFETY: forwarded, row by row; `DIRECT` exactly when the row is direct.
         unsafe {
             if direct {
-                row_loads_as::<E, I, true>(&row)?;
+                row_loads_as::<E, I, true>(&row, ahead)?;
             } else {
-                row_loads_as::<E, I, false>(&row)?;
+                row_loads_as::<E, I, false>(&row, ahead)?;
             }
         }
     }
@@ -115,10 +116,14 @@ unsafe fn row_loads<E: Copy, I: IndexElem>(r: &Row<E, I>) -> Result<(), BadIndex
 #[target_feature(enable = "avx2")]
 unsafe fn row_loads_as<E: Copy, I: IndexElem, const DIRECT: bool>(
     r: &Row<E, I>,
+    ahead: Option<Ahead>,
 ) -> Result<(), BadIndex> {
     let bound = flipped_bound(r.bound);
     let mut j = 0;
     while j + 4 <= r.n {
+        if let (Some(a), 0) = (ahead, j % 8) {
+            a.at(j);
+        }
         // SAFETY: positions `j..j + 4` are in the row (invariant 2).
         if !all_below(unsafe { load4(r.idx.add(j)) }, bound) {
             return Err(BadIndex);

@@ -11,7 +11,7 @@
 
 use crate::index::{IndexElem, IndexKind};
 use crate::kernel::scalar::{copy_checked, row_range};
-use crate::kernel::{affine, BadIndex, Job, Row, RowKernel};
+use crate::kernel::{affine, Ahead, BadIndex, Job, Row, RowKernel};
 use core::arch::x86_64::*;
 use std::ops::Range;
 
@@ -68,12 +68,13 @@ unsafe fn row_loads<E: Copy, I: IndexElem>(r: &Row<E, I>) -> Result<(), BadIndex
     let direct = r.si == 0 && r.gs == 1;
     for t in 0..r.rows {
         let row = r.nth(t);
+        let ahead = Ahead::for_row(r, t);
         // SAFETY: forwarded, row by row; `DIRECT` exactly when the row is direct.
         unsafe {
             if direct {
-                row_loads_as::<E, I, true>(&row)?;
+                row_loads_as::<E, I, true>(&row, ahead)?;
             } else {
-                row_loads_as::<E, I, false>(&row)?;
+                row_loads_as::<E, I, false>(&row, ahead)?;
             }
         }
     }
@@ -86,10 +87,14 @@ unsafe fn row_loads<E: Copy, I: IndexElem>(r: &Row<E, I>) -> Result<(), BadIndex
 #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512dq")]
 unsafe fn row_loads_as<E: Copy, I: IndexElem, const DIRECT: bool>(
     r: &Row<E, I>,
+    ahead: Option<Ahead>,
 ) -> Result<(), BadIndex> {
     let bound = _mm512_set1_epi64(r.bound as i64);
     let mut j = 0;
     while j + 8 <= r.n {
+        if let Some(a) = ahead {
+            a.at(j);
+        }
         // SAFETY: positions `j..j + 8` are in the row (invariant 2).
         let v = unsafe { load_q(r.idx.add(j), 0xff) };
         if _mm512_cmplt_epu64_mask(v, bound) != 0xff {
