@@ -98,7 +98,6 @@ impl<E, I> Row<E, I> {
 /// prefetchers cannot follow, so without it each line of a long row is a
 /// demand miss (`last_perm`, one thread: 2.84 -> 2.23 ms in a standalone loop).
 /// A burst of prefetches at the row start measured no gain.
-#[cfg(target_arch = "x86_64")]
 #[derive(Clone, Copy)]
 pub(crate) struct Ahead {
     next: *const i8,
@@ -106,7 +105,6 @@ pub(crate) struct Ahead {
     per_pos: usize,
 }
 
-#[cfg(target_arch = "x86_64")]
 impl Ahead {
     /// Rows whose source span is shorter stay cached or are followed by the
     /// hardware.
@@ -115,29 +113,44 @@ impl Ahead {
     const MAX_SPAN: usize = 32 << 10;
 
     /// The plan for row `t` of group `r`, if it pays: a direct row (source
-    /// span `bound` elements from its base), a next row in the group, a span
-    /// of 4-32 KiB, and at least one position per line of it.
+    /// span `bound` elements from its base) with a next row in the group.
     #[inline(always)]
+    #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
     pub(crate) fn for_row<E, I>(r: &Row<E, I>, t: usize) -> Option<Ahead> {
-        let span = r.bound * size_of::<E>();
+        let next = r
+            .src
+            .wrapping_offset(r.base + (t as isize + 1) * r.step_src);
         let direct = r.si == 0 && r.gs == 1;
-        let worth = (Self::MIN_SPAN..=Self::MAX_SPAN).contains(&span) && r.n * 64 >= span;
-        (direct && worth && t + 1 < r.rows).then(|| Ahead {
-            next: r
-                .src
-                .wrapping_offset(r.base + (t as isize + 1) * r.step_src)
-                .cast::<i8>(),
-            per_pos: (span << 16) / r.n,
+        Self::over(next, r.bound, r.n).filter(|_| direct && t + 1 < r.rows)
+    }
+
+    /// The plan for a next row of `len` elements at `next`, visited while this
+    /// one's `n` positions run, if it pays: a span of 4-32 KiB, and at least
+    /// one position per line of it.
+    #[inline(always)]
+    pub(crate) fn over<E>(next: *const E, len: usize, n: usize) -> Option<Ahead> {
+        let span = len * size_of::<E>();
+        let worth = (Self::MIN_SPAN..=Self::MAX_SPAN).contains(&span) && n * 64 >= span;
+        worth.then(|| Ahead {
+            next: next.cast::<i8>(),
+            per_pos: (span << 16) / n,
         })
     }
 
     /// Asks for the next row's line at the same fraction as position `j`.
     #[inline(always)]
     pub(crate) fn at(self, j: usize) {
-        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
-        // SAFETY: a prefetch is a hint that never faults, and `wrapping_add`
-        // forms the address without a dereference.
-        unsafe { _mm_prefetch::<_MM_HINT_T0>(self.next.wrapping_add((j * self.per_pos) >> 16)) };
+        #[cfg(target_arch = "x86_64")]
+        {
+            use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+            // SAFETY: a prefetch is a hint that never faults, and `wrapping_add`
+            // forms the address without a dereference.
+            unsafe {
+                _mm_prefetch::<_MM_HINT_T0>(self.next.wrapping_add((j * self.per_pos) >> 16))
+            };
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        let _ = j;
     }
 }
 

@@ -4,7 +4,7 @@
 //! a row's writes may collide only with each other, and they are applied in
 //! index order, so results are the same on any number of threads.
 
-use super::BadIndex;
+use super::{Ahead, BadIndex};
 use crate::index::{in_bounds, IndexElem};
 use crate::plan::Plan;
 use std::ops::Range;
@@ -76,6 +76,17 @@ pub(crate) unsafe fn scatter_rows<E: Copy, I: IndexElem, C: Combine<E>>(
             1
         } as isize;
         if !sweep {
+            // The next row's destination, when it is contiguous and in range.
+            let next = r + 1 < rows.end && cur.left_in_axis() > 1 && p.gather_stride == 1;
+            let ahead = next
+                .then(|| {
+                    Ahead::over(
+                        job.dest.wrapping_offset(cur.src + step.src),
+                        p.bound,
+                        p.inner,
+                    )
+                })
+                .flatten();
             // SAFETY: row `r` of the range: its index, value and destination
             // offsets are the cursor's, and it runs `inner` steps along the dim
             // (plan invariants 2 and 3).
@@ -85,6 +96,7 @@ pub(crate) unsafe fn scatter_rows<E: Copy, I: IndexElem, C: Combine<E>>(
                     (cur.idx, cur.out, cur.src),
                     (p.idx_inner, p.out_inner, 0),
                     p.inner,
+                    ahead,
                 )?
             };
         } else if packs(p, k as usize) {
@@ -107,6 +119,7 @@ pub(crate) unsafe fn scatter_rows<E: Copy, I: IndexElem, C: Combine<E>>(
                         ),
                         (step.idx, step.out, step.src),
                         k as usize,
+                        None,
                     )?
                 };
             }
@@ -162,7 +175,7 @@ unsafe fn scatter_packed<E: Copy, I: IndexElem, C: Combine<E>>(
             let (idx, src) = (job.idx.offset(iv), job.src.offset(sv));
             let gs = k as isize;
             if (step.idx, step.out) == (1, 1) {
-                scatter_line_body::<E, I, C>(idx, src, block, (1, 1, 1), gs, k, p.bound)?
+                scatter_line_body::<E, I, C>(idx, src, block, (1, 1, 1), gs, k, p.bound, None)?
             } else {
                 scatter_line_body::<E, I, C>(
                     idx,
@@ -172,6 +185,7 @@ unsafe fn scatter_packed<E: Copy, I: IndexElem, C: Combine<E>>(
                     gs,
                     k,
                     p.bound,
+                    None,
                 )?
             }
         }
@@ -208,6 +222,7 @@ unsafe fn scatter_line<E: Copy, I: IndexElem, C: Combine<E>>(
     at: (isize, isize, isize),
     steps: (isize, isize, isize),
     n: usize,
+    ahead: Option<Ahead>,
 ) -> Result<(), BadIndex> {
     let (p, gs) = (job.plan, job.plan.gather_stride);
     // SAFETY: the caller's offsets are those of an index position.
@@ -224,12 +239,12 @@ unsafe fn scatter_line<E: Copy, I: IndexElem, C: Combine<E>>(
     unsafe {
         match (steps, gs) {
             ((1, 1, 0), 1) => {
-                scatter_line_body::<E, I, C>(idx, src, dest, (1, 1, 0), 1, n, p.bound)
+                scatter_line_body::<E, I, C>(idx, src, dest, (1, 1, 0), 1, n, p.bound, ahead)
             }
             ((1, 1, 1), _) => {
-                scatter_line_body::<E, I, C>(idx, src, dest, (1, 1, 1), gs, n, p.bound)
+                scatter_line_body::<E, I, C>(idx, src, dest, (1, 1, 1), gs, n, p.bound, ahead)
             }
-            _ => scatter_line_body::<E, I, C>(idx, src, dest, steps, gs, n, p.bound),
+            _ => scatter_line_body::<E, I, C>(idx, src, dest, steps, gs, n, p.bound, ahead),
         }
     }
 }
@@ -251,6 +266,7 @@ unsafe fn scatter_line_body<E: Copy, I: IndexElem, C: Combine<E>>(
     gs: isize,
     n: usize,
     bound: usize,
+    ahead: Option<Ahead>,
 ) -> Result<(), BadIndex> {
     // Both loops below call this with `j < n` and a value already checked.
     let apply = |j: usize, v: i64| {
@@ -264,6 +280,9 @@ unsafe fn scatter_line_body<E: Copy, I: IndexElem, C: Combine<E>>(
     let blocks = n / BLOCK * BLOCK;
     let mut j = 0usize;
     while j < blocks {
+        if let Some(a) = ahead {
+            a.at(j);
+        }
         // The block's values are checked together (one branch), then read
         // again one by one as they are applied: a second load is cheaper than
         // moving each lane out of a vector register. (An array of them on the
