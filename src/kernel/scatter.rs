@@ -175,14 +175,13 @@ unsafe fn scatter_packed<E: Copy, I: IndexElem, C: Combine<E>>(
             let (idx, src) = (job.idx.offset(iv), job.src.offset(sv));
             let gs = k as isize;
             if (step.idx, step.out) == (1, 1) {
-                scatter_line_body::<E, I, C>(idx, src, block, (1, 1, 1), gs, k, p.bound, None)?
+                scatter_line_body::<E, I, C>(idx, src, block, (1, 1, 1, gs), k, p.bound, None)?
             } else {
                 scatter_line_body::<E, I, C>(
                     idx,
                     src,
                     block,
-                    (step.idx, step.out, 1),
-                    gs,
+                    (step.idx, step.out, 1, gs),
                     k,
                     p.bound,
                     None,
@@ -239,17 +238,26 @@ unsafe fn scatter_line<E: Copy, I: IndexElem, C: Combine<E>>(
     unsafe {
         match (steps, gs) {
             ((1, 1, 0), 1) => {
-                scatter_line_body::<E, I, C>(idx, src, dest, (1, 1, 0), 1, n, p.bound, ahead)
+                scatter_line_body::<E, I, C>(idx, src, dest, (1, 1, 0, 1), n, p.bound, ahead)
             }
             ((1, 1, 1), _) => {
-                scatter_line_body::<E, I, C>(idx, src, dest, (1, 1, 1), gs, n, p.bound, ahead)
+                scatter_line_body::<E, I, C>(idx, src, dest, (1, 1, 1, gs), n, p.bound, ahead)
             }
-            _ => scatter_line_body::<E, I, C>(idx, src, dest, steps, gs, n, p.bound, ahead),
+            _ => scatter_line_body::<E, I, C>(
+                idx,
+                src,
+                dest,
+                (steps.0, steps.1, steps.2, gs),
+                n,
+                p.bound,
+                ahead,
+            ),
         }
     }
 }
 
-/// `dest[j·ds + idx[j·is]·gs] ⊕= src[j·vs]` for `j < n`, in order. Values are
+/// `dest[j·ds + idx[j·is]·gs] ⊕= src[j·vs]` for `j < n`, in order, with the
+/// strides `(is, vs, ds, gs)`; `ahead` prefetches the next row meanwhile. Values are
 /// range-checked a block at a time (one branch per block) before any of the
 /// block is applied.
 ///
@@ -262,8 +270,7 @@ unsafe fn scatter_line_body<E: Copy, I: IndexElem, C: Combine<E>>(
     idx: *const I,
     src: *const E,
     dest: *mut E,
-    (is, vs, ds): (isize, isize, isize),
-    gs: isize,
+    (is, vs, ds, gs): (isize, isize, isize, isize),
     n: usize,
     bound: usize,
     ahead: Option<Ahead>,
