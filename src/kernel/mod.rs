@@ -137,20 +137,36 @@ impl Ahead {
         })
     }
 
+    /// Asks for the next row's lines at the same fractions as positions
+    /// `from..to`.
+    #[inline(always)]
+    pub(crate) fn lines(self, from: usize, to: usize) {
+        let (lo, hi) = ((from * self.per_pos) >> 16, (to * self.per_pos) >> 16);
+        let mut b = lo & !63;
+        while b < hi {
+            self.at_byte(b);
+            b += 64;
+        }
+    }
+
     /// Asks for the next row's line at the same fraction as position `j`.
     #[inline(always)]
     pub(crate) fn at(self, j: usize) {
+        self.at_byte((j * self.per_pos) >> 16);
+    }
+
+    /// Asks for the line holding byte `b` of the next row.
+    #[inline(always)]
+    fn at_byte(self, b: usize) {
         #[cfg(target_arch = "x86_64")]
         {
             use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
             // SAFETY: a prefetch is a hint that never faults, and `wrapping_add`
             // forms the address without a dereference.
-            unsafe {
-                _mm_prefetch::<_MM_HINT_T0>(self.next.wrapping_add((j * self.per_pos) >> 16))
-            };
+            unsafe { _mm_prefetch::<_MM_HINT_T0>(self.next.wrapping_add(b)) };
         }
         #[cfg(not(target_arch = "x86_64"))]
-        let _ = j;
+        let _ = b;
     }
 }
 

@@ -80,11 +80,8 @@ pub(crate) unsafe fn scatter_rows<E: Copy, I: IndexElem, C: Combine<E>>(
             let next = r + 1 < rows.end && cur.left_in_axis() > 1 && p.gather_stride == 1;
             let ahead = next
                 .then(|| {
-                    Ahead::over(
-                        job.dest.wrapping_offset(cur.src + step.src),
-                        p.bound,
-                        p.inner,
-                    )
+                    let at = job.dest.wrapping_offset(cur.src + step.src);
+                    Ahead::over(at, p.bound, p.inner)
                 })
                 .flatten();
             // SAFETY: row `r` of the range: its index, value and destination
@@ -175,16 +172,16 @@ unsafe fn scatter_packed<E: Copy, I: IndexElem, C: Combine<E>>(
             let (idx, src) = (job.idx.offset(iv), job.src.offset(sv));
             let gs = k as isize;
             if (step.idx, step.out) == (1, 1) {
-                scatter_line_body::<E, I, C>(idx, src, block, (1, 1, 1, gs), k, p.bound, None)?
+                scatter_line_body::<E, I, C>(idx, src, block, (1, 1, 1), gs, k, p.bound)?
             } else {
                 scatter_line_body::<E, I, C>(
                     idx,
                     src,
                     block,
-                    (step.idx, step.out, 1, gs),
+                    (step.idx, step.out, 1),
+                    gs,
                     k,
                     p.bound,
-                    None,
                 )?
             }
         }
@@ -205,6 +202,9 @@ unsafe fn scatter_packed<E: Copy, I: IndexElem, C: Combine<E>>(
 const SWEEP_BYTES: usize = 512 << 10;
 /// Rows a sweep takes even when they hit more (whole cache lines of `f32`).
 const SWEEP_MIN_ROWS: usize = 16;
+
+/// Positions of a row per prefetch of the next row's lines.
+const AHEAD_CHUNK: usize = 64;
 
 /// Values checked per block of [`scatter_line_body`] before any is applied.
 const BLOCK: usize = 8;
@@ -237,27 +237,31 @@ unsafe fn scatter_line<E: Copy, I: IndexElem, C: Combine<E>>(
     // a contiguous dim, and a sweep across contiguous rows.
     unsafe {
         match (steps, gs) {
+            ((1, 1, 0), 1) if ahead.is_some() => {
+                // A contiguous row whose next one is prefetched a chunk at a
+                // time, at the same fraction of its length.
+                let mut j = 0;
+                while j < n {
+                    let m = AHEAD_CHUNK.min(n - j);
+                    ahead.inspect(|a| a.lines(j, j + m));
+                    let (idx, src) = (idx.add(j), src.add(j));
+                    scatter_line_body::<E, I, C>(idx, src, dest, (1, 1, 0), 1, m, p.bound)?;
+                    j += m;
+                }
+                Ok(())
+            }
             ((1, 1, 0), 1) => {
-                scatter_line_body::<E, I, C>(idx, src, dest, (1, 1, 0, 1), n, p.bound, ahead)
+                scatter_line_body::<E, I, C>(idx, src, dest, (1, 1, 0), 1, n, p.bound)
             }
             ((1, 1, 1), _) => {
-                scatter_line_body::<E, I, C>(idx, src, dest, (1, 1, 1, gs), n, p.bound, ahead)
+                scatter_line_body::<E, I, C>(idx, src, dest, (1, 1, 1), gs, n, p.bound)
             }
-            _ => scatter_line_body::<E, I, C>(
-                idx,
-                src,
-                dest,
-                (steps.0, steps.1, steps.2, gs),
-                n,
-                p.bound,
-                ahead,
-            ),
+            _ => scatter_line_body::<E, I, C>(idx, src, dest, steps, gs, n, p.bound),
         }
     }
 }
 
-/// `dest[j·ds + idx[j·is]·gs] ⊕= src[j·vs]` for `j < n`, in order, with the
-/// strides `(is, vs, ds, gs)`; `ahead` prefetches the next row meanwhile. Values are
+/// `dest[j·ds + idx[j·is]·gs] ⊕= src[j·vs]` for `j < n`, in order. Values are
 /// range-checked a block at a time (one branch per block) before any of the
 /// block is applied.
 ///
@@ -270,10 +274,10 @@ unsafe fn scatter_line_body<E: Copy, I: IndexElem, C: Combine<E>>(
     idx: *const I,
     src: *const E,
     dest: *mut E,
-    (is, vs, ds, gs): (isize, isize, isize, isize),
+    (is, vs, ds): (isize, isize, isize),
+    gs: isize,
     n: usize,
     bound: usize,
-    ahead: Option<Ahead>,
 ) -> Result<(), BadIndex> {
     // Both loops below call this with `j < n` and a value already checked.
     let apply = |j: usize, v: i64| {
@@ -287,9 +291,6 @@ unsafe fn scatter_line_body<E: Copy, I: IndexElem, C: Combine<E>>(
     let blocks = n / BLOCK * BLOCK;
     let mut j = 0usize;
     while j < blocks {
-        if let Some(a) = ahead {
-            a.at(j);
-        }
         // The block's values are checked together (one branch), then read
         // again one by one as they are applied: a second load is cheaper than
         // moving each lane out of a vector register. (An array of them on the
