@@ -488,3 +488,47 @@ fn transposed_index_sweeps() {
         }
     }
 }
+
+/// Long rows (source spans of 4-32 KiB, where the load paths prefetch the
+/// next row while one runs), every path, 1-, 4- and 8-byte elements.
+#[test]
+fn long_rows_prefetch_the_next() {
+    let mut rng = Rng(43);
+    for (rows, bound, n) in [
+        (5usize, 1100usize, 1100usize),
+        (3, 4096, 700),
+        (4, 2000, 64),
+    ] {
+        let s8: Vec<u8> = values(rows * bound, &mut rng);
+        let s32: Vec<f32> = values(rows * bound, &mut rng);
+        let s64: Vec<u64> = values(rows * bound, &mut rng);
+        let iv: Vec<i64> = indices(rows * n, bound, &mut rng);
+        let idx = TensorView::new(&iv, &[rows, n]).unwrap();
+        check(
+            &TensorView::new(&s8, &[rows, bound]).unwrap(),
+            1,
+            &idx,
+            LayoutClass::LastDim,
+        );
+        check(
+            &TensorView::new(&s32, &[rows, bound]).unwrap(),
+            1,
+            &idx,
+            LayoutClass::LastDim,
+        );
+        check(
+            &TensorView::new(&s64, &[rows, bound]).unwrap(),
+            1,
+            &idx,
+            LayoutClass::LastDim,
+        );
+        let i32s: Vec<i32> = iv.iter().map(|&v| v as i32).collect();
+        let idx = TensorView::new(&i32s, &[rows, n]).unwrap();
+        check(
+            &TensorView::new(&s32, &[rows, bound]).unwrap(),
+            1,
+            &idx,
+            LayoutClass::LastDim,
+        );
+    }
+}
