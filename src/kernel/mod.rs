@@ -117,11 +117,14 @@ impl Ahead {
     #[inline(always)]
     #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
     pub(crate) fn for_row<E, I>(r: &Row<E, I>, t: usize) -> Option<Ahead> {
+        if !(r.si == 0 && r.gs == 1 && t + 1 < r.rows) {
+            return None;
+        }
+        // Row `t + 1` of the group: a real row, so its offset is in range.
         let next = r
             .src
             .wrapping_offset(r.base + (t as isize + 1) * r.step_src);
-        let direct = r.si == 0 && r.gs == 1;
-        Self::over(next, r.bound, r.n).filter(|_| direct && t + 1 < r.rows)
+        Self::over(next, r.bound, r.n)
     }
 
     /// The plan for a next row of `len` elements at `next`, visited while this
@@ -158,16 +161,21 @@ impl Ahead {
     /// Asks for the line holding byte `b` of the next row.
     #[inline(always)]
     fn at_byte(self, b: usize) {
-        #[cfg(target_arch = "x86_64")]
-        {
-            use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
-            // SAFETY: a prefetch is a hint that never faults, and `wrapping_add`
-            // forms the address without a dereference.
-            unsafe { _mm_prefetch::<_MM_HINT_T0>(self.next.wrapping_add(b)) };
-        }
-        #[cfg(not(target_arch = "x86_64"))]
-        let _ = b;
+        prefetch(self.next.wrapping_add(b));
     }
+}
+
+/// Asks for the cache line holding `at` (a hint: it never faults).
+#[inline(always)]
+pub(crate) fn prefetch(at: *const i8) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+        // SAFETY: a prefetch is a hint that never faults, whatever the address.
+        unsafe { _mm_prefetch::<_MM_HINT_T0>(at) };
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = at;
 }
 
 /// The per-path body of the affine kernels.

@@ -186,7 +186,24 @@ pub(crate) unsafe fn runs<E: Copy, I: IndexElem>(
     debug_assert_eq!((p.src_inner, p.idx_inner, p.out_inner), (1, 0, 1));
     let mut cur = p.rows_from(rows.start);
     let (j, n) = (cols.start as isize, cols.len());
-    for _ in rows {
+    let step = p.outer.last().copied().unwrap_or_default();
+    let run_bytes = n * size_of::<E>();
+    for r in rows.clone() {
+        // The next row's run is fetched while this one is copied: the runs lie
+        // in random order, and each is too short for the hardware to catch up.
+        if r + 1 < rows.end && cur.left_in_axis() > 1 && run_bytes <= RUN_AHEAD_MAX {
+            // SAFETY: row `r + 1` lies in the range along the innermost outer
+            // axis, so its index element is the cursor's plus one step (plan
+            // invariant 2).
+            let v = unsafe { job.idx.offset(cur.idx + step.idx).read() }.to_i64();
+            if in_bounds(v, p.bound) {
+                let s = cur.src + step.src + j + v as isize * p.gather_stride;
+                let at = job.src.wrapping_offset(s).cast::<i8>();
+                for b in (0..run_bytes).step_by(64) {
+                    super::prefetch(at.wrapping_add(b));
+                }
+            }
+        }
         // SAFETY: the row's index element (plan invariant 2; inner stride 0).
         let v = unsafe { job.idx.offset(cur.idx).read() }.to_i64();
         if !in_bounds(v, p.bound) {
@@ -203,6 +220,11 @@ pub(crate) unsafe fn runs<E: Copy, I: IndexElem>(
     }
     Ok(())
 }
+
+/// Longest run whose successor [`runs`] prefetches (longer ones the hardware
+/// prefetchers follow once started). `expanded_tokens` (1 KiB runs), one
+/// thread, interleaved: 431 µs against 460-471 µs without.
+const RUN_AHEAD_MAX: usize = 4 << 10;
 
 /// The scalar affine row: one checked load per element, eight in flight.
 pub(crate) struct Scalar;

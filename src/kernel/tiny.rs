@@ -54,19 +54,22 @@ pub(crate) fn tiny<T: Copy, I: IndexElem>(
             });
         }
         put(o, src.data()[(s + v.to_i64() as isize * along) as usize]);
-        // Odometer: step the last axis, carrying into the ones before it.
+        // Odometer: step the last axis, carrying into the ones before it. An
+        // axis at its end goes back by its span instead of stepping past it,
+        // so every offset formed is a real element's (a size-1 axis may have
+        // any stride).
         for k in (0..shape.len()).rev() {
-            pos[k] += 1;
-            s += src_step(k);
-            i += index.strides()[k];
-            o += out_step(k);
-            if pos[k] < shape[k] {
+            if pos[k] + 1 < shape[k] {
+                pos[k] += 1;
+                s += src_step(k);
+                i += index.strides()[k];
+                o += out_step(k);
                 break;
             }
-            let back = shape[k] as isize;
-            s -= src_step(k) * back;
-            i -= index.strides()[k] * back;
-            o -= out_step(k) * back;
+            let span = (shape[k] - 1) as isize;
+            s -= src_step(k) * span;
+            i -= index.strides()[k] * span;
+            o -= out_step(k) * span;
             pos[k] = 0;
         }
     }
