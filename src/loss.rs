@@ -524,7 +524,7 @@ fn reduce<F: LossFloat>(losses: Vec<Option<F::Acc>>, reduction: Reduction) -> Te
 
 /// One row's work, run by [`on_widest`] in the widest vector unit the CPU has.
 ///
-/// The row loops keep `LANES` independent partial results, a shape the compiler
+/// The row loops keep their partial results in [`Chains`], a shape the compiler
 /// vectorizes without reordering any sum; inlined into a `target_feature`
 /// function they become AVX-512 or AVX2 code, and every path returns the same
 /// bits. (A trait rather than a closure, so that inlining is guaranteed.)
