@@ -47,9 +47,9 @@ pub(crate) unsafe fn general<E: Copy, I: IndexElem>(
             for j in 0..w {
                 for t in 0..k {
                     let at = cur.idx + t as isize * step.idx + (j0 + j) as isize * p.idx_inner;
-                    // SAFETY: row `r + t` lies in the range and along the
-                    // innermost outer axis (its offsets are the cursor's plus
-                    // `t` steps), and `j0 + j < inner`: an index position
+                    // Row `r + t` lies in the range along the innermost outer
+                    // axis (offsets: the cursor's plus `t` steps).
+                    // SAFETY: that row and `j0 + j < inner`: an index position
                     // (plan invariant 2).
                     tile[t * w + j] = unsafe { job.idx.offset(at).read() };
                 }
