@@ -174,6 +174,9 @@ fn cross_entropy_cases(c: &mut Criterion) {
     }
 }
 
+/// Elements per task of the scatter_add streaming bound (256 KiB of values).
+const STREAM_CHUNK: usize = 1 << 16;
+
 /// scatter_add of a [2048, 2048] f32 gradient through random indices along
 /// dim 1 and dim 0 (every destination receives ~1 value, many several).
 fn scatter_add_cases(c: &mut Criterion) {
@@ -218,8 +221,25 @@ fn scatter_add_cases(c: &mut Criterion) {
                     pool.install(|| scatter_add_into(&mut dest.view_mut(), dim, &iv, &sv).unwrap())
                 })
             });
+            // The streaming bound: one fused pass that reads every index,
+            // value and destination element once in memory order and writes
+            // the destination back (the index folded in, so no read drops).
+            let mut dest = vec![0.0f32; size * size];
+            group.bench_function("stream", |b| {
+                b.iter(|| {
+                    pool.install(|| {
+                        dest.par_chunks_mut(STREAM_CHUNK)
+                            .zip(idx.par_chunks(STREAM_CHUNK))
+                            .zip(src.par_chunks(STREAM_CHUNK))
+                            .for_each(|((d, i), s)| {
+                                for ((d, &i), &s) in d.iter_mut().zip(i).zip(s) {
+                                    *d += f32::from_bits(s.to_bits() ^ (i as u32 & 1));
+                                }
+                            })
+                    })
+                })
+            });
             if threads == 1 {
-                let mut dest = vec![0.0f32; size * size];
                 group.bench_function("reference", |b| b.iter(|| naive(black_box(&mut dest))));
             }
             group.finish();

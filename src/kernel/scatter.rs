@@ -203,8 +203,11 @@ const SWEEP_BYTES: usize = 512 << 10;
 /// Rows a sweep takes even when they hit more (whole cache lines of `f32`).
 const SWEEP_MIN_ROWS: usize = 16;
 
-/// Positions of a row per prefetch of the next row's lines.
-const AHEAD_CHUNK: usize = 64;
+/// Positions of a row per prefetch of the next row's lines. `scatter_add`
+/// along dim 1 of [2048, 2048] `f32`, one thread, ns per element: 0.70 without
+/// prefetch, 0.60 at 64, 0.57-0.58 at 256, 0.60 at 1024, 0.66-0.69 for the whole
+/// row at once; two or three rows ahead measured slower than one.
+const AHEAD_CHUNK: usize = 256;
 
 /// Values checked per block of [`scatter_line_body`] before any is applied.
 const BLOCK: usize = 8;
