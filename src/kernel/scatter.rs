@@ -294,6 +294,17 @@ unsafe fn scatter_line_body<E: Copy, I: IndexElem, C: Combine<E>>(
     let blocks = n / BLOCK * BLOCK;
     let mut j = 0usize;
     while j < blocks {
+        if (is, ds) == (1, 0) {
+            // Along a contiguous row the index and value streams run on past
+            // it, so they are asked for ahead, a line at a time (dim-1
+            // `scatter_add` of [2048, 2048] `f32`: 0.60 -> 0.49 ns per element
+            // for the index, 0.47 with the values). A sweep across rows leaves
+            // them after `n` steps: there it measured slower.
+            super::prefetch_index(idx.wrapping_add(j));
+            if vs == 1 && j.is_multiple_of((64 / size_of::<E>().max(1)).max(BLOCK)) {
+                super::prefetch_index(src.wrapping_add(j));
+            }
+        }
         // The block's values are checked together (one branch), then read
         // again one by one as they are applied: a second load is cheaper than
         // moving each lane out of a vector register. (An array of them on the
