@@ -178,10 +178,11 @@ impl Ahead {
 /// 3.8 -> 4.1 ms, so they keep it).
 pub(crate) const INDEX_AHEAD: usize = 8 << 10;
 
-/// Asks for the index line [`INDEX_AHEAD`] bytes past `at` (past the end of
-/// the index it is a hint to nowhere, which never faults).
+/// Asks for the line [`INDEX_AHEAD`] bytes past `at` of a stream read in memory
+/// order: the index, and `scatter`'s values (past a buffer's end it is a hint
+/// to nowhere, which never faults).
 #[inline(always)]
-pub(crate) fn prefetch_index<I>(at: *const I) {
+pub(crate) fn prefetch_stream<I>(at: *const I) {
     prefetch(at.cast::<i8>().wrapping_add(INDEX_AHEAD));
 }
 

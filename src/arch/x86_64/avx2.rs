@@ -8,7 +8,7 @@
 
 use crate::index::{IndexElem, IndexKind};
 use crate::kernel::scalar::{copy_checked, row_range};
-use crate::kernel::{affine, prefetch_index, Ahead, BadIndex, Job, Row, RowKernel};
+use crate::kernel::{affine, prefetch_stream, Ahead, BadIndex, Job, Row, RowKernel};
 use core::arch::x86_64::*;
 use std::ops::Range;
 
@@ -125,7 +125,7 @@ unsafe fn row_loads_as<E: Copy, I: IndexElem, const DIRECT: bool>(
             if let Some(a) = ahead {
                 a.at(j);
             }
-            prefetch_index(r.idx.wrapping_add(j));
+            prefetch_stream(r.idx.wrapping_add(j));
         }
         // SAFETY: positions `j..j + 4` are in the row (invariant 2).
         if !all_below(unsafe { load4(r.idx.add(j)) }, bound) {

@@ -11,7 +11,7 @@
 
 use crate::index::{IndexElem, IndexKind};
 use crate::kernel::scalar::{copy_checked, row_range};
-use crate::kernel::{affine, prefetch_index, Ahead, BadIndex, Job, Row, RowKernel};
+use crate::kernel::{affine, prefetch_stream, Ahead, BadIndex, Job, Row, RowKernel};
 use core::arch::x86_64::*;
 use std::ops::Range;
 
@@ -95,7 +95,7 @@ unsafe fn row_loads_as<E: Copy, I: IndexElem, const DIRECT: bool>(
         if let Some(a) = ahead {
             a.at(j);
         }
-        prefetch_index(r.idx.wrapping_add(j));
+        prefetch_stream(r.idx.wrapping_add(j));
         // SAFETY: positions `j..j + 8` are in the row (invariant 2).
         let v = unsafe { load_q(r.idx.add(j), 0xff) };
         if _mm512_cmplt_epu64_mask(v, bound) != 0xff {
@@ -107,7 +107,7 @@ unsafe fn row_loads_as<E: Copy, I: IndexElem, const DIRECT: bool>(
         j += 8;
     }
     if j < r.n {
-        prefetch_index(r.idx.wrapping_add(j));
+        prefetch_stream(r.idx.wrapping_add(j));
         let m = tail8(r.n - j);
         // SAFETY: lanes of `m` are positions `j..n` of the row (invariant 2).
         let v = unsafe { load_q(r.idx.add(j), m) };
@@ -247,7 +247,7 @@ unsafe fn row_q<E: Copy, I: IndexElem>(r: &Row<E, I>) -> Result<(), BadIndex> {
     let step = _mm512_set1_epi64(siw.wrapping_mul(8));
     let mut j = 0;
     while j < r.n {
-        prefetch_index(r.idx.wrapping_add(j));
+        prefetch_stream(r.idx.wrapping_add(j));
         let m = tail8(r.n - j);
         // SAFETY: lanes of `m` are positions `j..n` of the row (invariant 2).
         let v = unsafe { load_q(r.idx.add(j), m) };
@@ -313,7 +313,7 @@ unsafe fn row_d<E: Copy, I: IndexElem>(r: &Row<E, I>) -> Result<(), BadIndex> {
     let step = _mm512_set1_epi32(siw.wrapping_mul(16));
     let mut j = 0;
     while j < r.n {
-        prefetch_index(r.idx.wrapping_add(j));
+        prefetch_stream(r.idx.wrapping_add(j));
         let m = tail16(r.n - j);
         // SAFETY: lanes of `m` are positions `j..n` of the row (invariant 2).
         let v = unsafe { _mm512_maskz_loadu_epi32(m, r.idx.add(j).cast()) };
