@@ -186,6 +186,17 @@ pub(crate) fn prefetch_stream<I>(at: *const I) {
     prefetch(at.cast::<i8>().wrapping_add(INDEX_AHEAD));
 }
 
+/// Asks for the lines of `n` elements from `at` (hints: they never fault).
+#[inline(always)]
+pub(crate) fn prefetch_span<E>(at: *const E, n: usize) {
+    let bytes = n * size_of::<E>();
+    let mut b = 0;
+    while b < bytes {
+        prefetch(at.cast::<i8>().wrapping_add(b));
+        b += 64;
+    }
+}
+
 /// Asks for the cache line holding `at` (a hint: it never faults).
 #[inline(always)]
 pub(crate) fn prefetch(at: *const i8) {
