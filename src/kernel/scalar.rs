@@ -198,10 +198,7 @@ pub(crate) unsafe fn runs<E: Copy, I: IndexElem>(
             let v = unsafe { job.idx.offset(cur.idx + step.idx).read() }.to_i64();
             if in_bounds(v, p.bound) {
                 let s = cur.src + step.src + j + v as isize * p.gather_stride;
-                let at = job.src.wrapping_offset(s).cast::<i8>();
-                for b in (0..run_bytes).step_by(64) {
-                    super::prefetch(at.wrapping_add(b));
-                }
+                super::prefetch_span(job.src.wrapping_offset(s), n);
             }
         }
         // SAFETY: the row's index element (plan invariant 2; inner stride 0).
