@@ -164,3 +164,31 @@ fn empty_source_with_huge_strides() {
     assert_eq!(filled.as_slice(), &[7u16; 20]);
     assert!(gather(&src, 0, &idx).is_err());
 }
+
+/// `ops`: a `scatter_add` along an outer dim whose values (or index) have a
+/// size-1 dim axis with a huge stride. The packed sweep asked for the lines of
+/// the dim position 4 ahead by multiplying that stride, which overflowed under
+/// overflow checks; prefetch hints now use wrapping offsets. Seed:
+/// `fuzz/seeds/ops/scatter_packed_huge_dim_stride`.
+#[test]
+fn scatter_add_packed_sweep_with_huge_dim_stride() {
+    use fastgather::{scatter_add_into_with, scatter_into_with, GatherOptions};
+    for stride in [1isize << 62, -(1isize << 62), isize::MAX, isize::MIN] {
+        // dest [2, 4] with rows 100 apart (a wide dim stride, so sweeps pack).
+        let mut buf = vec![1i64; 200];
+        let idx_data = [1i64, 0, 1, 0];
+        let val_data = [10i64, 20, 30, 40];
+        let idx = TensorView::with_strides(&idx_data, &[1, 4], &[stride, 1], 0).unwrap();
+        let vals = TensorView::with_strides(&val_data, &[1, 4], &[stride, 1], 0).unwrap();
+        for opts in [GatherOptions::new(), GatherOptions::new().sequential()] {
+            buf.fill(1);
+            let mut dest = TensorViewMut::with_strides(&mut buf, &[2, 4], &[100, 1], 0).unwrap();
+            scatter_add_into_with(&mut dest, 0, &idx, &vals, &opts).unwrap();
+            assert_eq!(&buf[..4], &[1, 21, 1, 41], "stride {stride}");
+            assert_eq!(&buf[100..104], &[11, 1, 31, 1], "stride {stride}");
+            let mut dest = TensorViewMut::with_strides(&mut buf, &[2, 4], &[100, 1], 0).unwrap();
+            scatter_into_with(&mut dest, 0, &idx, &vals, &opts).unwrap();
+            assert_eq!(&buf[..4], &[1, 20, 1, 40], "stride {stride}");
+        }
+    }
+}

@@ -159,7 +159,9 @@ unsafe fn scatter_packed<E: Copy, I: IndexElem, C: Combine<E>>(
     scratch.clear();
     for v in 0..p.bound {
         if step.src == 1 {
-            super::prefetch_span(job.dest.wrapping_offset(at(v + PACK_AHEAD, 0)), k);
+            // A hint past the last row may name any address: wrapping offsets.
+            let ahead = ((v + PACK_AHEAD) as isize).wrapping_mul(p.gather_stride);
+            super::prefetch_span(job.dest.wrapping_offset(cur.src.wrapping_add(ahead)), k);
         }
         // SAFETY: `v < bound` and row `t` of the sweep: a destination element
         // of that row (plan invariant 3).
@@ -169,9 +171,11 @@ unsafe fn scatter_packed<E: Copy, I: IndexElem, C: Combine<E>>(
     for j in 0..p.inner as isize {
         let (iv, sv) = (cur.idx + j * p.idx_inner, cur.out + j * p.out_inner);
         if (step.idx, step.out) == (1, 1) {
+            // Hints past the last dim position: wrapping offsets, as above.
             let d = SWEEP_AHEAD as isize;
-            super::prefetch_span(job.idx.wrapping_offset(iv + d * p.idx_inner), k);
-            super::prefetch_span(job.src.wrapping_offset(sv + d * p.out_inner), k);
+            let (ia, sa) = (d.wrapping_mul(p.idx_inner), d.wrapping_mul(p.out_inner));
+            super::prefetch_span(job.idx.wrapping_offset(iv.wrapping_add(ia)), k);
+            super::prefetch_span(job.src.wrapping_offset(sv.wrapping_add(sa)), k);
         }
         // SAFETY: dim position `j < inner` of the sweep's rows (plan invariant
         // 2); the block holds `bound × k` elements, `v·k + t` for `v < bound`,
