@@ -70,7 +70,7 @@ def case_list():
         ("u8_last", "uint8", (4096, 4096), 1, (4096, 1024), "int64", "dense"),
         ("f16_last", "float16", (4096, 4096), 1, (4096, 4096), "int64", "dense"),
         ("last_transposed_src", "float32", (2048, 2048), 1, (2048, 2048), "int64", "transposed"),
-        ("general_transposed_idx", "float32", (2048, 2048), 1, (2048, 2048), "int64", "idx_t"),
+        ("strided_transposed_idx", "float32", (2048, 2048), 1, (2048, 2048), "int64", "idx_t"),
         ("mid3d_f64", "float64", (64, 512, 128), 1, (64, 256, 128), "int64", "dense"),
         ("last_sliced_f64", "float64", (2048, 2048), 1, (2048, 2048), "int64", "sliced"),
         ("last_16b", "complex128", (1024, 2048), 1, (1024, 1024), "int64", "dense"),

@@ -556,11 +556,11 @@ fn last_transposed_src(c: &mut Criterion, pools: &Pools) {
     run_case(c, pools, case);
 }
 
-/// General: a transposed (non-contiguous) index [2048,2048].t() over a contiguous
-/// src [2048,2048], dim 1, so the index is read 2048 elements apart along the
-/// output row.
-fn general_transposed_idx(c: &mut Criterion, pools: &Pools) {
-    let name = "general_transposed_idx";
+/// StridedIndex: a transposed (non-contiguous) index [2048,2048].t() over a
+/// contiguous src [2048,2048], dim 1, so the index is read 2048 elements apart
+/// along the output row.
+fn strided_transposed_idx(c: &mut Criterion, pools: &Pools) {
+    let name = "strided_transposed_idx";
     if !selected(name) {
         return;
     }
@@ -573,7 +573,7 @@ fn general_transposed_idx(c: &mut Criterion, pools: &Pools) {
         src: TensorView::new(&src_data, &[2048, 2048]).expect("src view"),
         dim: 1,
         idx: idx.transpose(0, 1).expect("transpose"),
-        class: LayoutClass::General,
+        class: LayoutClass::StridedIndex,
         per_isa: false,
     };
     run_case(c, pools, case);
@@ -674,7 +674,7 @@ fn benches(c: &mut Criterion) {
 
     // One more case per layout class and element width the dispatcher tells apart.
     last_transposed_src(c, &pools);
-    general_transposed_idx(c, &pools);
+    strided_transposed_idx(c, &pools);
     // InnerRun, 8-byte elements: a middle dim of a 3-D tensor.
     contiguous_case::<f64, i64>(
         c,

@@ -57,7 +57,7 @@ def fmt_rate(nbytes, ns):
 # Cases in the order of the bench file (others follow, sorted).
 ORDER = [
     "seed_tiny", "ce_pick", "last_perm", "last_perm_i32", "last_topk", "dim0_random",
-    "expanded_tokens", "u8_last", "f16_last", "last_transposed_src", "general_transposed_idx",
+    "expanded_tokens", "u8_last", "f16_last", "last_transposed_src", "strided_transposed_idx",
     "mid3d_f64",
     "last_sliced_f64", "last_16b",
 ]

@@ -73,9 +73,10 @@ impl KernelChoice {
 /// The kernel table:
 /// - any class under an index mode other than `Error`: the scalar strided
 ///   kernel that resolves each value.
-/// - `General`: the scalar strided kernel on every path.
+/// - `General` (a strided output): the scalar strided kernel on every path.
 /// - `ExpandedRuns`: the run copier (`memcpy` per run) on every path.
-/// - `LastDim`, `InnerRun`, `Pick`: the affine kernel of the path asked for;
+/// - `LastDim`, `InnerRun`, `Pick`, `StridedIndex`: the affine kernel of the
+///   path asked for (over dense index tiles for `StridedIndex`);
 ///   16-byte elements take the scalar-load variant of the gather paths
 ///   (`Avx2`, `Avx512`: vector checks, 16-byte moves), and widths without a
 ///   byte-width kernel the scalar strided kernel.
@@ -86,7 +87,10 @@ pub(crate) fn choose(plan: &Plan, width: usize, _kind: IndexKind, isa: Isa) -> K
         }
         LayoutClass::General => (Isa::Scalar, KernelId::General, "scalar::general"),
         LayoutClass::ExpandedRuns => (Isa::Scalar, KernelId::Runs, "scalar::runs"),
-        LayoutClass::LastDim | LayoutClass::InnerRun | LayoutClass::Pick => match (isa, width) {
+        LayoutClass::LastDim
+        | LayoutClass::InnerRun
+        | LayoutClass::Pick
+        | LayoutClass::StridedIndex => match (isa, width) {
             (_, 0) => (Isa::Scalar, KernelId::General, "scalar::general"),
             (Isa::Scalar, _) => (Isa::Scalar, KernelId::AffineScalar, "scalar::affine"),
             (Isa::Portable, _) => (Isa::Portable, KernelId::AffinePortable, "portable::affine"),

@@ -71,7 +71,8 @@
 //! | [`LayoutClass::ExpandedRuns`] | index stride 0, source and output contiguous: each index value selects a whole run | `x.gather(1, i.unsqueeze(-1).expand(B, K, D))`, [`index_select`] |
 //! | [`LayoutClass::InnerRun`] | all three contiguous, gather along an outer dim | `x.gather(0, idx)` on `[N, D]` |
 //! | [`LayoutClass::Pick`] | one index per source row, index and output contiguous | `y_hat.gather(1, y.view(-1, 1))` |
-//! | [`LayoutClass::General`] | anything else (strided output, transposed index, ...) | |
+//! | [`LayoutClass::StridedIndex`] | output contiguous, index strided (transposed, sliced) | `x.gather(1, idx.t())` |
+//! | [`LayoutClass::General`] | anything else: a strided output (reachable through [`gather_into`]) | |
 //!
 //! ## How dispatch chooses
 //!
@@ -82,9 +83,11 @@
 //!   kernels, so `f32`, `i32` and `[u8; 4]` share one; other widths run the
 //!   scalar strided kernel on the type itself.
 //! - `General` runs the scalar strided kernel, `ExpandedRuns` a run copier (one
-//!   `memcpy` per index value), and `LastDim`, `InnerRun` and `Pick` the affine
-//!   kernel of the chosen path. An [`IndexMode`] other than `Error` runs the
-//!   scalar kernel that resolves each value.
+//!   `memcpy` per index value), and `LastDim`, `InnerRun`, `Pick` and
+//!   `StridedIndex` the affine kernel of the chosen path (for `StridedIndex`,
+//!   over dense tiles of the index, which the AVX2 and AVX-512 paths fill by
+//!   register transposes). An [`IndexMode`] other than `Error` runs the scalar
+//!   kernel that resolves each value.
 //! - The path is the best the CPU has, detected once and cached
 //!   ([`Isa::best`]): AVX-512 (F, BW, VL, DQ), else AVX2, else portable SIMD
 //!   through `wide`. The best paths use vector index checks with scalar loads,

@@ -56,7 +56,12 @@ pub enum LayoutClass {
     /// One index per source row, index and output contiguous:
     /// `out[r] = src[r, idx[r]]` (the cross-entropy pick).
     Pick,
-    /// Anything else (non-contiguous source or output, transposed index, ...).
+    /// The index strided along the inner axis (a transposed or sliced index),
+    /// the output row contiguous: the index is copied into dense tiles, by
+    /// vector transposes where rows are adjacent in it, and the tiles' rows
+    /// run as `LastDim`, `Pick` or `InnerRun` rows would.
+    StridedIndex,
+    /// Anything else (a strided output row).
     General,
 }
 
@@ -267,6 +272,7 @@ fn classify(inner: &Axis) -> LayoutClass {
         (1, 0, 1) => LayoutClass::ExpandedRuns,
         (1, 1, 1) => LayoutClass::InnerRun,
         (s, 1, 1) if s != 0 => LayoutClass::Pick,
+        (_, _, 1) => LayoutClass::StridedIndex,
         _ => LayoutClass::General,
     }
 }

@@ -851,11 +851,11 @@ fn every_path<T: TestElem, I: IndexElem>(seed: u64) {
         let expanded = small.view().expand(&[2, rows, m + 1]).unwrap();
         assert_class(&src.view(), 1, &expanded, LayoutClass::ExpandedRuns);
         check_all(&mut rng, &src.view(), 1, &expanded).unwrap();
-        // General: transposed index and strided source.
+        // StridedIndex: transposed index and strided source.
         let src = random_src::<T>(&mut rng, &[rows, s], Style::Stepped);
         let index = random_index::<I>(&mut rng, &[rows, m], Style::Permuted, s, 0);
         if m > 1 {
-            assert_class(&src.view(), 1, &index.view(), LayoutClass::General);
+            assert_class(&src.view(), 1, &index.view(), LayoutClass::StridedIndex);
         }
         check_all(&mut rng, &src.view(), 1, &index.view()).unwrap();
         // A bad value somewhere in each path.

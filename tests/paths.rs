@@ -175,7 +175,7 @@ fn sweep<T: Element + std::fmt::Debug, I: IndexElem>(seed: u64) {
             if n > 1 {
                 check(&s, 1, &idx, LayoutClass::ExpandedRuns);
             }
-            // General: a transposed index.
+            // StridedIndex: a transposed index.
             let gv: Vec<I> = indices(n * rows, c, &mut rng);
             let idx = TensorView::new(&gv, &[n, rows])
                 .unwrap()
@@ -183,7 +183,7 @@ fn sweep<T: Element + std::fmt::Debug, I: IndexElem>(seed: u64) {
                 .unwrap();
             let s = TensorView::new(&src[..rows * c], &[rows, c]).unwrap();
             if n > 1 && rows > 1 {
-                check(&s, 1, &idx, LayoutClass::General);
+                check(&s, 1, &idx, LayoutClass::StridedIndex);
             }
         }
     }
@@ -451,42 +451,95 @@ fn tiny_path_for_small_calls() {
     assert_eq!(fastgather::gather(&s0, 0, &i0).unwrap().as_slice(), &[2.5]);
 }
 
-/// A transposed index (the `General` class's sweep over rows): row counts
-/// around the sweep's 16, bad values at several positions, `i64` and `i32`.
+/// A transposed index (`StridedIndex` bands, filled by 8 × 8 and 4 × 4
+/// transposes): row and column counts around the transpose sizes, bad values
+/// at several positions, every index type.
 #[test]
 fn transposed_index_sweeps() {
     let mut rng = Rng(41);
-    let src: Vec<f32> = values(40 * 50, &mut rng);
-    let s = TensorView::new(&src, &[40, 50]).unwrap();
-    for rows in [1usize, 15, 16, 17, 40] {
-        for cols in [2usize, 3, 33, 300] {
+    let src: Vec<f32> = values(130 * 50, &mut rng);
+    let s = TensorView::new(&src, &[130, 50]).unwrap();
+    for rows in [1usize, 3, 4, 7, 8, 9, 16, 17, 64, 65, 130] {
+        for cols in [2usize, 4, 7, 8, 9, 33, 300] {
             let mut iv: Vec<i64> = indices(cols * rows, 50, &mut rng);
-            for bad_at in [None, Some(0), Some(cols * rows / 2), Some(cols * rows - 1)] {
+            let bad = [None, Some(0), Some(cols * rows / 2), Some(cols * rows - 1)];
+            let bad = if rows * cols > 2000 {
+                &bad[..2]
+            } else {
+                &bad[..]
+            };
+            for &bad_at in bad {
                 if let Some(k) = bad_at {
                     iv[k] = [50, -1, i64::MAX][k % 3];
                 }
-                // Stored [cols, rows], viewed as [rows, cols].
-                let idx = TensorView::new(&iv, &[cols, rows])
-                    .unwrap()
-                    .transpose(0, 1)
-                    .unwrap();
                 let s = s.slice(0, 0, rows, 1).unwrap();
                 // One row is a plain contiguous row once the size-1 axis is gone.
                 let class = if rows == 1 {
                     LayoutClass::LastDim
                 } else {
-                    LayoutClass::General
+                    LayoutClass::StridedIndex
                 };
-                check(&s, 1, &idx, class);
-                let i32s: Vec<i32> = iv.iter().map(|&v| v as i32).collect();
-                let idx = TensorView::new(&i32s, &[cols, rows])
-                    .unwrap()
-                    .transpose(0, 1)
-                    .unwrap();
-                check(&s, 1, &idx, class);
+                transposed_as::<i64>(&s, &iv, rows, cols, class);
+                transposed_as::<i32>(&s, &iv, rows, cols, class);
+                transposed_as::<u32>(&s, &iv, rows, cols, class);
+                transposed_as::<u64>(&s, &iv, rows, cols, class);
             }
         }
     }
+}
+
+/// `iv`, stored [cols, rows], as a [rows, cols] index of type `I`.
+fn transposed_as<I: IndexElem>(
+    s: &TensorView<'_, f32>,
+    iv: &[i64],
+    rows: usize,
+    cols: usize,
+    class: LayoutClass,
+) {
+    let v: Vec<I> = iv.iter().map(|&v| I::from_i64_wrapping(v)).collect();
+    let idx = TensorView::new(&v, &[cols, rows])
+        .unwrap()
+        .transpose(0, 1)
+        .unwrap();
+    check(s, 1, &idx, class);
+}
+
+/// Other strided indices: sliced along the row (no band), transposed and
+/// reversed (rows a negative step apart), and transposed inside a 3-d index
+/// (bands end where the innermost outer axis does); 4- and 8-byte values.
+#[test]
+fn strided_index_layouts() {
+    let mut rng = Rng(47);
+    let src: Vec<u16> = values(3 * 40 * 30, &mut rng);
+    let iv: Vec<i64> = indices(3 * 40 * 42, 30, &mut rng);
+    let jv: Vec<i32> = iv.iter().map(|&v| v as i32).collect();
+    strided_layouts_as(&src, &iv);
+    strided_layouts_as(&src, &jv);
+}
+
+fn strided_layouts_as<I: IndexElem>(src: &[u16], v: &[I]) {
+    let s2 = TensorView::new(&src[..40 * 30], &[40, 30]).unwrap();
+    let s3 = TensorView::new(src, &[3, 40, 30]).unwrap();
+    // [40, 21] read every other value of [40, 42].
+    let idx = TensorView::new(&v[..40 * 42], &[40, 42])
+        .unwrap()
+        .slice(1, 0, 42, 2)
+        .unwrap();
+    check(&s2, 1, &idx, LayoutClass::StridedIndex);
+    // Stored [21, 40], viewed [40, 21] with its rows in reverse order.
+    let idx = TensorView::new(&v[..21 * 40], &[21, 40])
+        .unwrap()
+        .transpose(0, 1)
+        .unwrap()
+        .flip(0)
+        .unwrap();
+    check(&s2, 1, &idx, LayoutClass::StridedIndex);
+    // Stored [3, 21, 40], viewed [3, 40, 21].
+    let idx = TensorView::new(&v[..3 * 21 * 40], &[3, 21, 40])
+        .unwrap()
+        .transpose(1, 2)
+        .unwrap();
+    check(&s3, 2, &idx, LayoutClass::StridedIndex);
 }
 
 /// Long rows (source spans of 4-32 KiB, where the load paths prefetch the

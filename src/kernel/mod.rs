@@ -210,7 +210,78 @@ pub(crate) fn prefetch(at: *const i8) {
     let _ = at;
 }
 
-/// The per-path body of the affine kernels.
+/// A block of index values to copy into a dense row-major tile:
+/// `dst[t·dst_step + j] = src[t·row_step + j·col_step]` for `t < rows`, `j < cols`.
+pub(crate) struct IndexTile<I> {
+    pub src: *const I,
+    pub row_step: isize,
+    pub col_step: isize,
+    pub rows: usize,
+    pub cols: usize,
+    pub dst: *mut I,
+    pub dst_step: usize,
+}
+
+impl<I: Copy> IndexTile<I> {
+    /// Copies rows `rows` × columns `cols` of the block one value at a time
+    /// (the whole tile on paths without transposes, and the ragged edges of
+    /// the others).
+    ///
+    /// # Safety
+    /// Every source position of the block is an index position, `dst` holds
+    /// `rows` rows of `dst_step >= cols` values, and the ranges lie within
+    /// the block.
+    #[inline(always)]
+    pub(crate) unsafe fn fill_part(&self, rows: Range<usize>, cols: Range<usize>) {
+        let one = |t: usize, j: usize| {
+            let at = t as isize * self.row_step + j as isize * self.col_step;
+            // SAFETY: a position of the block (the caller's contract).
+            unsafe {
+                self.dst
+                    .add(t * self.dst_step + j)
+                    .write(self.src.offset(at).read())
+            };
+        };
+        // Source order: along runs of adjacent rows, if that is what they are.
+        if self.row_step.unsigned_abs() < self.col_step.unsigned_abs() {
+            cols.for_each(|j| rows.clone().for_each(|t| one(t, j)));
+        } else {
+            rows.for_each(|t| cols.clone().for_each(|j| one(t, j)));
+        }
+    }
+}
+
+impl<I: Copy> IndexTile<I> {
+    /// Fills the tile of a block whose rows are adjacent in memory
+    /// (`row_step == 1`) by `B × B` transposes: `block(from, to)` reads `B`
+    /// runs of `B` values, `col_step` apart from `from`, and writes them as
+    /// the columns of `B` tile rows, `dst_step` apart from `to`. The ragged edges
+    /// go one value at a time.
+    ///
+    /// # Safety
+    /// As [`IndexTile::fill_part`] for the whole block, with `row_step == 1`,
+    /// and `block` sound for any `B × B` part of it.
+    #[inline(always)]
+    pub(crate) unsafe fn fill_blocks<const B: usize>(&self, block: impl Fn(*const I, *mut I)) {
+        debug_assert_eq!(self.row_step, 1);
+        let (rows, cols) = (self.rows - self.rows % B, self.cols - self.cols % B);
+        for j in (0..cols).step_by(B) {
+            for t in (0..rows).step_by(B) {
+                let from = self
+                    .src
+                    .wrapping_offset(t as isize + j as isize * self.col_step);
+                block(from, self.dst.wrapping_add(t * self.dst_step + j));
+            }
+        }
+        // SAFETY: parts of the block (this function's contract).
+        unsafe {
+            self.fill_part(rows..self.rows, 0..self.cols);
+            self.fill_part(0..rows, cols..self.cols);
+        }
+    }
+}
+
+/// The per-path bodies of the affine kernels.
 pub(crate) trait RowKernel {
     /// Runs every row of a [`Row`] group.
     ///
@@ -219,4 +290,16 @@ pub(crate) trait RowKernel {
     /// `slack` is true only if its promise holds for all of them, and the CPU has
     /// this path's features.
     unsafe fn row<E: Copy, I: crate::index::IndexElem>(r: &Row<E, I>) -> Result<(), BadIndex>;
+
+    /// Fills an index tile; paths with vector transposes override it.
+    ///
+    /// # Safety
+    /// Every source position of the block is an index position, `dst` holds
+    /// `rows` rows of `dst_step >= cols` values, and the CPU has this path's
+    /// features.
+    #[inline(always)]
+    unsafe fn fill_tile<I: crate::index::IndexElem>(t: &IndexTile<I>) {
+        // SAFETY: the whole block (this function's contract).
+        unsafe { t.fill_part(0..t.rows, 0..t.cols) }
+    }
 }

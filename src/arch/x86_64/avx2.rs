@@ -6,9 +6,10 @@
 //! Full groups run in vectors; the tail, and rows whose offsets the 32×32-bit
 //! multiply cannot form, run the scalar row.
 
+use super::transpose;
 use crate::index::{IndexElem, IndexKind};
 use crate::kernel::scalar::{copy_checked, row_range};
-use crate::kernel::{affine, prefetch_stream, Ahead, BadIndex, Job, Row, RowKernel};
+use crate::kernel::{affine, prefetch_stream, Ahead, BadIndex, IndexTile, Job, Row, RowKernel};
 use core::arch::x86_64::*;
 use std::ops::Range;
 
@@ -85,6 +86,13 @@ impl RowKernel for Avx2Loads {
         // enables AVX2.
         unsafe { row_loads(r) }
     }
+
+    #[inline(always)]
+    unsafe fn fill_tile<I: IndexElem>(t: &IndexTile<I>) {
+        // SAFETY: forwarded; this body only runs under this path's entry
+        // points, which enable its features.
+        unsafe { transpose::fill_avx2(t) }
+    }
 }
 
 /// Four indices checked per vector compare, then four scalar moves.
@@ -147,6 +155,13 @@ impl RowKernel for Avx2Gather {
             unsafe { gather_one(&r.nth(t))? };
         }
         Ok(())
+    }
+
+    #[inline(always)]
+    unsafe fn fill_tile<I: IndexElem>(t: &IndexTile<I>) {
+        // SAFETY: forwarded; this body only runs under this path's entry
+        // points, which enable its features.
+        unsafe { transpose::fill_avx2(t) }
     }
 }
 

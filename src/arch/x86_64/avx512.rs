@@ -9,9 +9,10 @@
 //! 1- and 2-byte elements are fetched with 32-bit gathers and narrowed, only
 //! where `slack` proves the extra bytes lie inside the source buffer.
 
+use super::transpose;
 use crate::index::{IndexElem, IndexKind};
 use crate::kernel::scalar::{copy_checked, row_range};
-use crate::kernel::{affine, prefetch_stream, Ahead, BadIndex, Job, Row, RowKernel};
+use crate::kernel::{affine, prefetch_stream, Ahead, BadIndex, IndexTile, Job, Row, RowKernel};
 use core::arch::x86_64::*;
 use std::ops::Range;
 
@@ -54,6 +55,13 @@ impl RowKernel for Avx512Loads {
         // SAFETY: forwarded; this body only runs under `affine_loads`, which
         // enables its features.
         unsafe { row_loads(r) }
+    }
+
+    #[inline(always)]
+    unsafe fn fill_tile<I: IndexElem>(t: &IndexTile<I>) {
+        // SAFETY: forwarded; this body only runs under this path's entry
+        // points, which enable its features.
+        unsafe { transpose::fill_avx512(t) }
     }
 }
 
@@ -128,6 +136,13 @@ impl RowKernel for Avx512Gather {
             unsafe { gather_one(&r.nth(t))? };
         }
         Ok(())
+    }
+
+    #[inline(always)]
+    unsafe fn fill_tile<I: IndexElem>(t: &IndexTile<I>) {
+        // SAFETY: forwarded; this body only runs under this path's entry
+        // points, which enable its features.
+        unsafe { transpose::fill_avx512(t) }
     }
 }
 
