@@ -4,7 +4,7 @@
 //! is copied into dense tiles, so one row body per path serves all four; the
 //! drivers decide the order rows are visited in.
 
-use super::{prefetch_span, BadIndex, IndexTile, Job, Row, RowKernel};
+use super::{prefetch_span, BadIndex, Job, Row, RowKernel, Tile};
 use crate::index::IndexElem;
 use crate::plan::{LayoutClass, Plan};
 use std::ops::Range;
@@ -137,7 +137,7 @@ unsafe fn drive_index_tiles<R: RowKernel, E: Copy, I: IndexElem>(
         while j0 < cols.end {
             let n = width.min(cols.end - j0);
             let j = j0 as isize;
-            let fill = IndexTile {
+            let fill = Tile {
                 src: job.idx.wrapping_offset(cur.idx + j * p.idx_inner),
                 row_step: step.idx,
                 col_step: p.idx_inner,
@@ -356,7 +356,9 @@ unsafe fn drive_packed_columns<R: RowKernel, E: Copy, I: IndexElem>(
     Ok(())
 }
 
-/// [`drive`] for `Pack::Rows`.
+/// [`drive`] for `Pack::Rows`: the block is filled by the path's tile fill,
+/// by register transposes where its rows are adjacent elements (a transposed
+/// source: [2048, 2048] `f32`, one thread, AVX-512 loads, 4.8 -> 2.45 ms).
 ///
 /// # Safety
 /// As [`drive`]; `Pack::choose` returned `Rows` (so `E` has alignment 1, the
@@ -383,19 +385,20 @@ unsafe fn drive_packed_rows<R: RowKernel, E: Copy, I: IndexElem>(
         // Rows `r..r + nb` are consecutive along the innermost outer axis, so row
         // `b` of the block starts `b · step` after this one.
         let nb = block.min(rows.end - r).min(cur.left_in_axis());
-        for k in 0..p.bound {
-            for b in 0..nb {
-                // SAFETY: row `r + b` of the rectangle, element `k < bound` of its
-                // gather dim (invariant 3); scratch index `b·pitch + k` is below
-                // `block · pitch`.
-                unsafe {
-                    let from = job
-                        .src
-                        .offset(cur.src + b as isize * step + k as isize * p.gather_stride);
-                    packed.add(b * pitch + k).write(from.read());
-                }
-            }
-        }
+        let fill = Tile {
+            src: job.src.wrapping_offset(cur.src),
+            row_step: step,
+            col_step: p.gather_stride,
+            rows: nb,
+            cols: p.bound,
+            dst: packed,
+            dst_step: pitch,
+        };
+        // SAFETY: row `r + b` of the rectangle, `b < nb`, starts `b · step`
+        // after this one, and its gather dim's `bound` elements are in the
+        // source (invariant 3); the scratch holds `block ≥ nb` rows of
+        // `pitch ≥ bound` elements; the caller vouches for the features.
+        unsafe { R::fill_tile(&fill) };
         let step = p.outer.last().copied().unwrap_or_default();
         let row = Row {
             src: packed.cast_const(),

@@ -210,9 +210,10 @@ pub(crate) fn prefetch(at: *const i8) {
     let _ = at;
 }
 
-/// A block of index values to copy into a dense row-major tile:
+/// A block of values (index values, or source elements) to copy into a dense
+/// row-major tile:
 /// `dst[t·dst_step + j] = src[t·row_step + j·col_step]` for `t < rows`, `j < cols`.
-pub(crate) struct IndexTile<I> {
+pub(crate) struct Tile<I> {
     pub src: *const I,
     pub row_step: isize,
     pub col_step: isize,
@@ -222,13 +223,13 @@ pub(crate) struct IndexTile<I> {
     pub dst_step: usize,
 }
 
-impl<I: Copy> IndexTile<I> {
+impl<I: Copy> Tile<I> {
     /// Copies rows `rows` × columns `cols` of the block one value at a time
     /// (the whole tile on paths without transposes, and the ragged edges of
     /// the others).
     ///
     /// # Safety
-    /// Every source position of the block is an index position, `dst` holds
+    /// Every source position of the block is in its buffer, `dst` holds
     /// `rows` rows of `dst_step >= cols` values, and the ranges lie within
     /// the block.
     #[inline(always)]
@@ -251,7 +252,7 @@ impl<I: Copy> IndexTile<I> {
     }
 }
 
-impl<I: Copy> IndexTile<I> {
+impl<I: Copy> Tile<I> {
     /// Fills the tile of a block whose rows are adjacent in memory
     /// (`row_step == 1`) by `B × B` transposes: `block(from, to)` reads `B`
     /// runs of `B` values, `col_step` apart from `from`, and writes them as
@@ -259,7 +260,7 @@ impl<I: Copy> IndexTile<I> {
     /// go one value at a time.
     ///
     /// # Safety
-    /// As [`IndexTile::fill_part`] for the whole block, with `row_step == 1`,
+    /// As [`Tile::fill_part`] for the whole block, with `row_step == 1`,
     /// and `block` sound for any `B × B` part of it.
     #[inline(always)]
     pub(crate) unsafe fn fill_blocks<const B: usize>(&self, block: impl Fn(*const I, *mut I)) {
@@ -291,14 +292,14 @@ pub(crate) trait RowKernel {
     /// this path's features.
     unsafe fn row<E: Copy, I: crate::index::IndexElem>(r: &Row<E, I>) -> Result<(), BadIndex>;
 
-    /// Fills an index tile; paths with vector transposes override it.
+    /// Fills a tile; paths with vector transposes override it.
     ///
     /// # Safety
-    /// Every source position of the block is an index position, `dst` holds
+    /// Every source position of the block is in its buffer, `dst` holds
     /// `rows` rows of `dst_step >= cols` values, and the CPU has this path's
     /// features.
     #[inline(always)]
-    unsafe fn fill_tile<I: crate::index::IndexElem>(t: &IndexTile<I>) {
+    unsafe fn fill_tile<T: Copy>(t: &Tile<T>) {
         // SAFETY: the whole block (this function's contract).
         unsafe { t.fill_part(0..t.rows, 0..t.cols) }
     }

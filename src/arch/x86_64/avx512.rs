@@ -12,7 +12,7 @@
 use super::transpose;
 use crate::index::{IndexElem, IndexKind};
 use crate::kernel::scalar::{copy_checked, row_range};
-use crate::kernel::{affine, prefetch_stream, Ahead, BadIndex, IndexTile, Job, Row, RowKernel};
+use crate::kernel::{affine, prefetch_stream, Ahead, BadIndex, Job, Row, RowKernel, Tile};
 use core::arch::x86_64::*;
 use std::ops::Range;
 
@@ -58,7 +58,7 @@ impl RowKernel for Avx512Loads {
     }
 
     #[inline(always)]
-    unsafe fn fill_tile<I: IndexElem>(t: &IndexTile<I>) {
+    unsafe fn fill_tile<T: Copy>(t: &Tile<T>) {
         // SAFETY: forwarded; this body only runs under this path's entry
         // points, which enable its features.
         unsafe { transpose::fill_avx512(t) }
@@ -139,7 +139,7 @@ impl RowKernel for Avx512Gather {
     }
 
     #[inline(always)]
-    unsafe fn fill_tile<I: IndexElem>(t: &IndexTile<I>) {
+    unsafe fn fill_tile<T: Copy>(t: &Tile<T>) {
         // SAFETY: forwarded; this body only runs under this path's entry
         // points, which enable its features.
         unsafe { transpose::fill_avx512(t) }

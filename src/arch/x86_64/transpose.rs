@@ -1,10 +1,11 @@
-//! Index tiles filled by register transposes: a transposed index is read in
-//! memory order, a whole run of rows per load, and written out as dense rows
-//! (see `affine::drive_index_tiles`). 4-byte values go 8 × 8 in 256-bit
-//! registers, 8-byte values 4 × 4 on AVX2 and 8 × 8 on AVX-512.
+//! Tiles filled by register transposes: a block whose rows are adjacent in
+//! memory (a transposed index, a transposed source) is read a run of rows per
+//! load and written out as dense rows (see `affine::drive_index_tiles` and
+//! `affine::drive_packed_rows`). 4-byte values go 8 × 8 in 256-bit registers,
+//! 8-byte values 4 × 4 on AVX2 and 8 × 8 on AVX-512; other widths one at a
+//! time.
 
-use crate::index::IndexElem;
-use crate::kernel::IndexTile;
+use crate::kernel::Tile;
 use core::arch::x86_64::*;
 
 /// Fills `t` on AVX2.
@@ -13,12 +14,12 @@ use core::arch::x86_64::*;
 /// As [`crate::kernel::RowKernel::fill_tile`]; the CPU has AVX2.
 #[inline]
 #[target_feature(enable = "avx2")]
-pub(crate) unsafe fn fill_avx2<I: IndexElem>(t: &IndexTile<I>) {
+pub(crate) unsafe fn fill_avx2<T: Copy>(t: &Tile<T>) {
     let (cs, ds) = (t.col_step, t.dst_step);
     // SAFETY: `fill_blocks` hands out blocks of the tile only (its contract
     // is this function's, with `row_step == 1` checked here).
     unsafe {
-        match size_of::<I>() {
+        match size_of::<T>() {
             4 if t.row_step == 1 => t.fill_blocks::<8>(|from, to| {
                 transpose8_d(from.cast(), cs, to.cast(), ds);
             }),
@@ -36,11 +37,11 @@ pub(crate) unsafe fn fill_avx2<I: IndexElem>(t: &IndexTile<I>) {
 /// As [`crate::kernel::RowKernel::fill_tile`]; the CPU has AVX-512 F.
 #[inline]
 #[target_feature(enable = "avx512f,avx2")]
-pub(crate) unsafe fn fill_avx512<I: IndexElem>(t: &IndexTile<I>) {
+pub(crate) unsafe fn fill_avx512<T: Copy>(t: &Tile<T>) {
     let (cs, ds) = (t.col_step, t.dst_step);
     // SAFETY: as in `fill_avx2`.
     unsafe {
-        match size_of::<I>() {
+        match size_of::<T>() {
             4 if t.row_step == 1 => t.fill_blocks::<8>(|from, to| {
                 transpose8_d(from.cast(), cs, to.cast(), ds);
             }),
