@@ -27,7 +27,7 @@ use std::time::{Duration, Instant};
 use bytemuck::Pod;
 use criterion::{criterion_group, criterion_main, BenchmarkGroup, Criterion, Throughput};
 use fastgather::{
-    explain, gather_into_with, reference, GatherOptions, IndexElem, Isa, LayoutClass, Tensor,
+    explain_into, gather_into_with, reference, GatherOptions, IndexElem, Isa, LayoutClass, Tensor,
     TensorView, TensorViewMut,
 };
 use rayon::prelude::*;
@@ -314,6 +314,30 @@ struct Case<'a, T, I> {
     class: LayoutClass,
     /// Add one `fastgather-<isa>` engine per available path.
     per_isa: bool,
+    /// Write a 2-d output through a transposed view of its buffer.
+    out_transposed: bool,
+}
+
+/// The output view of a case: the buffer in row-major order, or (2-d) its
+/// transpose.
+fn out_view<'a, T>(buf: &'a mut [T], shape: &[usize], transposed: bool) -> TensorViewMut<'a, T> {
+    if !transposed {
+        return TensorViewMut::new(buf, shape).expect("out view");
+    }
+    TensorViewMut::new(buf, &[shape[1], shape[0]])
+        .and_then(|v| v.transpose(0, 1))
+        .expect("transposed out view")
+}
+
+/// The output in row-major order of its shape, whichever way it was written.
+fn row_major<T: Pod>(buf: &[T], shape: &[usize], transposed: bool) -> Vec<T> {
+    if !transposed {
+        return buf.to_vec();
+    }
+    let (rows, cols) = (shape[0], shape[1]);
+    (0..rows * cols)
+        .map(|k| buf[(k % cols) * rows + k / cols])
+        .collect()
 }
 
 /// Times one engine: `body` runs `iters` times inside `pool`, timed there.
@@ -339,6 +363,7 @@ where
         idx,
         class,
         per_isa,
+        out_transposed,
     } = case;
     let n = idx.len();
     let elem = size_of::<T>();
@@ -350,9 +375,14 @@ where
     let bytes = (idx_bytes.len() + out_bytes + src_read) as u64;
 
     let default = GatherOptions::new();
-    let choice = explain(&src, dim as isize, &idx, &default)
-        .expect("valid case")
-        .expect("non-empty case");
+    let mut out = Buf::place(vec![T::zeroed(); n]);
+    let explain_as = |opts: &GatherOptions, out: &mut [T]| {
+        let ov = out_view(out, idx.shape(), out_transposed);
+        explain_into(&src, dim as isize, &idx, &ov, opts)
+            .expect("valid case")
+            .expect("non-empty case")
+    };
+    let choice = explain_as(&default, &mut out);
     eprintln!(
         "[{name}] {:?} -> {} on {:?}; {bytes} bytes per call ({} elements of {elem} B)",
         choice.class, choice.kernel, choice.isa, n
@@ -366,9 +396,7 @@ where
         Vec::new()
     };
     for &isa in &isas {
-        let ch = explain(&src, dim as isize, &idx, &GatherOptions::new().isa(isa))
-            .expect("valid case")
-            .expect("non-empty case");
+        let ch = explain_as(&GatherOptions::new().isa(isa), &mut out);
         eprintln!("[{name}]   forced {isa:?}: {} on {:?}", ch.kernel, ch.isa);
     }
 
@@ -388,7 +416,6 @@ where
         None => eprintln!("[{name}] reference: skipped (too large), spot-checking instead"),
     }
 
-    let mut out = Buf::place(vec![T::zeroed(); n]);
     let mut scratch = vec![0u8; out_bytes];
     let copy_src: Buf<u8> = random_elems(out_bytes, &mut SplitMix64(SEED ^ 0x3E3C));
     let large = bytes >= 16 << 20;
@@ -405,11 +432,12 @@ where
         for (engine, opts) in &engines {
             out.fill(T::zeroed());
             pool.install(|| {
-                let mut ov = TensorViewMut::new(&mut out, idx.shape()).expect("out view");
+                let mut ov = out_view(&mut out, idx.shape(), out_transposed);
                 gather_into_with(&src, dim as isize, &idx, &mut ov, opts).expect("gather");
             });
             let what = format!("{name} {engine} at {threads} threads");
-            check(&what, &src, dim, &idx, &out, expected.as_ref());
+            let got = row_major(&out, idx.shape(), out_transposed);
+            check(&what, &src, dim, &idx, &got, expected.as_ref());
         }
 
         let mut group: BenchmarkGroup<'_, _> = c.benchmark_group(format!("{name}-t{threads}"));
@@ -421,7 +449,7 @@ where
         for (engine, opts) in &engines {
             group.bench_function(engine.as_str(), |b| {
                 b.iter_custom(|iters| {
-                    let mut ov = TensorViewMut::new(&mut out, idx.shape()).expect("out view");
+                    let mut ov = out_view(&mut out, idx.shape(), out_transposed);
                     time_in(pool, iters, || {
                         gather_into_with(&src, dim as isize, &idx, black_box(&mut ov), opts)
                             .expect("gather");
@@ -491,6 +519,7 @@ fn contiguous_case<T, I>(
         idx: TensorView::new(&idx_data, idx_shape).expect("index view"),
         class,
         per_isa: name == "last_perm",
+        out_transposed: false,
     };
     run_case(c, pools, case);
 }
@@ -508,6 +537,7 @@ fn seed_tiny(c: &mut Criterion, pools: &Pools) {
         idx: TensorView::new(&y, &[2, 1]).expect("index view"),
         class: LayoutClass::Pick,
         per_isa: false,
+        out_transposed: false,
     };
     run_case(c, pools, case);
 }
@@ -529,6 +559,7 @@ fn expanded_tokens(c: &mut Criterion, pools: &Pools) {
         idx: idx.expand(&[32, 256, 256]).expect("expand"),
         class: LayoutClass::ExpandedRuns,
         per_isa: false,
+        out_transposed: false,
     };
     run_case(c, pools, case);
 }
@@ -552,6 +583,7 @@ fn last_transposed_src(c: &mut Criterion, pools: &Pools) {
         idx: TensorView::new(&idx_data, &[2048, 2048]).expect("index view"),
         class: LayoutClass::LastDim,
         per_isa: false,
+        out_transposed: false,
     };
     run_case(c, pools, case);
 }
@@ -575,6 +607,30 @@ fn strided_transposed_idx(c: &mut Criterion, pools: &Pools) {
         idx: idx.transpose(0, 1).expect("transpose"),
         class: LayoutClass::StridedIndex,
         per_isa: false,
+        out_transposed: false,
+    };
+    run_case(c, pools, case);
+}
+
+/// General: a [2048,2048] `f32` gather along dim 1 written through a
+/// transposed output view (`gather_into`), so each output row is a column
+/// of the buffer.
+fn general_transposed_out(c: &mut Criterion, pools: &Pools) {
+    let name = "general_transposed_out";
+    if !selected(name) {
+        return;
+    }
+    let mut rng = SplitMix64(SEED);
+    let src_data: Buf<f32> = random_elems(2048 * 2048, &mut rng);
+    let idx_data: Buf<i64> = random_index(2048 * 2048, 2048, &mut rng);
+    let case = Case {
+        name,
+        src: TensorView::new(&src_data, &[2048, 2048]).expect("src view"),
+        dim: 1,
+        idx: TensorView::new(&idx_data, &[2048, 2048]).expect("index view"),
+        class: LayoutClass::General,
+        per_isa: false,
+        out_transposed: true,
     };
     run_case(c, pools, case);
 }
@@ -597,6 +653,7 @@ fn last_sliced_f64(c: &mut Criterion, pools: &Pools) {
         idx: TensorView::new(&idx_data, &[2048, 2048]).expect("index view"),
         class: LayoutClass::LastDim,
         per_isa: false,
+        out_transposed: false,
     };
     run_case(c, pools, case);
 }
@@ -675,6 +732,7 @@ fn benches(c: &mut Criterion) {
     // One more case per layout class and element width the dispatcher tells apart.
     last_transposed_src(c, &pools);
     strided_transposed_idx(c, &pools);
+    general_transposed_out(c, &pools);
     // InnerRun, 8-byte elements: a middle dim of a 3-D tensor.
     contiguous_case::<f64, i64>(
         c,

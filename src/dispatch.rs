@@ -73,10 +73,10 @@ impl KernelChoice {
 /// The kernel table:
 /// - any class under an index mode other than `Error`: the scalar strided
 ///   kernel that resolves each value.
-/// - `General` (a strided output): the scalar strided kernel on every path.
 /// - `ExpandedRuns`: the run copier (`memcpy` per run) on every path.
-/// - `LastDim`, `InnerRun`, `Pick`, `StridedIndex`: the affine kernel of the
-///   path asked for (over dense index tiles for `StridedIndex`);
+/// - `LastDim`, `InnerRun`, `Pick`, `StridedIndex`, `General`: the affine
+///   kernel of the path asked for (over dense tiles of a strided index or
+///   output for the last two);
 ///   16-byte elements take the scalar-load variant of the gather paths
 ///   (`Avx2`, `Avx512`: vector checks, 16-byte moves), and widths without a
 ///   byte-width kernel the scalar strided kernel.
@@ -85,12 +85,12 @@ pub(crate) fn choose(plan: &Plan, width: usize, _kind: IndexKind, isa: Isa) -> K
         _ if plan.mode != IndexMode::Error => {
             (Isa::Scalar, KernelId::GeneralMode, "scalar::general_mode")
         }
-        LayoutClass::General => (Isa::Scalar, KernelId::General, "scalar::general"),
         LayoutClass::ExpandedRuns => (Isa::Scalar, KernelId::Runs, "scalar::runs"),
         LayoutClass::LastDim
         | LayoutClass::InnerRun
         | LayoutClass::Pick
-        | LayoutClass::StridedIndex => match (isa, width) {
+        | LayoutClass::StridedIndex
+        | LayoutClass::General => match (isa, width) {
             (_, 0) => (Isa::Scalar, KernelId::General, "scalar::general"),
             (Isa::Scalar, _) => (Isa::Scalar, KernelId::AffineScalar, "scalar::affine"),
             (Isa::Portable, _) => (Isa::Portable, KernelId::AffinePortable, "portable::affine"),

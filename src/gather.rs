@@ -243,24 +243,58 @@ pub fn explain<T: Element, I: IndexElem>(
     index: &TensorView<'_, I>,
     opts: &GatherOptions,
 ) -> Result<Option<KernelChoice>, GatherError> {
+    let out = Layout {
+        shape: index.shape().into(),
+        strides: contiguous_strides(index.shape()),
+        offset: 0,
+    };
+    explain_layout(src, dim, index, &out, opts)
+}
+
+/// Which kernel [`gather_into_with`] would run for these arguments: as
+/// [`explain`], for an output view of any strides (a strided output row is
+/// the `General` class).
+///
+/// ```
+/// use fastgather::{explain_into, GatherOptions, LayoutClass, Tensor, TensorView};
+/// let src = TensorView::new(&[0.5f32; 12], &[3, 4]).unwrap();
+/// let idx = TensorView::new(&[0i64; 6], &[3, 2]).unwrap();
+/// let mut buf = Tensor::full(&[2, 3], 0f32).unwrap();
+/// let out = buf.view_mut().transpose(0, 1).unwrap();
+/// let choice = explain_into(&src, 1, &idx, &out, &GatherOptions::new()).unwrap().unwrap();
+/// assert_eq!(choice.class, LayoutClass::General);
+/// ```
+pub fn explain_into<T: Element, I: IndexElem>(
+    src: &TensorView<'_, T>,
+    dim: isize,
+    index: &TensorView<'_, I>,
+    out: &TensorViewMut<'_, T>,
+    opts: &GatherOptions,
+) -> Result<Option<KernelChoice>, GatherError> {
+    if out.shape() != index.shape() {
+        return Err(GatherError::OutShapeMismatch {
+            expected: index.shape().to_vec(),
+            actual: out.shape().to_vec(),
+        });
+    }
+    explain_layout(src, dim, index, out.layout(), opts)
+}
+
+/// [`explain`] with the output's layout.
+fn explain_layout<T: Element, I: IndexElem>(
+    src: &TensorView<'_, T>,
+    dim: isize,
+    index: &TensorView<'_, I>,
+    out: &Layout,
+    opts: &GatherOptions,
+) -> Result<Option<KernelChoice>, GatherError> {
     let isa = opts.resolve_isa()?;
     let d = wrap_dim(dim, src.rank())?;
     if index.is_empty() {
         return Ok(None);
     }
     check_shapes(src.shape(), d, index.shape())?;
-    let out_layout = Layout {
-        shape: index.shape().into(),
-        strides: contiguous_strides(index.shape()),
-        offset: 0,
-    };
-    let mut plan = Plan::new(
-        src.layout(),
-        src.data().len(),
-        index.layout(),
-        &out_layout,
-        d,
-    );
+    let mut plan = Plan::new(src.layout(), src.data().len(), index.layout(), out, d);
     plan.mode = opts.mode;
     if takes_tiny(index, opts) {
         return Ok(Some(KernelChoice::tiny(plan.class)));

@@ -72,7 +72,7 @@
 //! | [`LayoutClass::InnerRun`] | all three contiguous, gather along an outer dim | `x.gather(0, idx)` on `[N, D]` |
 //! | [`LayoutClass::Pick`] | one index per source row, index and output contiguous | `y_hat.gather(1, y.view(-1, 1))` |
 //! | [`LayoutClass::StridedIndex`] | output contiguous, index strided (transposed, sliced) | `x.gather(1, idx.t())` |
-//! | [`LayoutClass::General`] | anything else: a strided output (reachable through [`gather_into`]) | |
+//! | [`LayoutClass::General`] | anything else: a strided output row (reachable through [`gather_into`]) | `torch.gather(x, 1, idx, out=buf.t())` |
 //!
 //! ## How dispatch chooses
 //!
@@ -82,12 +82,13 @@
 //! - Elements are moved as raw bytes: widths 1, 2, 4, 8 and 16 have their own
 //!   kernels, so `f32`, `i32` and `[u8; 4]` share one; other widths run the
 //!   scalar strided kernel on the type itself.
-//! - `General` runs the scalar strided kernel, `ExpandedRuns` a run copier (one
-//!   `memcpy` per index value), and `LastDim`, `InnerRun`, `Pick` and
-//!   `StridedIndex` the affine kernel of the chosen path (for `StridedIndex`,
-//!   over dense tiles of the index, which the AVX2 and AVX-512 paths fill by
-//!   register transposes). An [`IndexMode`] other than `Error` runs the scalar
-//!   kernel that resolves each value.
+//! - `ExpandedRuns` runs a run copier (one `memcpy` per index value), and every
+//!   other class the affine kernel of the chosen path. `StridedIndex` first
+//!   copies the index into dense tiles, and `General` gathers rows into a
+//!   dense tile and copies it out; where rows are adjacent in the index or the
+//!   output (transposed), the AVX2 and AVX-512 paths make those copies by
+//!   register transposes. An [`IndexMode`] other than `Error` runs the scalar
+//!   strided kernel that resolves each value.
 //! - The path is the best the CPU has, detected once and cached
 //!   ([`Isa::best`]): AVX-512 (F, BW, VL, DQ), else AVX2, else portable SIMD
 //!   through `wide`. The best paths use vector index checks with scalar loads,
@@ -97,7 +98,8 @@
 //! - Calls of at most 32 index elements, with the default path and index mode,
 //!   skip all of this: one scalar walk over the views (`scalar::tiny`), because
 //!   their cost is per-call overhead, not data movement.
-//! - [`explain`] reports the class, path and kernel a call would run.
+//! - [`explain`] reports the class, path and kernel a call would run
+//!   ([`explain_into`] for a call into an output view).
 //!
 //! ```
 //! use fastgather::{explain, GatherOptions, Isa, LayoutClass, TensorView};
@@ -172,7 +174,7 @@ mod width;
 
 pub use dispatch::KernelChoice;
 pub use error::GatherError;
-pub use gather::{explain, gather, gather_into, gather_into_with, gather_with};
+pub use gather::{explain, explain_into, gather, gather_into, gather_into_with, gather_with};
 pub use index::IndexElem;
 pub use isa::Isa;
 pub use kernel::reference;

@@ -61,7 +61,9 @@ pub enum LayoutClass {
     /// vector transposes where rows are adjacent in it, and the tiles' rows
     /// run as `LastDim`, `Pick` or `InnerRun` rows would.
     StridedIndex,
-    /// Anything else (a strided output row).
+    /// Anything else: a strided output row (a transposed, reversed or sliced
+    /// output view). Rows are gathered into a dense tile and copied out, by
+    /// vector transposes where rows are adjacent in the output.
     General,
 }
 

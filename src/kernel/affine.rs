@@ -29,9 +29,9 @@ pub(crate) unsafe fn drive<R: RowKernel, E: Copy, I: IndexElem>(
     cols: Range<usize>,
 ) -> Result<(), BadIndex> {
     let p = job.plan;
-    if p.class == LayoutClass::StridedIndex {
+    if matches!(p.class, LayoutClass::StridedIndex | LayoutClass::General) {
         // SAFETY: forwarded from this function's contract.
-        return unsafe { drive_index_tiles::<R, E, I>(job, rows, cols) };
+        return unsafe { drive_tiles::<R, E, I>(job, rows, cols) };
     }
     debug_assert!(p.idx_inner == 1 && p.out_inner == 1);
     match Pack::choose(p, size_of::<E>(), align_of::<E>(), rows.len()) {
@@ -89,45 +89,52 @@ pub(crate) unsafe fn drive<R: RowKernel, E: Copy, I: IndexElem>(
     Ok(())
 }
 
-/// Index bytes of one `StridedIndex` tile, about an L2: whole rows of a band
+/// Bytes of one band's tile (of the index or the output), about an L2: whole rows of a band
 /// go at once, so each source row is visited once, prefetched as it is on
 /// `LastDim` rows. Transposed `i64` index [2048, 2048] over `f32`, one thread,
 /// AVX-512 loads, by band rows × tile bytes: 64 × 32 KiB 6.9 ms, 32 × 512 KiB
 /// 4.2 ms, 64 × 512 KiB 4.5 ms, 64 × 1 MiB 3.2-3.4 ms (the old scalar sweep:
 /// 10.7 ms).
-const INDEX_TILE_BYTES: usize = 1 << 20;
+const BAND_TILE_BYTES: usize = 1 << 20;
 
-/// [`drive`] for `StridedIndex`: the index is copied into dense tiles, and
-/// the rows run over them.
+/// [`drive`] for `StridedIndex` and `General`: a strided index is first
+/// copied into a dense tile, and rows bound for a strided output are written
+/// into one and copied out after.
 ///
-/// When rows lie closer together in the index than positions do (a transposed
-/// index), a band of rows along the innermost outer axis goes at once: each
-/// tile then reads runs of adjacent rows, whole lines and pages of them, which
-/// the paths with vector transposes turn into tile rows. Bands are sized so
-/// their source lines stay in L2 while the band's tiles pass over them.
+/// When rows lie closer together in the index or the output than positions
+/// do (a transposed index or output), a band of rows along the innermost
+/// outer axis goes at once: each tile copy then moves runs of adjacent rows,
+/// whole lines and pages of them, which the paths with vector transposes
+/// turn into tile rows and back. Bands are sized so their source lines stay
+/// in L2 while the band's tiles pass over them.
 ///
 /// # Safety
-/// As for [`drive`], with the plan's class `StridedIndex`.
+/// As for [`drive`], with the plan's class `StridedIndex` or `General`.
 #[inline(always)]
-unsafe fn drive_index_tiles<R: RowKernel, E: Copy, I: IndexElem>(
+unsafe fn drive_tiles<R: RowKernel, E: Copy, I: IndexElem>(
     job: &Job<'_, E, I>,
     rows: Range<usize>,
     cols: Range<usize>,
 ) -> Result<(), BadIndex> {
     let p = job.plan;
-    debug_assert_eq!(p.out_inner, 1);
-    let w = size_of::<E>();
+    let (w, wi) = (size_of::<E>(), size_of::<I>());
+    let (idx_tiled, out_tiled) = (p.idx_inner != 1, p.out_inner != 1);
     let step = p.outer.last().copied().unwrap_or_default();
-    let band = if step.idx.unsigned_abs() < p.idx_inner.unsigned_abs() {
+    let across = |row: isize, inner: isize| row.unsigned_abs() < inner.unsigned_abs();
+    let band = if (idx_tiled && across(step.idx, p.idx_inner))
+        || (out_tiled && across(step.out, p.out_inner))
+    {
         band_rows(p, w).min(rows.len()).max(1)
     } else {
         1
     };
-    let width = (INDEX_TILE_BYTES / (band * size_of::<I>())).min(cols.len());
+    let widest = if out_tiled { w.max(wi) } else { wi };
+    let width = (BAND_TILE_BYTES / (band * widest)).min(cols.len());
     // Tile rows one line longer than a multiple of lines, so that the rows of
     // a transposed block fall into different cache sets.
-    let stride = width + 64 / size_of::<I>();
-    let mut tile = vec![I::from_i64_wrapping(0); band * stride];
+    let (si, so) = (width + 64 / wi, width + 64 / w.max(1));
+    let mut idx_tile = Vec::<I>::with_capacity(if idx_tiled { band * si } else { 0 });
+    let mut out_tile = Vec::<E>::with_capacity(if out_tiled { band * so } else { 0 });
     let mut cur = p.rows_from(rows.start);
     let mut r = rows.start;
     while r < rows.end {
@@ -137,28 +144,39 @@ unsafe fn drive_index_tiles<R: RowKernel, E: Copy, I: IndexElem>(
         while j0 < cols.end {
             let n = width.min(cols.end - j0);
             let j = j0 as isize;
-            let fill = Tile {
-                src: job.idx.wrapping_offset(cur.idx + j * p.idx_inner),
-                row_step: step.idx,
-                col_step: p.idx_inner,
-                rows: k,
-                cols: n,
-                dst: tile.as_mut_ptr(),
-                dst_step: stride,
+            let (idx, step_idx) = if idx_tiled {
+                let fill = Tile {
+                    src: job.idx.wrapping_offset(cur.idx + j * p.idx_inner),
+                    row_step: step.idx,
+                    col_step: p.idx_inner,
+                    rows: k,
+                    cols: n,
+                    dst: idx_tile.as_mut_ptr(),
+                    dst_step: si,
+                    src_order: true,
+                };
+                // SAFETY: rows `r..r + k` lie in the rectangle, along one axis
+                // (offsets: the cursor's plus `t` steps), and positions
+                // `j0..j0 + n` below `inner`: index positions (invariant 2).
+                // The tile has room for `band · si >= k` rows of `si >= n`;
+                // the caller vouches for the features.
+                unsafe { R::fill_tile(&fill) };
+                (idx_tile.as_ptr(), si as isize)
+            } else {
+                (job.idx.wrapping_offset(cur.idx + j), step.idx)
             };
-            // SAFETY: rows `r..r + k` lie in the rectangle, along one axis
-            // (offsets: the cursor's plus `t` steps), and positions
-            // `j0..j0 + n` below `inner`: index positions (plan invariant 2).
-            // The tile holds `band · width >= k · n` values; the caller
-            // vouches for the features.
-            unsafe { R::fill_tile(&fill) };
+            let (out, step_out) = if out_tiled {
+                (out_tile.as_mut_ptr(), so as isize)
+            } else {
+                (job.out.wrapping_offset(cur.out + j), step.out)
+            };
             let base = cur.src + j * p.src_inner;
             let last = base + (k as isize - 1) * step.src;
             let group = Row {
                 src: job.src,
                 base,
-                idx: tile.as_ptr(),
-                out: job.out.wrapping_offset(cur.out + j),
+                idx,
+                out,
                 n,
                 si: p.src_inner,
                 gs: p.gather_stride,
@@ -166,13 +184,21 @@ unsafe fn drive_index_tiles<R: RowKernel, E: Copy, I: IndexElem>(
                 slack: slack(p, base, n, w) && slack(p, last, n, w),
                 rows: k,
                 step_src: step.src,
-                step_idx: stride as isize,
-                step_out: step.out,
+                step_idx,
+                step_out,
             };
-            // SAFETY: the group's rows lie in this rectangle with contiguous
-            // output runs (invariants 2 and 3, output inner stride 1), and
-            // their index runs are the tile's rows; `slack` as in `drive`.
+            // SAFETY: the group's rows lie in this rectangle (invariants 2
+            // and 3); their index runs are contiguous in the index or the
+            // tile, and their output runs in the output or the tile; `slack`
+            // as in `drive`.
             unsafe { R::row(&group)? };
+            if out_tiled {
+                let to = job.out.wrapping_offset(cur.out + j * p.out_inner);
+                // SAFETY: the rows just wrote their `k × n` values into the
+                // tile; their output positions are the rectangle's own
+                // (invariant 2, as the index positions above).
+                unsafe { copy_out::<R, E>(out, so, to, (step.out, p.out_inner), (k, n)) };
+            }
             j0 += n;
         }
         for _ in 0..k {
@@ -183,7 +209,50 @@ unsafe fn drive_index_tiles<R: RowKernel, E: Copy, I: IndexElem>(
     Ok(())
 }
 
-/// Rows per `StridedIndex` band: as many as keep their source lines within
+/// Copies `k` tile rows of `n` values, `pitch` apart from `tile`, to output
+/// rows `step` apart from `out`, positions `inner` apart: by the path's
+/// transposes when the rows are adjacent in the output.
+///
+/// # Safety
+/// The tile holds the `k × n` values, the output positions are in the output
+/// buffer, and the CPU has `R`'s features.
+#[inline(always)]
+unsafe fn copy_out<R: RowKernel, E: Copy>(
+    tile: *const E,
+    pitch: usize,
+    out: *mut E,
+    (step, inner): (isize, isize),
+    (k, n): (usize, usize),
+) {
+    if step == 1 && inner > 0 {
+        // Position `j` of the rows is a run of `k` adjacent output elements.
+        let copy = Tile {
+            src: tile,
+            row_step: 1,
+            col_step: pitch as isize,
+            rows: n,
+            cols: k,
+            dst: out,
+            dst_step: inner as usize,
+            src_order: false,
+        };
+        // SAFETY: the block is the tile's `k × n` values, and `dst` row `j`,
+        // column `t` is the output position of row `t`, position `j`.
+        unsafe { R::fill_tile(&copy) };
+        return;
+    }
+    for t in 0..k {
+        for j in 0..n {
+            // SAFETY: row `t`, position `j`: in the tile and the output.
+            unsafe {
+                let v = tile.add(t * pitch + j).read();
+                out.offset(t as isize * step + j as isize * inner).write(v);
+            }
+        }
+    }
+}
+
+/// Rows per band of [`drive_tiles`]: as many as keep their source lines within
 /// `PACK_BYTES` (a row's picks reach `bound` elements, each on a line of its
 /// own once the gather stride is a line long), from 8 to 64, a multiple of 8.
 fn band_rows(p: &Plan, width: usize) -> usize {
@@ -393,6 +462,7 @@ unsafe fn drive_packed_rows<R: RowKernel, E: Copy, I: IndexElem>(
             cols: p.bound,
             dst: packed,
             dst_step: pitch,
+            src_order: true,
         };
         // SAFETY: row `r + b` of the rectangle, `b < nb`, starts `b · step`
         // after this one, and its gather dim's `bound` elements are in the

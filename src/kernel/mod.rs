@@ -221,6 +221,9 @@ pub(crate) struct Tile<I> {
     pub cols: usize,
     pub dst: *mut I,
     pub dst_step: usize,
+    /// The source is the side in memory (the destination a cached tile): one
+    /// value at a time, walk it in its own order rather than the destination's.
+    pub src_order: bool,
 }
 
 impl<I: Copy> Tile<I> {
@@ -244,7 +247,7 @@ impl<I: Copy> Tile<I> {
             };
         };
         // Source order: along runs of adjacent rows, if that is what they are.
-        if self.row_step.unsigned_abs() < self.col_step.unsigned_abs() {
+        if self.src_order && self.row_step.unsigned_abs() < self.col_step.unsigned_abs() {
             cols.for_each(|j| rows.clone().for_each(|t| one(t, j)));
         } else {
             rows.for_each(|t| cols.clone().for_each(|j| one(t, j)));

@@ -5,9 +5,8 @@ use super::{BadIndex, Job, Row, RowKernel};
 use crate::index::{in_bounds, resolve, IndexElem, Resolved};
 use std::ops::Range;
 
-/// Any layout (`General`: a strided output row; and every layout under an
-/// element width without byte-width kernels): per row, walk the inner axis
-/// with the three strides.
+/// Any layout (it runs every class for element widths without byte-width
+/// kernels): per row, walk the inner axis with the three strides.
 ///
 /// When the index steps farther along the inner axis than across rows (a
 /// transposed index), rows along the innermost outer axis go [`SWEEP_ROWS`] at
