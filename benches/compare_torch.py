@@ -71,6 +71,7 @@ def case_list():
         ("f16_last", "float16", (4096, 4096), 1, (4096, 4096), "int64", "dense"),
         ("last_transposed_src", "float32", (2048, 2048), 1, (2048, 2048), "int64", "transposed"),
         ("strided_transposed_idx", "float32", (2048, 2048), 1, (2048, 2048), "int64", "idx_t"),
+        ("general_transposed_out", "float32", (2048, 2048), 1, (2048, 2048), "int64", "out_t"),
         ("mid3d_f64", "float64", (64, 512, 128), 1, (64, 256, 128), "int64", "dense"),
         ("last_sliced_f64", "float64", (2048, 2048), 1, (2048, 2048), "int64", "sliced"),
         ("last_16b", "complex128", (1024, 2048), 1, (1024, 1024), "int64", "dense"),
@@ -122,7 +123,7 @@ def median_time(fn, min_total=0.5, max_reps=30, min_reps=5):
     return statistics.median(times) * 1e9
 
 
-def time_torch(src, idx, dim, threads):
+def time_torch(src, idx, dim, threads, out_t=False):
     if torch is None:
         return None, "torch missing"
     torch.set_num_threads(threads)
@@ -131,7 +132,10 @@ def time_torch(src, idx, dim, threads):
         ti = torch.from_numpy(idx[..., :1].copy()).expand(*idx.shape)
     else:
         ti = torch.from_numpy(idx)
-    out = torch.empty(idx.shape, dtype=ts.dtype)
+    if out_t:  # written through a transposed view of its buffer
+        out = torch.empty(idx.shape[::-1], dtype=ts.dtype).t()
+    else:
+        out = torch.empty(idx.shape, dtype=ts.dtype)
     try:
         torch.gather(ts, dim, ti, out=out)
     except Exception as e:  # e.g. an index dtype torch does not take
@@ -307,8 +311,10 @@ def main():
         src, idx, dim = make(case, rng)
         npy, _ = time_numpy(src, idx, dim)
         for t in threads:
-            tt, terr = time_torch(src, idx, dim, t)
-            ot, oerr = time_ort(src, idx, dim, t)
+            out_t = case[-1] == "out_t"
+            tt, terr = time_torch(src, idx, dim, t, out_t)
+            # onnxruntime binds dense outputs only.
+            ot, oerr = (None, "no strided outputs") if out_t else time_ort(src, idx, dim, t)
             for who, err in (("torch", terr), ("ort", oerr)):
                 if err and (name, who) not in {(n[0], n[1]) for n in notes}:
                     notes.append((name, who, err))

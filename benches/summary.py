@@ -58,6 +58,7 @@ def fmt_rate(nbytes, ns):
 ORDER = [
     "seed_tiny", "ce_pick", "last_perm", "last_perm_i32", "last_topk", "dim0_random",
     "expanded_tokens", "u8_last", "f16_last", "last_transposed_src", "strided_transposed_idx",
+    "general_transposed_out",
     "mid3d_f64",
     "last_sliced_f64", "last_16b",
 ]
