@@ -216,6 +216,37 @@ fn memcpy(src: &[u8], dst: &mut [u8]) {
     }
 }
 
+/// The yardstick the issue sets for latency-bound picks: a plain loop of
+/// independent loads, eight per step, in safe code (every index checked
+/// against its row), rows split over the current pool's threads. `src` is
+/// `[rows, cols]`, `idx` and `out` are `[rows, K]`, all contiguous.
+fn plain_picks<T: Pod + Send + Sync, I: IndexElem, const K: usize>(
+    src: &[T],
+    cols: usize,
+    idx: &[I],
+    out: &mut [T],
+) {
+    let rows = out.len() / K;
+    let per = rows.div_ceil(rayon::current_num_threads()).max(1) * K;
+    out.par_chunks_mut(per)
+        .zip(idx.par_chunks(per))
+        .enumerate()
+        .for_each(|(c, (o, ix))| {
+            let first = c * per;
+            for (b, (o8, i8)) in o.chunks_mut(8).zip(ix.chunks(8)).enumerate() {
+                let mut at = [0usize; 8];
+                for (t, (a, v)) in at.iter_mut().zip(i8).enumerate() {
+                    let (row, j) = ((first + b * 8 + t) / K, v.to_i64() as usize);
+                    assert!(j < cols, "index {j} out of range");
+                    *a = row * cols + j;
+                }
+                for (o, &a) in o8.iter_mut().zip(&at) {
+                    *o = src[a];
+                }
+            }
+        });
+}
+
 // ---------------------------------------------------------------------------
 // Checking outputs.
 // ---------------------------------------------------------------------------
@@ -316,6 +347,9 @@ struct Case<'a, T, I> {
     per_isa: bool,
     /// Write a 2-d output through a transposed view of its buffer.
     out_transposed: bool,
+    /// Add the `plain-loop` engine ([`plain_picks`]; 2-d contiguous picks
+    /// along dim 1, 1 or 16 per row).
+    plain: bool,
 }
 
 /// The output view of a case: the buffer in row-major order, or (2-d) its
@@ -364,6 +398,7 @@ where
         class,
         per_isa,
         out_transposed,
+        plain,
     } = case;
     let n = idx.len();
     let elem = size_of::<T>();
@@ -419,6 +454,13 @@ where
     let mut scratch = vec![0u8; out_bytes];
     let copy_src: Buf<u8> = random_elems(out_bytes, &mut SplitMix64(SEED ^ 0x3E3C));
     let large = bytes >= 16 << 20;
+    type Plain<T, I> = fn(&[T], usize, &[I], &mut [T]);
+    let plain: Option<Plain<T, I>> = match idx.shape() {
+        [_, 1] if plain => Some(plain_picks::<T, I, 1>),
+        [_, 16] if plain => Some(plain_picks::<T, I, 16>),
+        _ => None,
+    };
+    let cols = src.shape().last().copied().unwrap_or(1);
 
     for (threads, pool) in &pools.0 {
         let mut engines: Vec<(String, GatherOptions)> =
@@ -439,6 +481,12 @@ where
             let got = row_major(&out, idx.shape(), out_transposed);
             check(&what, &src, dim, &idx, &got, expected.as_ref());
         }
+        if let Some(f) = plain {
+            out.fill(T::zeroed());
+            pool.install(|| f(src.data(), cols, idx.data(), &mut out));
+            let what = format!("{name} plain-loop at {threads} threads");
+            check(&what, &src, dim, &idx, &out, expected.as_ref());
+        }
 
         let mut group: BenchmarkGroup<'_, _> = c.benchmark_group(format!("{name}-t{threads}"));
         group.throughput(Throughput::Bytes(bytes));
@@ -453,6 +501,15 @@ where
                     time_in(pool, iters, || {
                         gather_into_with(&src, dim as isize, &idx, black_box(&mut ov), opts)
                             .expect("gather");
+                    })
+                })
+            });
+        }
+        if let Some(f) = plain {
+            group.bench_function("plain-loop", |b| {
+                b.iter_custom(|iters| {
+                    time_in(pool, iters, || {
+                        f(src.data(), cols, idx.data(), black_box(&mut out));
                     })
                 })
             });
@@ -520,6 +577,7 @@ fn contiguous_case<T, I>(
         class,
         per_isa: name == "last_perm",
         out_transposed: false,
+        plain: matches!(name, "ce_pick" | "last_topk"),
     };
     run_case(c, pools, case);
 }
@@ -538,6 +596,7 @@ fn seed_tiny(c: &mut Criterion, pools: &Pools) {
         class: LayoutClass::Pick,
         per_isa: false,
         out_transposed: false,
+        plain: false,
     };
     run_case(c, pools, case);
 }
@@ -560,6 +619,7 @@ fn expanded_tokens(c: &mut Criterion, pools: &Pools) {
         class: LayoutClass::ExpandedRuns,
         per_isa: false,
         out_transposed: false,
+        plain: false,
     };
     run_case(c, pools, case);
 }
@@ -584,6 +644,7 @@ fn last_transposed_src(c: &mut Criterion, pools: &Pools) {
         class: LayoutClass::LastDim,
         per_isa: false,
         out_transposed: false,
+        plain: false,
     };
     run_case(c, pools, case);
 }
@@ -608,6 +669,7 @@ fn strided_transposed_idx(c: &mut Criterion, pools: &Pools) {
         class: LayoutClass::StridedIndex,
         per_isa: false,
         out_transposed: false,
+        plain: false,
     };
     run_case(c, pools, case);
 }
@@ -631,6 +693,7 @@ fn general_transposed_out(c: &mut Criterion, pools: &Pools) {
         class: LayoutClass::General,
         per_isa: false,
         out_transposed: true,
+        plain: false,
     };
     run_case(c, pools, case);
 }
@@ -654,6 +717,7 @@ fn last_sliced_f64(c: &mut Criterion, pools: &Pools) {
         class: LayoutClass::LastDim,
         per_isa: false,
         out_transposed: false,
+        plain: false,
     };
     run_case(c, pools, case);
 }

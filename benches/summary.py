@@ -6,7 +6,8 @@ point estimates) and prints, per case and thread count: the fastgather median
 and throughput, the streaming bound, "% of stream" (= stream time / fastgather
 time), memcpy, the reference (timed at 1 thread only; its figure is reused for
 the other thread counts) and its ratio to fastgather, and the speedup of all
-threads over 1 thread. Engines `fastgather-<isa>` get a row each.
+threads over 1 thread. Engines `fastgather-<isa>` and `plain-loop` (the
+latency-bound picks' yardstick) get a row each.
 
 Usage: python3 benches/summary.py [target/criterion] [--markdown]
 """
@@ -78,6 +79,7 @@ def rows(cases):
             memcpy = eng.get("memcpy", (None, None))[0]
             fgs = [e for e in eng if e == "fastgather"]
             fgs += sorted(e for e in eng if e.startswith("fastgather-"))
+            fgs += [e for e in eng if e == "plain-loop"]
             for e in fgs:
                 ns, nbytes = eng[e]
                 one = by_t.get(1, {}).get(e, (None, None))[0]
