@@ -155,11 +155,10 @@ unsafe fn drive_tiles<R: RowKernel, E: Copy, I: IndexElem>(
                     dst_step: si,
                     src_order: true,
                 };
-                // SAFETY: rows `r..r + k` lie in the rectangle, along one axis
-                // (offsets: the cursor's plus `t` steps), and positions
-                // `j0..j0 + n` below `inner`: index positions (invariant 2).
-                // The tile has room for `band · si >= k` rows of `si >= n`;
-                // the caller vouches for the features.
+                // Rows `r..r + k` lie in the rectangle along one axis, and
+                // positions `j0..j0 + n` below `inner`.
+                // SAFETY: index positions (invariant 2); room for `k` rows of
+                // `si >= n` values; the caller vouches for the features.
                 unsafe { R::fill_tile(&fill) };
                 (idx_tile.as_ptr(), si as isize)
             } else {
@@ -187,16 +186,16 @@ unsafe fn drive_tiles<R: RowKernel, E: Copy, I: IndexElem>(
                 step_idx,
                 step_out,
             };
-            // SAFETY: the group's rows lie in this rectangle (invariants 2
-            // and 3); their index runs are contiguous in the index or the
-            // tile, and their output runs in the output or the tile; `slack`
-            // as in `drive`.
+            // Index runs are contiguous in the index or the tile, output
+            // runs in the output or the tile.
+            // SAFETY: the rows lie in this rectangle (invariants 2 and 3);
+            // `slack` as in `drive`.
             unsafe { R::row(&group)? };
             if out_tiled {
                 let to = job.out.wrapping_offset(cur.out + j * p.out_inner);
-                // SAFETY: the rows just wrote their `k × n` values into the
-                // tile; their output positions are the rectangle's own
-                // (invariant 2, as the index positions above).
+                // The rows just wrote their `k × n` values into the tile.
+                // SAFETY: their output positions are the rectangle's own
+                // (invariant 2).
                 unsafe { copy_out::<R, E>(out, so, to, (step.out, p.out_inner), (k, n)) };
             }
             j0 += n;
@@ -464,10 +463,9 @@ unsafe fn drive_packed_rows<R: RowKernel, E: Copy, I: IndexElem>(
             dst_step: pitch,
             src_order: true,
         };
-        // SAFETY: row `r + b` of the rectangle, `b < nb`, starts `b · step`
-        // after this one, and its gather dim's `bound` elements are in the
-        // source (invariant 3); the scratch holds `block ≥ nb` rows of
-        // `pitch ≥ bound` elements; the caller vouches for the features.
+        // Row `r + b`, `b < nb`, starts `b · step` after this one.
+        // SAFETY: its `bound` gather-dim elements are in the source (invariant
+        // 3); the scratch holds `nb` rows of `pitch ≥ bound`; features: caller.
         unsafe { R::fill_tile(&fill) };
         let step = p.outer.last().copied().unwrap_or_default();
         let row = Row {

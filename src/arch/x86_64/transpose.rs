@@ -31,7 +31,8 @@ pub(crate) unsafe fn fill_avx2<T: Copy>(t: &Tile<T>) {
     }
 }
 
-/// Fills `t` on AVX-512.
+/// Fills `t` on AVX-512: 8-byte values 8 × 8 in 512-bit registers, the rest
+/// as on AVX2.
 ///
 /// # Safety
 /// As [`crate::kernel::RowKernel::fill_tile`]; the CPU has AVX-512 F.
@@ -39,16 +40,12 @@ pub(crate) unsafe fn fill_avx2<T: Copy>(t: &Tile<T>) {
 #[target_feature(enable = "avx512f,avx2")]
 pub(crate) unsafe fn fill_avx512<T: Copy>(t: &Tile<T>) {
     let (cs, ds) = (t.col_step, t.dst_step);
-    // SAFETY: as in `fill_avx2`.
+    // SAFETY: as in `fill_avx2`; AVX2 is among this function's features.
     unsafe {
-        match size_of::<T>() {
-            4 if t.row_step == 1 => t.fill_blocks::<8>(|from, to| {
-                transpose8_d(from.cast(), cs, to.cast(), ds);
-            }),
-            8 if t.row_step == 1 => t.fill_blocks::<8>(|from, to| {
-                transpose8_q(from.cast(), cs, to.cast(), ds);
-            }),
-            _ => t.fill_part(0..t.rows, 0..t.cols),
+        if size_of::<T>() == 8 && t.row_step == 1 {
+            t.fill_blocks::<8>(|from, to| transpose8_q(from.cast(), cs, to.cast(), ds));
+        } else {
+            fill_avx2(t);
         }
     }
 }
