@@ -417,6 +417,47 @@ fn scatter_add_rows_around_blocks() {
 /// scatter_add along dim 0 with many values per destination column: the sweep
 /// accumulates in a packed block; results are bit-identical to the naive loop,
 /// and a bad index anywhere is reported at its row-major position.
+/// Sweeps along dim 0 wide enough to need several packed blocks (about a
+/// megabyte of destination each): adjacent destination columns (copied in
+/// and out by runs) and columns two apart (element by element), on any
+/// number of threads, bitwise equal to the naive loop.
+#[test]
+fn scatter_add_packed_sweeps_span_several_blocks() {
+    let mut rng = Rng(29);
+    let (bound, cols, n) = (1100usize, 300usize, 300usize);
+    let idx: Vec<i64> = (0..n * cols).map(|_| rng.below(bound) as i64).collect();
+    let src: Vec<f32> = (0..n * cols)
+        .map(|k| (k % 97) as f32 * 0.25 - 7.0)
+        .collect();
+    let mut want = vec![1.5f32; bound * cols];
+    for j in 0..n {
+        for t in 0..cols {
+            want[idx[j * cols + t] as usize * cols + t] += src[j * cols + t];
+        }
+    }
+    let (iv, sv) = (
+        TensorView::new(&idx, &[n, cols]).unwrap(),
+        TensorView::new(&src, &[n, cols]).unwrap(),
+    );
+    for opts in [GatherOptions::new(), GatherOptions::new().sequential()] {
+        for step in [1usize, 2] {
+            let mut buf = vec![1.5f32; bound * cols * step];
+            let mut dest = TensorViewMut::new(&mut buf, &[bound, cols * step])
+                .unwrap()
+                .slice(1, 0, cols * step, step as isize)
+                .unwrap();
+            scatter_add_into_with(&mut dest, 0, &iv, &sv, &opts).unwrap();
+            let got = dest.as_view().to_vec();
+            assert!(
+                got.iter()
+                    .zip(&want)
+                    .all(|(a, b)| a.to_bits() == b.to_bits()),
+                "column step {step}"
+            );
+        }
+    }
+}
+
 #[test]
 fn scatter_add_packed_sweeps() {
     let mut rng = Rng(23);

@@ -229,11 +229,15 @@ unsafe fn scatter_packed<E: Copy, I: IndexElem, C: Combine<E>>(
     Ok(())
 }
 
-/// Destination bytes one sweep may hit: about half of an L2 (1 MiB here).
-/// `scatter_add` along dim 0 of [2048, 2048] `f32`, one thread: 24.5 ms
-/// untiled, 18.0 ms in place at 512 KiB (23 ms at 256 KiB); packed, 10.2 ms at
-/// 512 KiB, 10.6 ms at 1 MiB, 11.3 ms at 256 KiB, 12.6 ms at 128 KiB.
-const SWEEP_BYTES: usize = 512 << 10;
+/// Destination bytes one sweep may hit: about an L2 (1 MiB here). Wider
+/// sweeps read longer index and value runs per page; the block still stays
+/// in L2. `scatter_add` along dim 0 of [2048, 2048] `f32`, one thread, packed
+/// and copied by `memcpy`: 9.97-10.4 ms at 256 KiB, 7.45-7.55 at 512 KiB,
+/// 6.19 at 768 KiB, 6.03-6.21 at 1 MiB, 6.14 at 1.5 MiB, 6.30-6.41 at 2 MiB,
+/// 6.60-6.67 at 4 MiB (two threads: 3.99-4.06 ms at 512 KiB, 3.28-3.30 at
+/// 1 MiB). Before the `memcpy` copies: 24.5 ms untiled, 18.0 ms in place at
+/// 512 KiB; packed, 10.2 ms at 512 KiB, 10.6 at 1 MiB.
+const SWEEP_BYTES: usize = 1024 << 10;
 /// Rows a sweep takes even when they hit more (whole cache lines of `f32`).
 const SWEEP_MIN_ROWS: usize = 16;
 
