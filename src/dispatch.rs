@@ -185,10 +185,12 @@ pub(crate) unsafe fn run<E: Copy + Send + Sync, I: IndexElem>(
         out,
     };
     let elem_bytes = size_of::<E>() + size_of::<I>();
-    // Column tiles of an `InnerRun` are packed per task: splitting columns keeps
-    // each source column in one task's scratch only.
+    // Column tiles of an `InnerRun` are packed per task, and rows with the same
+    // source base share them: those rows stay in one task.
     let split = match plan.class {
-        LayoutClass::InnerRun => par::Split::InnerFirst,
+        LayoutClass::InnerRun => par::Split::InnerFirst {
+            group: affine::reuse(plan),
+        },
         _ => par::Split::Any,
     };
     par::for_each_chunk(

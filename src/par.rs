@@ -24,8 +24,11 @@ const COL_ALIGN: usize = 64;
 pub(crate) enum Split {
     /// Rows when there are enough of them, else the inner axis.
     Any,
-    /// The inner axis first: tasks then share no packed source columns.
-    InnerFirst,
+    /// Rows share packed source columns in consecutive groups of `group`:
+    /// whole groups per task when there are enough of them (`mid3d_f64`, two
+    /// threads: 2.04 -> 1.78 ms), else the inner axis first (tasks then share
+    /// no packed source columns).
+    InnerFirst { group: usize },
     /// Whole rows only (scatter: rows never share a written element).
     RowsOnly,
 }
@@ -52,14 +55,20 @@ pub(crate) fn for_each_chunk(
             // row blocks would each repeat the packing of every column.
             let by_cols = match split {
                 Split::RowsOnly => false,
-                Split::InnerFirst => inner >= threads * COL_ALIGN || rows < tasks,
+                Split::InnerFirst { group } if rows / group.max(1) >= tasks => false,
+                Split::InnerFirst { .. } => inner >= threads * COL_ALIGN || rows < tasks,
                 Split::Any => rows < tasks,
             };
             if !by_cols {
                 if rows < 2 {
                     return f(0..rows, 0..inner);
                 }
-                let per = rows.div_ceil(tasks);
+                let per = match split {
+                    Split::InnerFirst { group } => {
+                        rows.div_ceil(tasks).next_multiple_of(group.max(1))
+                    }
+                    _ => rows.div_ceil(tasks),
+                };
                 return (0..rows.div_ceil(per))
                     .into_par_iter()
                     .try_for_each(|t| f(t * per..rows.min((t + 1) * per), 0..inner));
@@ -67,7 +76,7 @@ pub(crate) fn for_each_chunk(
             // Column blocks over all rows: one per task when columns go first,
             // else enough to make up for the few rows.
             let blocks = match split {
-                Split::InnerFirst => tasks.min(inner / COL_ALIGN).max(1),
+                Split::InnerFirst { .. } => tasks.min(inner / COL_ALIGN).max(1),
                 _ => tasks.div_ceil(rows),
             };
             let per = inner.div_ceil(blocks).next_multiple_of(COL_ALIGN);

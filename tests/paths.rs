@@ -273,6 +273,16 @@ fn threads_split_rows_and_columns() {
         &TensorView::new(&pv, &[300, 1000]).unwrap(),
         LayoutClass::InnerRun,
     );
+    // Many groups of rows sharing a packed source block (13 of 70 rows): whole
+    // groups per task, a task boundary every two groups.
+    let mv: Vec<i32> = indices(13 * 70 * 96, 40, &mut rng);
+    let mid: Vec<f64> = values(13 * 40 * 96, &mut rng);
+    check(
+        &TensorView::new(&mid, &[13, 40, 96]).unwrap(),
+        1,
+        &TensorView::new(&mv, &[13, 70, 96]).unwrap(),
+        LayoutClass::InnerRun,
+    );
     let one: Vec<i64> = indices(200_000, 1000, &mut rng);
     let tall: Vec<u8> = values(200_000 * 3, &mut rng);
     let t = TensorView::new(&tall, &[200_000, 3]).unwrap();

@@ -327,7 +327,7 @@ impl Pack {
 
 /// Consecutive rows that share a source base: the trailing outer axes along
 /// which the source does not move.
-fn reuse(p: &Plan) -> usize {
+pub(crate) fn reuse(p: &Plan) -> usize {
     p.outer
         .iter()
         .rev()
