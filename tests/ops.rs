@@ -414,27 +414,35 @@ fn scatter_add_rows_around_blocks() {
     }
 }
 
-/// scatter_add along dim 0 with many values per destination column: the sweep
-/// accumulates in a packed block; results are bit-identical to the naive loop,
-/// and a bad index anywhere is reported at its row-major position.
+/// A dim-0 `scatter_add` problem: an `[n, cols]` index below `bound`, its
+/// values, and the naive loop's `[bound, cols]` result from `init`.
+fn dim0_problem(
+    seed: u64,
+    (bound, cols, n): (usize, usize, usize),
+    init: f32,
+) -> (Vec<i64>, Vec<f32>, Vec<f32>) {
+    let mut rng = Rng(seed);
+    let idx: Vec<i64> = (0..n * cols).map(|_| rng.below(bound) as i64).collect();
+    let src: Vec<f32> = (0..n * cols)
+        .map(|k| (k % 89) as f32 * 0.125 - 3.0)
+        .collect();
+    let mut want = vec![init; bound * cols];
+    for j in 0..n {
+        for t in 0..cols {
+            want[idx[j * cols + t] as usize * cols + t] += src[j * cols + t];
+        }
+    }
+    (idx, src, want)
+}
+
 /// Sweeps along dim 0 wide enough to need several packed blocks (about a
 /// megabyte of destination each): adjacent destination columns (copied in
 /// and out by runs) and columns two apart (element by element), on any
 /// number of threads, bitwise equal to the naive loop.
 #[test]
 fn scatter_add_packed_sweeps_span_several_blocks() {
-    let mut rng = Rng(29);
     let (bound, cols, n) = (1100usize, 300usize, 300usize);
-    let idx: Vec<i64> = (0..n * cols).map(|_| rng.below(bound) as i64).collect();
-    let src: Vec<f32> = (0..n * cols)
-        .map(|k| (k % 97) as f32 * 0.25 - 7.0)
-        .collect();
-    let mut want = vec![1.5f32; bound * cols];
-    for j in 0..n {
-        for t in 0..cols {
-            want[idx[j * cols + t] as usize * cols + t] += src[j * cols + t];
-        }
-    }
+    let (idx, src, want) = dim0_problem(29, (bound, cols, n), 1.5);
     let (iv, sv) = (
         TensorView::new(&idx, &[n, cols]).unwrap(),
         TensorView::new(&src, &[n, cols]).unwrap(),
@@ -458,20 +466,13 @@ fn scatter_add_packed_sweeps_span_several_blocks() {
     }
 }
 
+/// scatter_add along dim 0 with many values per destination column: the sweep
+/// accumulates in a packed block; results are bit-identical to the naive loop,
+/// and a bad index anywhere is reported at its row-major position.
 #[test]
 fn scatter_add_packed_sweeps() {
-    let mut rng = Rng(23);
     let (bound, cols, n) = (37usize, 70usize, 150usize);
-    let idx: Vec<i64> = (0..n * cols).map(|_| rng.below(bound) as i64).collect();
-    let src: Vec<f32> = (0..n * cols)
-        .map(|k| (k % 89) as f32 * 0.125 - 3.0)
-        .collect();
-    let mut want = vec![0.5f32; bound * cols];
-    for j in 0..n {
-        for t in 0..cols {
-            want[idx[j * cols + t] as usize * cols + t] += src[j * cols + t];
-        }
-    }
+    let (idx, src, want) = dim0_problem(23, (bound, cols, n), 0.5);
     let sv = TensorView::new(&src, &[n, cols]).unwrap();
     for opts in [GatherOptions::new(), GatherOptions::new().sequential()] {
         let iv = TensorView::new(&idx, &[n, cols]).unwrap();
