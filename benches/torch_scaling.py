@@ -69,11 +69,22 @@ def main():
     half_idx = rand_idx(4096, 4096, 4096)
     out_sq, out_pick = torch.empty(2048, 2048), torch.empty(65536, 1)
     out_tk, out_h = torch.empty(32, 256, 256), torch.empty(4096, 4096, dtype=torch.float16)
-    dest = torch.zeros(2048, 2048)
+    dest, dest0 = torch.zeros(2048, 2048), torch.zeros(2048, 2048)
+    sq_idx32 = sq_idx.int()
+    topk_src, topk_idx = rand_f32(8192, 1024), rand_idx(1024, 8192, 16)
+    out_topk = torch.empty(8192, 16)
+    bytes_ = rand_idx(256, 4096, 4096).to(torch.uint8)
+    byte_idx = rand_idx(4096, 4096, 1024)
+    out_u8 = torch.empty(4096, 1024, dtype=torch.uint8)
+    sq_t = sq.t()
     xr = logits.clone().requires_grad_(True)
 
     cases = [
         ("last_perm", lambda: torch.gather(sq, 1, sq_idx, out=out_sq)),
+        ("last_perm_i32", lambda: torch.gather(sq, 1, sq_idx32, out=out_sq)),
+        ("last_topk", lambda: torch.gather(topk_src, 1, topk_idx, out=out_topk)),
+        ("u8_last", lambda: torch.gather(bytes_, 1, byte_idx, out=out_u8)),
+        ("transposed_src", lambda: torch.gather(sq_t, 1, sq_idx, out=out_sq)),
         ("dim0_random", lambda: torch.gather(sq, 0, sq_idx, out=out_sq)),
         ("ce_pick", lambda: torch.gather(logits, 1, pick_idx, out=out_pick)),
         ("expanded_tokens", lambda: torch.gather(tokens, 1, token_idx, out=out_tk)),
@@ -81,6 +92,7 @@ def main():
         ("ce_fwd", lambda: F.cross_entropy(logits, labels)),
         ("ce_bwd", None),
         ("scatter_add_last", lambda: dest.scatter_add_(1, sq_idx, sq)),
+        ("scatter_add_dim0", lambda: dest0.scatter_add_(0, sq_idx, sq)),
     ]
     print("| case | engine | " + " | ".join(f"t{t}" for t in counts) + f" | t1 / t{counts[-1]} |")
     print("|---|---|" + "---|" * len(counts) + "---|")

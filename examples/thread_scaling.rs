@@ -85,9 +85,20 @@ fn main() {
         .map(|_| rng.below(1 << 16) as u16)
         .collect();
     let half_idx = rand_idx(&mut rng, 4096 * 4096, 4096);
+    let sq_idx32: Vec<i32> = sq_idx.iter().map(|&i| i as i32).collect();
+    let topk_src = rand_f32(&mut rng, 8192 * 1024);
+    let topk_idx = rand_idx(&mut rng, 8192 * 16, 1024);
+    let bytes: Vec<u8> = (0..4096 * 4096).map(|_| rng.below(256) as u8).collect();
+    let byte_idx = rand_idx(&mut rng, 4096 * 1024, 4096);
 
     let sq_v = TensorView::new(&sq, &[2048, 2048]).unwrap();
     let sq_i = TensorView::new(&sq_idx, &[2048, 2048]).unwrap();
+    let sq_i32 = TensorView::new(&sq_idx32, &[2048, 2048]).unwrap();
+    let sq_t = sq_v.transpose(0, 1).unwrap();
+    let topk_v = TensorView::new(&topk_src, &[8192, 1024]).unwrap();
+    let topk_i = TensorView::new(&topk_idx, &[8192, 16]).unwrap();
+    let u8_v = TensorView::new(&bytes, &[4096, 4096]).unwrap();
+    let u8_i = TensorView::new(&byte_idx, &[4096, 1024]).unwrap();
     let lg_v = TensorView::new(&logits, &[65536, 1000]).unwrap();
     let pick_i = TensorView::new(&labels, &[65536, 1]).unwrap();
     let lab_v = TensorView::new(&labels, &[65536]).unwrap();
@@ -101,11 +112,16 @@ fn main() {
 
     let mut out_sq = Tensor::<f32>::zeros(&[2048, 2048]).unwrap();
     let mut out_sq0 = Tensor::<f32>::zeros(&[2048, 2048]).unwrap();
+    let mut out_sq32 = Tensor::<f32>::zeros(&[2048, 2048]).unwrap();
+    let mut out_sqt = Tensor::<f32>::zeros(&[2048, 2048]).unwrap();
+    let mut out_topk = Tensor::<f32>::zeros(&[8192, 16]).unwrap();
+    let mut out_u8 = Tensor::<u8>::zeros(&[4096, 1024]).unwrap();
     let mut out_pick = Tensor::<f32>::zeros(&[65536, 1]).unwrap();
     let mut out_tk = Tensor::<f32>::zeros(&[32, 256, 256]).unwrap();
     let mut out_h = Tensor::<u16>::zeros(&[4096, 4096]).unwrap();
     let mut grad = Tensor::<f32>::zeros(&[65536, 1000]).unwrap();
     let mut dest = Tensor::<f32>::zeros(&[2048, 2048]).unwrap();
+    let mut dest0 = Tensor::<f32>::zeros(&[2048, 2048]).unwrap();
     let opts = LossOptions::new();
     let one = 1.0f32;
     let g = TensorView::scalar(&one);
@@ -115,6 +131,26 @@ fn main() {
             "last_perm",
             4 << 22,
             Box::new(|| gather_into(&sq_v, 1, &sq_i, &mut out_sq.view_mut()).unwrap()),
+        ),
+        (
+            "last_perm_i32",
+            4 << 22,
+            Box::new(|| gather_into(&sq_v, 1, &sq_i32, &mut out_sq32.view_mut()).unwrap()),
+        ),
+        (
+            "last_topk",
+            4 * 8192 * 16,
+            Box::new(|| gather_into(&topk_v, 1, &topk_i, &mut out_topk.view_mut()).unwrap()),
+        ),
+        (
+            "u8_last",
+            4096 * 1024,
+            Box::new(|| gather_into(&u8_v, 1, &u8_i, &mut out_u8.view_mut()).unwrap()),
+        ),
+        (
+            "transposed_src",
+            4 << 22,
+            Box::new(|| gather_into(&sq_t, 1, &sq_i, &mut out_sqt.view_mut()).unwrap()),
         ),
         (
             "dim0_random",
@@ -161,6 +197,11 @@ fn main() {
             "scatter_add_last",
             4 << 22,
             Box::new(|| scatter_add_into(&mut dest.view_mut(), 1, &sq_i, &sq_v).unwrap()),
+        ),
+        (
+            "scatter_add_dim0",
+            4 << 22,
+            Box::new(|| scatter_add_into(&mut dest0.view_mut(), 0, &sq_i, &sq_v).unwrap()),
         ),
     ];
 

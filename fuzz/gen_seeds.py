@@ -356,6 +356,9 @@ def views_seeds():
         ops=op_slice(2, 1, 5, 2) + op_flip(1) + op_transpose(0, 2) + op_unsqueeze(3))
     s["off_by_one_length"] = view_seed([3, 4], lay={"slack": -1})
     s["new_wrong_length"] = view_seed([4, 4], new=True, new_len_code=251)
+    # An empty view whose contiguous stride times the slice step overflows isize.
+    s["regress_slice_step_empty_huge_stride"] = view_seed(
+        [8, 0, 1 << 62], new=True, ops=op_slice(0, 0, None, -4))
     return s
 
 

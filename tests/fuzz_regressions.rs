@@ -70,6 +70,33 @@ fn flip_and_slice_of_empty_view_along_non_empty_axis() {
     assert_eq!(f.shape(), &[0, 6]);
 }
 
+/// `views`: an operation with valid arguments on a valid view yields a view.
+/// An empty view's contiguous strides may exceed `isize` (torch counts a size-0
+/// axis as 1, so the sizes behind a stride can be huge); `slice` with a step
+/// multiplied such a stride and reported `ShapeOverflow`. An empty view's strides
+/// are never used, so the slice must succeed. Fuzz seed:
+/// `fuzz/seeds/views/regress_slice_step_empty_huge_stride`.
+#[test]
+fn slice_of_empty_view_with_huge_stride_and_step() {
+    let empty: [u32; 0] = [];
+    let v = TensorView::new(&empty, &[8, 0, 1 << 62]).unwrap();
+    let s = v
+        .slice(0, 0, 8, -4)
+        .expect("slice of an empty [8, 0, 2^62] view");
+    assert_eq!(s.shape(), &[2, 0, 1 << 62]);
+    assert!(s.is_empty());
+    assert!(s.to_vec().is_empty());
+    let f = s.flip(0).expect("flip of the sliced empty view");
+    assert_eq!(f.shape(), &[2, 0, 1 << 62]);
+
+    let mut empty: [u32; 0] = [];
+    let m = TensorViewMut::new(&mut empty, &[8, 0, 1 << 62]).unwrap();
+    let s = m
+        .slice(0, 0, 8, 3)
+        .expect("slice of an empty writable view");
+    assert_eq!(s.shape(), &[3, 0, 1 << 62]);
+}
+
 /// `gather_differential`: every path equals the reference, and none panics.
 /// A size-1 gather axis may carry any stride (it is never stepped along, so plan
 /// invariant 3 bounds nothing about it), but the affine drivers do arithmetic
