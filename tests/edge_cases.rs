@@ -919,9 +919,9 @@ fn packed_sources<T: TestElem, I: IndexElem>(seed: u64) {
             check_all(&mut rng, &src.view(), 1, &index.view()).unwrap_err();
         }
     }
-    // Columns in several tiles: a source block larger than the scratch.
+    // Columns in several tiles: a source block twice the scratch (1 MiB).
     let c = wide + 37;
-    let s = 2 * (512 << 10) / (w * c) + 3;
+    let s = 2 * (1 << 20) / (w * c) + 3;
     let src = random_src::<T>(&mut rng, &[s, c], Style::Contiguous);
     let index = random_index::<I>(&mut rng, &[70, c], Style::Contiguous, s, 0);
     check_all(&mut rng, &src.view(), 0, &index.view()).unwrap();
