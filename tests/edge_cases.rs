@@ -926,7 +926,7 @@ fn packed_sources<T: TestElem, I: IndexElem>(seed: u64) {
     let index = random_index::<I>(&mut rng, &[70, c], Style::Contiguous, s, 0);
     check_all(&mut rng, &src.view(), 0, &index.view()).unwrap();
     // Rows: out[r, j] = src[r, idx[r, j]] with src stored transposed.
-    for r in [wide, wide + 1, wide + 70] {
+    for r in [wide, wide + 1, wide + 70, wide + 140] {
         for (s, k) in [(1usize, 2usize), (2, 5), (7, 33), (3, 64)] {
             let buf = random_src::<T>(&mut rng, &[s, r], Style::Contiguous);
             let src = buf.view().transpose(0, 1).unwrap();
