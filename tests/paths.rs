@@ -672,4 +672,27 @@ fn long_rows_prefetch_the_next() {
             LayoutClass::LastDim,
         );
     }
+    // A strided gather axis (every second or third element of the row): the
+    // next row's span is `(bound - 1) · step + 1` elements.
+    for (rows, bound, n, step) in [(5usize, 1000usize, 900usize, 2usize), (3, 700, 300, 3)] {
+        let s32: Vec<f32> = values(rows * bound * step, &mut rng);
+        let s64: Vec<u64> = values(rows * bound * step, &mut rng);
+        let iv: Vec<i64> = indices(rows * n, bound, &mut rng);
+        let idx = TensorView::new(&iv, &[rows, n]).unwrap();
+        let (wide, every) = (bound * step, step as isize);
+        let v32 = TensorView::new(&s32, &[rows, wide]).unwrap();
+        check(
+            &v32.slice(1, 0, wide, every).unwrap(),
+            1,
+            &idx,
+            LayoutClass::LastDim,
+        );
+        let v64 = TensorView::new(&s64, &[rows, wide]).unwrap();
+        check(
+            &v64.slice(1, 0, wide, every).unwrap(),
+            1,
+            &idx,
+            LayoutClass::LastDim,
+        );
+    }
 }

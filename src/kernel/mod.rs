@@ -117,14 +117,16 @@ impl Ahead {
     #[inline(always)]
     #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
     pub(crate) fn for_row<E, I>(r: &Row<E, I>, t: usize) -> Option<Ahead> {
-        if !(r.si == 0 && r.gs == 1 && t + 1 < r.rows) {
+        if !(r.si == 0 && r.gs >= 1 && t + 1 < r.rows) {
             return None;
         }
         // Row `t + 1` of the group: a real row, so its offset is in range.
         let next = r
             .src
             .wrapping_offset(r.base + (t as isize + 1) * r.step_src);
-        Self::over(next, r.bound, r.n)
+        // The row's elements span `(bound - 1) · gs + 1` from its base.
+        let len = (r.bound.max(1) - 1) * r.gs as usize + 1;
+        Self::over(next, len, r.n)
     }
 
     /// The plan for a next row of `len` elements at `next`, visited while this

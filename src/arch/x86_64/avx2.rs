@@ -8,7 +8,7 @@
 
 use super::transpose;
 use crate::index::{IndexElem, IndexKind};
-use crate::kernel::scalar::{copy_checked, row_range};
+use crate::kernel::scalar::{checked_src, copy_checked, row_range};
 use crate::kernel::{affine, prefetch_stream, Ahead, BadIndex, Job, Row, RowKernel, Tile};
 use core::arch::x86_64::*;
 use std::ops::Range;
@@ -140,11 +140,46 @@ unsafe fn row_loads_as<E: Copy, I: IndexElem, const DIRECT: bool>(
             return Err(BadIndex);
         }
         // SAFETY: the four positions were just checked.
-        unsafe { copy_checked::<E, I, DIRECT>(r, j, j + 4) };
+        unsafe {
+            match size_of::<E>() {
+                4 | 8 => copy4_combined::<E, I, DIRECT>(r, j),
+                _ => copy_checked::<E, I, DIRECT>(r, j, j + 4),
+            }
+        }
         j += 4;
     }
     // SAFETY: the rest of the row, `j <= n`.
     unsafe { row_range(r, j, r.n) }
+}
+
+/// Positions `j..j + 4` of a row of 4- or 8-byte elements: four scalar loads
+/// combined into one vector store, as the AVX-512 path combines eight.
+/// `last_perm` ([2048, 2048] `f32`, one thread, standalone) 1.50 -> 1.35 ms,
+/// with `i32` indices 1.54 -> 1.32 ms.
+///
+/// # Safety
+/// As [`copy_checked`] for `from = j`, `to = j + 4`; `E` is 4 or 8 bytes wide;
+/// the CPU has AVX2.
+#[inline]
+#[target_feature(enable = "avx2")]
+unsafe fn copy4_combined<E: Copy, I: IndexElem, const DIRECT: bool>(r: &Row<E, I>, j: usize) {
+    // SAFETY: positions `j..j + 4` are checked positions of the row (the
+    // caller's contract).
+    let at = |k: usize| unsafe { checked_src::<E, I, DIRECT>(r, j + k) };
+    // SAFETY: each read is one element of the source (above), read unaligned
+    // as the element may be a byte array; the store covers the row's own output
+    // positions `j..j + 4` (invariant 2), `4 · w` bytes.
+    unsafe {
+        if size_of::<E>() == 4 {
+            let g = |k| at(k).cast::<i32>().read_unaligned();
+            let v = _mm_setr_epi32(g(0), g(1), g(2), g(3));
+            _mm_storeu_si128(r.out.add(j).cast(), v);
+        } else {
+            let g = |k| at(k).cast::<i64>().read_unaligned();
+            let v = _mm256_setr_epi64x(g(0), g(1), g(2), g(3));
+            _mm256_storeu_si256(r.out.add(j).cast(), v);
+        }
+    }
 }
 
 impl RowKernel for Avx2Gather {

@@ -11,7 +11,7 @@
 
 use super::transpose;
 use crate::index::{IndexElem, IndexKind};
-use crate::kernel::scalar::{copy_checked, row_range};
+use crate::kernel::scalar::{checked_src, copy_checked, row_range};
 use crate::kernel::{affine, prefetch_stream, Ahead, BadIndex, Job, Row, RowKernel, Tile};
 use core::arch::x86_64::*;
 use std::ops::Range;
@@ -111,7 +111,12 @@ unsafe fn row_loads_as<E: Copy, I: IndexElem, const DIRECT: bool>(
         }
         // SAFETY: the eight positions were just checked. A constant trip
         // count: the loads unroll and overlap.
-        unsafe { copy_checked::<E, I, DIRECT>(r, j, j + 8) };
+        unsafe {
+            match size_of::<E>() {
+                4 | 8 => copy8_combined::<E, I, DIRECT>(r, j),
+                _ => copy_checked::<E, I, DIRECT>(r, j, j + 8),
+            }
+        }
         j += 8;
     }
     if j < r.n {
@@ -126,6 +131,36 @@ unsafe fn row_loads_as<E: Copy, I: IndexElem, const DIRECT: bool>(
         unsafe { copy_checked::<E, I, DIRECT>(r, j, r.n) };
     }
     Ok(())
+}
+
+/// Positions `j..j + 8` of a row of 4- or 8-byte elements: eight scalar loads
+/// combined into one vector store. A store per element, beside two loads, is
+/// what bounds the plain copy: `last_perm` ([2048, 2048] `f32`, one thread,
+/// standalone) 1.44 -> 1.31 ms, with `i32` indices 1.46 -> 1.27 ms.
+///
+/// # Safety
+/// As [`copy_checked`] for `from = j`, `to = j + 8`; `E` is 4 or 8 bytes wide;
+/// the CPU has AVX-512 F, BW, VL and DQ.
+#[inline]
+#[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512dq")]
+unsafe fn copy8_combined<E: Copy, I: IndexElem, const DIRECT: bool>(r: &Row<E, I>, j: usize) {
+    // SAFETY: positions `j..j + 8` are checked positions of the row (the
+    // caller's contract).
+    let at = |k: usize| unsafe { checked_src::<E, I, DIRECT>(r, j + k) };
+    // SAFETY: each read is one element of the source (above), read unaligned
+    // as the element may be a byte array; the store covers the row's own output
+    // positions `j..j + 8` (invariant 2), `8 · w` bytes.
+    unsafe {
+        if size_of::<E>() == 4 {
+            let g = |k| at(k).cast::<i32>().read_unaligned();
+            let v = _mm256_setr_epi32(g(0), g(1), g(2), g(3), g(4), g(5), g(6), g(7));
+            _mm256_storeu_si256(r.out.add(j).cast(), v);
+        } else {
+            let g = |k| at(k).cast::<i64>().read_unaligned();
+            let v = _mm512_setr_epi64(g(0), g(1), g(2), g(3), g(4), g(5), g(6), g(7));
+            _mm512_storeu_si512(r.out.add(j).cast(), v);
+        }
+    }
 }
 
 impl RowKernel for Avx512Gather {
