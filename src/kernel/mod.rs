@@ -112,8 +112,10 @@ impl Ahead {
     /// Longer spans would not stay in L1 until their row runs.
     const MAX_SPAN: usize = 32 << 10;
 
-    /// The plan for row `t` of group `r`, if it pays: a direct row (source
-    /// span `bound` elements from its base) with a next row in the group.
+    /// The plan for row `t` of group `r`, if it pays: a row gathered along its
+    /// own positive-stride axis (`si == 0`, `gs >= 1`; contiguous, or a
+    /// step-`gs` slice) with a next row in the group. A step-2 slice of
+    /// [2048, 2048] `f64`, one thread: 13 -> 10 ms with it.
     #[inline(always)]
     #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
     pub(crate) fn for_row<E, I>(r: &Row<E, I>, t: usize) -> Option<Ahead> {
