@@ -221,9 +221,10 @@ pub(crate) unsafe fn runs<E: Copy, I: IndexElem>(
     Ok(())
 }
 
-/// Longest run whose successor [`runs`] prefetches (longer ones the hardware
+/// Longest run that [`runs`] prefetches ahead (longer ones the hardware
 /// prefetchers follow once started). `expanded_tokens` (1 KiB runs), one
-/// thread, interleaved: 431 µs against 460-471 µs without.
+/// thread, interleaved: 431 µs against 460-471 µs without (one row ahead,
+/// in an earlier build).
 const RUN_AHEAD_MAX: usize = 4 << 10;
 
 /// Rows ahead whose run [`runs`] asks for: one row's copy is shorter than a
