@@ -7,8 +7,9 @@
 //! cargo run --release --example thread_scaling -- 1,2,16  # chosen counts
 //! ```
 //!
-//! Each figure is the median of 15 timed calls after 3 untimed ones, every call
-//! inside a rayon pool of that many threads. Index values are uniform in range
+//! Each figure is the median of 25 timed calls, every call inside a rayon pool
+//! of that many threads; the thread counts take turns in blocks of six calls
+//! (the first untimed), so their ratios are measured side by side. Index values are uniform in range
 //! from a fixed seed; buffers are ordinary heap memory.
 
 use fastgather::loss::{
@@ -31,23 +32,38 @@ impl Rng {
     }
 }
 
-/// Median seconds of `f` in `pool`.
-fn median(pool: &rayon::ThreadPool, mut f: impl FnMut() + Send) -> f64 {
-    pool.install(|| {
-        for _ in 0..3 {
-            f();
-        }
-        let mut t: Vec<f64> = (0..15)
-            .map(|_| {
-                let start = Instant::now();
+/// Median seconds of `f` in each pool. The pools take turns in blocks of
+/// [`BLOCK`] calls, [`BLOCKS`] turns each, so noise from other tenants of a
+/// shared machine lands on every thread count alike and the ratios hold. The
+/// first call of a block is not timed: the other pool's idle workers are still
+/// spinning then.
+fn medians(pools: &[rayon::ThreadPool], mut f: impl FnMut() + Send) -> Vec<f64> {
+    let mut times = vec![Vec::new(); pools.len()];
+    for _ in 0..BLOCKS {
+        for (pool, t) in pools.iter().zip(&mut times) {
+            pool.install(|| {
                 f();
-                start.elapsed().as_secs_f64()
-            })
-            .collect();
-        t.sort_by(f64::total_cmp);
-        t[t.len() / 2]
-    })
+                for _ in 1..BLOCK {
+                    let start = Instant::now();
+                    f();
+                    t.push(start.elapsed().as_secs_f64());
+                }
+            });
+        }
+    }
+    times
+        .into_iter()
+        .map(|mut t| {
+            t.sort_by(f64::total_cmp);
+            t[t.len() / 2]
+        })
+        .collect()
 }
+
+/// Calls per turn of a pool (the first untimed).
+const BLOCK: usize = 6;
+/// Turns per pool: 25 timed calls each.
+const BLOCKS: usize = 5;
 
 /// One case: its name, the bytes a parallel copy moves for comparison, and a
 /// body run once per call.
@@ -223,20 +239,15 @@ fn main() {
     let copy_src = vec![1u8; 4 * 65536 * 1000];
     let mut copy_dst = vec![0u8; copy_src.len()];
     for (name, copy_bytes, body) in cases.iter_mut() {
-        let times: Vec<f64> = pools.iter().map(|p| median(p, &mut *body)).collect();
+        let times = medians(&pools, &mut *body);
         row(name, "fastgather", &times);
         let (s, d) = (&copy_src[..*copy_bytes], &mut copy_dst[..*copy_bytes]);
-        let times: Vec<f64> = pools
-            .iter()
-            .map(|p| {
-                median(p, || {
-                    let per = s.len().div_ceil(4 * rayon::current_num_threads()).max(1);
-                    d.par_chunks_mut(per)
-                        .zip(s.par_chunks(per))
-                        .for_each(|(d, s)| d.copy_from_slice(s));
-                })
-            })
-            .collect();
+        let times = medians(&pools, || {
+            let per = s.len().div_ceil(4 * rayon::current_num_threads()).max(1);
+            d.par_chunks_mut(per)
+                .zip(s.par_chunks(per))
+                .for_each(|(d, s)| d.copy_from_slice(s));
+        });
         row(name, "copy of the output bytes", &times);
     }
 }
