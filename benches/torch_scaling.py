@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """torch on the cases of examples/thread_scaling.rs, at the same thread counts
-(optional; not run by CI). Medians of 15 calls after 3 untimed ones.
+(optional; not run by CI). Medians of 25 calls per thread count; the counts
+take turns in blocks of six calls (the first untimed), as in the Rust example.
 
 Usage: python3 benches/torch_scaling.py [1,2,4,...]
 The arrays come from numpy with its huge-page advice off, so that both sides
@@ -21,15 +22,21 @@ except ImportError:  # torch's own generator and allocator then
 import torch.nn.functional as F
 
 
-def median(fn):
-    for _ in range(3):
-        fn()
-    times = []
-    for _ in range(15):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return statistics.median(times)
+BLOCK, BLOCKS = 6, 5
+
+
+def medians(fn, counts):
+    """Median seconds of fn at each thread count, the counts taking turns."""
+    times = [[] for _ in counts]
+    for _ in range(BLOCKS):
+        for t, acc in zip(counts, times):
+            torch.set_num_threads(t)
+            fn()
+            for _ in range(BLOCK - 1):
+                start = time.perf_counter()
+                fn()
+                acc.append(time.perf_counter() - start)
+    return [statistics.median(acc) for acc in times]
 
 
 def main():
@@ -97,14 +104,10 @@ def main():
     print("| case | engine | " + " | ".join(f"t{t}" for t in counts) + f" | t1 / t{counts[-1]} |")
     print("|---|---|" + "---|" * len(counts) + "---|")
     for name, fn in cases:
-        times = []
-        for t in counts:
-            torch.set_num_threads(t)
-            if name == "ce_bwd":
-                loss = F.cross_entropy(xr, labels)
-                times.append(median(lambda: torch.autograd.grad(loss, xr, retain_graph=True)))
-            else:
-                times.append(median(fn))
+        if name == "ce_bwd":
+            loss = F.cross_entropy(xr, labels)
+            fn = lambda: torch.autograd.grad(loss, xr, retain_graph=True)  # noqa: E731
+        times = medians(fn, counts)
         cells = " | ".join(f"{s * 1e3:.3f} ms" for s in times)
         print(f"| {name} | torch | {cells} | {times[0] / times[-1]:.2f}x |", flush=True)
 
