@@ -6,8 +6,8 @@ mod common;
 
 use common::{check_all, check_into, idx, random_out, random_vec, Rng, Strided, Style, MUT_STYLES};
 use fastgather::{
-    gather, gather_into, gather_into_with, gather_with, reference, GatherError, GatherOptions,
-    IndexElem, Isa, Tensor, TensorView, TensorViewMut,
+    explain, gather, gather_into, gather_into_with, gather_with, reference, GatherError,
+    GatherOptions, IndexElem, Isa, LayoutClass, Tensor, TensorView, TensorViewMut,
 };
 use std::fmt::Debug;
 
@@ -392,6 +392,40 @@ fn special_values_i32() {
 #[test]
 fn special_values_u32() {
     special_values::<u32>(&[4, 5, u32::MAX as i64, i32::MAX as i64, 1 << 31]);
+}
+
+/// An expanded index copies whole runs and looks a few rows ahead, across
+/// the ends of its outer axes: a bad value there is reported only at its own
+/// row, and the first one in row-major order wins.
+#[test]
+fn expanded_index_reports_the_first_bad_row() {
+    let data: Vec<f32> = (0..3 * 10 * 40).map(|v| v as f32).collect();
+    let src = TensorView::new(&data, &[3, 10, 40]).unwrap();
+    // Rows of the small index: (batch, k) at 6 · batch + k.
+    for bad in [vec![13], vec![4, 13], vec![7], vec![17, 6]] {
+        let mut small: Vec<i64> = (0..18).map(|r| r % 10).collect();
+        for &r in &bad {
+            small[r] = 10 + r as i64;
+        }
+        let first = *bad.iter().min().unwrap();
+        let index = TensorView::new(&small, &[3, 6, 1])
+            .unwrap()
+            .expand(&[3, 6, 40])
+            .unwrap();
+        let choice = explain(&src, 1, &index, &GatherOptions::new()).unwrap();
+        assert_eq!(choice.unwrap().class, LayoutClass::ExpandedRuns);
+        let e = err_of(&src, 1, &index);
+        assert_eq!(
+            e,
+            GatherError::IndexOutOfBounds {
+                value: 10 + first as i128,
+                position: vec![first / 6, first % 6, 0],
+                dim: 1,
+                size: 10,
+            },
+            "bad rows {bad:?}"
+        );
+    }
 }
 
 #[test]
