@@ -289,6 +289,21 @@ pub(crate) struct RowCursor<'p> {
 }
 
 impl RowCursor<'_> {
+    /// Moves to the first row after this one's run along the innermost outer
+    /// axis: as many [`Self::advance`] calls as [`Self::left_in_axis`].
+    #[inline]
+    pub(crate) fn skip_run(&mut self) {
+        let left = self.left_in_axis();
+        if let (Some(a), Some(pos)) = (self.plan.outer.last(), self.pos.last_mut()) {
+            let k = (left - 1) as isize;
+            *pos += left - 1;
+            self.src = self.src.wrapping_add(k.wrapping_mul(a.src));
+            self.idx = self.idx.wrapping_add(k.wrapping_mul(a.idx));
+            self.out = self.out.wrapping_add(k.wrapping_mul(a.out));
+        }
+        self.advance();
+    }
+
     /// Rows from this one (included) to the end of the innermost outer axis:
     /// the run of rows whose source offsets step by that axis's stride.
     #[inline]
