@@ -289,17 +289,19 @@ pub(crate) struct RowCursor<'p> {
 }
 
 impl RowCursor<'_> {
-    /// Moves to the first row after this one's run along the innermost outer
-    /// axis: as many [`Self::advance`] calls as [`Self::left_in_axis`].
+    /// Moves `k` rows on, for `1 <= k <=` [`Self::left_in_axis`]: `k - 1`
+    /// steps along the innermost outer axis, then one [`Self::advance`] (which
+    /// carries at the axis end). The same as `k` calls of `advance`.
     #[inline]
-    pub(crate) fn skip_run(&mut self) {
-        let left = self.left_in_axis();
+    pub(crate) fn advance_by(&mut self, k: usize) {
+        debug_assert!((1..=self.left_in_axis()).contains(&k));
         if let (Some(a), Some(pos)) = (self.plan.outer.last(), self.pos.last_mut()) {
-            let k = (left - 1) as isize;
-            *pos += left - 1;
-            self.src = self.src.wrapping_add(k.wrapping_mul(a.src));
-            self.idx = self.idx.wrapping_add(k.wrapping_mul(a.idx));
-            self.out = self.out.wrapping_add(k.wrapping_mul(a.out));
+            let steps = k.saturating_sub(1);
+            *pos += steps;
+            let s = steps as isize;
+            self.src = self.src.wrapping_add(s.wrapping_mul(a.src));
+            self.idx = self.idx.wrapping_add(s.wrapping_mul(a.idx));
+            self.out = self.out.wrapping_add(s.wrapping_mul(a.out));
         }
         self.advance();
     }

@@ -79,9 +79,7 @@ pub(crate) unsafe fn drive<R: RowKernel, E: Copy, I: IndexElem>(
             // 3); the highest address of the group is in its first or its last
             // row, so `slack` holds for all; the caller vouches for the features.
             unsafe { R::row(&row)? };
-            for _ in 0..k {
-                cur.advance();
-            }
+            cur.advance_by(k);
             r += k;
         }
         j0 += n;
@@ -200,9 +198,7 @@ unsafe fn drive_tiles<R: RowKernel, E: Copy, I: IndexElem>(
             }
             j0 += n;
         }
-        for _ in 0..k {
-            cur.advance();
-        }
+        cur.advance_by(k);
         r += k;
     }
     Ok(())

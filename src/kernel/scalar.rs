@@ -68,9 +68,7 @@ pub(crate) unsafe fn general<E: Copy, I: IndexElem>(
             }
             j0 += w;
         }
-        for _ in 0..k {
-            cur.advance();
-        }
+        cur.advance_by(k);
         r += k;
     }
     Ok(())
@@ -273,7 +271,7 @@ impl<'p> RowWalk<'p> {
     fn step(&mut self) {
         self.taken += 1;
         if self.taken == self.run {
-            self.cur.skip_run();
+            self.cur.advance_by(self.run);
             self.taken = 0;
             self.run = self.cur.left_in_axis();
         }

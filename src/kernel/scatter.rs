@@ -121,9 +121,7 @@ pub(crate) unsafe fn scatter_rows<E: Copy, I: IndexElem, C: Combine<E>>(
                 };
             }
         }
-        for _ in 0..k {
-            cur.advance();
-        }
+        cur.advance_by(k as usize);
         r += k as usize;
     }
     Ok(())
