@@ -9,8 +9,9 @@
 //!
 //! Each figure is the median of 25 timed calls, every call inside a rayon pool
 //! of that many threads; the thread counts take turns in blocks of six calls
-//! (the first untimed), so their ratios are measured side by side. Index values are uniform in range
-//! from a fixed seed; buffers are ordinary heap memory.
+//! (the first untimed), so their ratios are measured side by side. Index
+//! values are uniform in range from a fixed seed; buffers are ordinary heap
+//! memory.
 
 use fastgather::loss::{
     cross_entropy_with_logits, cross_entropy_with_logits_backward_into, LossOptions,
@@ -35,8 +36,7 @@ impl Rng {
 /// Median seconds of `f` in each pool. The pools take turns in blocks of
 /// [`BLOCK`] calls, [`BLOCKS`] turns each, so noise from other tenants of a
 /// shared machine lands on every thread count alike and the ratios hold. The
-/// first call of a block is not timed: the other pool's idle workers are still
-/// spinning then.
+/// first call of a block is not timed: it wakes the pool's sleeping workers.
 fn medians(pools: &[rayon::ThreadPool], mut f: impl FnMut() + Send) -> Vec<f64> {
     let mut times = vec![Vec::new(); pools.len()];
     for _ in 0..BLOCKS {
