@@ -6,6 +6,7 @@
 
 #[cfg(target_arch = "x86_64")]
 use crate::arch::x86_64::{avx2, avx512};
+use crate::element::{kernel_width, Element};
 use crate::index::{IndexElem, IndexKind};
 use crate::isa::Isa;
 use crate::kernel::{affine, portable, scalar, BadIndex, Job, Kernel};
@@ -176,7 +177,7 @@ pub(crate) unsafe fn run<E: Copy + Send + Sync, I: IndexElem>(
     isa: Isa,
     parallel: bool,
 ) -> Result<(), BadIndex> {
-    let choice = choose(plan, crate::width::kernel_width::<E>(), I::KIND, isa);
+    let choice = choose(plan, kernel_width::<E>(), I::KIND, isa);
     let kernel = kernel::<E, I>(choice.id);
     let job = Job {
         plan,
@@ -206,4 +207,35 @@ pub(crate) unsafe fn run<E: Copy + Send + Sync, I: IndexElem>(
             unsafe { kernel(&job, rows, cols) }
         },
     )
+}
+
+/// Runs `plan` with `T` moved as raw bytes of its width.
+///
+/// # Safety
+/// As [`run`]. Reading `T` as `[u8; W]` is sound because `T` has no
+/// uninitialized bytes (`NoUninit`) and `[u8; W]` has alignment 1; writing those
+/// bytes back makes a copy of a valid `T`.
+pub(crate) unsafe fn run_by_width<T: Element, I: IndexElem>(
+    plan: &Plan,
+    src: *const T,
+    idx: *const I,
+    out: *mut T,
+    isa: Isa,
+    parallel: bool,
+) -> Result<(), BadIndex> {
+    macro_rules! by_width {
+        ($($w:literal),*) => {
+            match size_of::<T>() {
+                $(
+                    // SAFETY: the caller's guarantees, re-typed as documented above.
+                    $w => unsafe {
+                        run::<[u8; $w], I>(plan, src.cast(), idx, out.cast(), isa, parallel)
+                    },
+                )*
+                // SAFETY: the caller's guarantees, on `T` itself.
+                _ => unsafe { run::<T, I>(plan, src, idx, out, isa, parallel) },
+            }
+        };
+    }
+    by_width!(1, 2, 4, 8, 16)
 }

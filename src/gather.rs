@@ -1,13 +1,13 @@
 //! The public gather entry points: validation in torch's order, then the plan.
 
 use crate::dispatch::{choose, KernelChoice};
+use crate::element::{kernel_width, Element};
 use crate::error::GatherError;
 use crate::index::{first_bad, IndexElem};
 use crate::kernel::tiny::{takes_tiny, tiny, TINY_RANK};
 use crate::options::GatherOptions;
 use crate::plan::Plan;
 use crate::view::{contiguous_strides, Layout, Tensor, TensorView, TensorViewMut};
-use crate::width::{self, Element};
 
 /// Wraps `dim` into `0..max(rank, 1)`, as torch's `maybe_wrap_dim`.
 pub(crate) fn wrap_dim(dim: isize, rank: usize) -> Result<usize, GatherError> {
@@ -71,7 +71,7 @@ unsafe fn run<T: Element, I: IndexElem>(
     // SAFETY: src and index layouts were checked against these buffers when their
     // views were made, `out` by the caller; shapes were checked by `check_shapes`,
     // which is what `Plan::new` requires for its invariants; `isa` is available.
-    let ran = unsafe { width::run(&plan, s, i, out, isa, opts.parallel) };
+    let ran = unsafe { crate::dispatch::run_by_width(&plan, s, i, out, isa, opts.parallel) };
     ran.map_err(|_| {
         let (value, position) = first_bad(index, plan.bound, plan.mode).unwrap_or_default();
         GatherError::IndexOutOfBounds {
@@ -299,10 +299,5 @@ fn explain_layout<T: Element, I: IndexElem>(
     if takes_tiny(index, opts) {
         return Ok(Some(KernelChoice::tiny(plan.class)));
     }
-    Ok(Some(choose(
-        &plan,
-        width::kernel_width::<T>(),
-        I::KIND,
-        isa,
-    )))
+    Ok(Some(choose(&plan, kernel_width::<T>(), I::KIND, isa)))
 }

@@ -153,11 +153,13 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod arch;
-mod dims;
 mod dispatch;
+mod element;
 mod error;
 mod gather;
 mod index;
+mod index_select;
+mod inline_vec;
 mod isa;
 mod kernel;
 pub mod loss;
@@ -168,25 +170,23 @@ mod options;
 mod par;
 mod plan;
 mod scatter;
-mod select;
 mod view;
-mod width;
 
 pub use dispatch::KernelChoice;
 pub use error::GatherError;
 pub use gather::{explain, explain_into, gather, gather_into, gather_into_with, gather_with};
 pub use index::IndexElem;
 pub use isa::Isa;
-pub use kernel::reference;
+pub mod reference;
+pub use element::Element;
+pub use index_select::{index_select, take_along_axis};
 pub use options::{GatherOptions, IndexMode};
 pub use plan::LayoutClass;
 pub use scatter::{
     scatter, scatter_add, scatter_add_into, scatter_add_into_with, scatter_into, scatter_into_with,
     Accumulate,
 };
-pub use select::{index_select, take_along_axis};
 pub use view::{Tensor, TensorView, TensorViewMut};
-pub use width::Element;
 
 #[cfg(feature = "half")]
 #[cfg_attr(docsrs, doc(cfg(feature = "half")))]

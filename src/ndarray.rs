@@ -51,11 +51,11 @@ use ::ndarray::{
     Array, ArrayBase, ArrayD, ArrayView, ArrayViewMut, Axis, Data, DataMut, Dimension, IxDyn,
 };
 
+use crate::element::Element;
 use crate::error::GatherError;
 use crate::index::IndexElem;
 use crate::scatter::Accumulate;
 use crate::view::{Tensor, TensorView, TensorViewMut};
-use crate::width::Element;
 
 /// Element offset of logical position `[0, 0, ..]` from the lowest-addressed
 /// element of the view: what each reversed axis adds.

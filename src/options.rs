@@ -1,6 +1,7 @@
 //! Knobs for a call: threading and the instruction-set path.
 
 use crate::isa::Isa;
+use std::any::{type_name, TypeId};
 
 /// Options for [`crate::gather_with`] and [`crate::gather_into_with`].
 ///
@@ -17,8 +18,21 @@ pub struct GatherOptions {
     pub(crate) parallel: bool,
     pub(crate) isa: Option<Isa>,
     pub(crate) mode: IndexMode,
-    /// The fill value's bytes and width, for [`IndexMode::Fill`].
-    pub(crate) fill: Option<([u8; 16], usize)>,
+    /// The fill value for [`IndexMode::Fill`], with its type.
+    pub(crate) fill: Option<Fill>,
+}
+
+/// A fill value: its bytes and the type they are a value of. Kernels write the
+/// bytes into output slots only after [`GatherOptions::fill_bytes`] has matched
+/// the type against the call's element type, so no slot ever receives bytes that
+/// are not a valid value of its own type (a `2u8` in a `bool`, a surrogate in a
+/// `char`).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Fill {
+    bytes: [u8; 16],
+    width: usize,
+    ty: TypeId,
+    name: &'static str,
 }
 
 impl Default for GatherOptions {
@@ -137,8 +151,9 @@ impl GatherOptions {
     }
 
     /// [`IndexMode::Fill`] with `value` for out-of-range positions. The value's
-    /// type must be the element type of the call (checked when it runs) and at
-    /// most 16 bytes wide.
+    /// type must be the element type of the call (checked when it runs: a fill
+    /// of another type, even of the same width, is refused) and at most 16
+    /// bytes wide.
     ///
     /// ```
     /// use fastgather::{gather_with, GatherError, GatherOptions, TensorView};
@@ -147,11 +162,13 @@ impl GatherOptions {
     /// let out = gather_with(&src, 0, &idx, &GatherOptions::new().fill(f32::NAN)).unwrap();
     /// assert_eq!(out.as_slice()[0], 1.5);
     /// assert!(out.as_slice()[1].is_nan());
-    /// // A fill value of another width is refused when the call runs.
-    /// assert!(matches!(
-    ///     gather_with(&src, 0, &idx, &GatherOptions::new().fill(0.0f64)),
-    ///     Err(GatherError::InvalidOption { .. })
-    /// ));
+    /// // A fill value of another type is refused when the call runs, whatever its width.
+    /// for opts in [GatherOptions::new().fill(0.0f64), GatherOptions::new().fill(0u32)] {
+    ///     assert!(matches!(
+    ///         gather_with(&src, 0, &idx, &opts),
+    ///         Err(GatherError::InvalidOption { .. })
+    ///     ));
+    /// }
     /// ```
     pub fn fill<T: crate::Element>(mut self, value: T) -> Self {
         let bytes = bytemuck::bytes_of(&value);
@@ -159,20 +176,29 @@ impl GatherOptions {
         let n = bytes.len().min(16);
         fill[..n].copy_from_slice(&bytes[..n]);
         self.mode = IndexMode::Fill;
-        self.fill = Some((fill, bytes.len()));
+        self.fill = Some(Fill {
+            bytes: fill,
+            width: bytes.len(),
+            ty: TypeId::of::<T>(),
+            name: type_name::<T>(),
+        });
         self
     }
 
-    /// Checks that a fill value, if the mode needs one, has `T`'s width.
-    pub(crate) fn fill_bytes<T>(&self) -> Result<[u8; 16], crate::GatherError> {
+    /// The fill value's bytes, if the mode needs one: only a value of type `T`
+    /// itself (at most 16 bytes) is accepted, so the bytes are a valid `T`.
+    pub(crate) fn fill_bytes<T: 'static>(&self) -> Result<[u8; 16], crate::GatherError> {
         match (self.mode, self.fill) {
-            (IndexMode::Fill, Some((bytes, w))) if w == size_of::<T>() && w <= 16 => Ok(bytes),
+            (IndexMode::Fill, Some(f)) if f.ty == TypeId::of::<T>() && f.width <= 16 => Ok(f.bytes),
             (IndexMode::Fill, given) => Err(crate::GatherError::InvalidOption {
                 reason: format!(
-                    "IndexMode::Fill needs a fill value of the element's width ({} bytes, \
-                     at most 16); got {}",
-                    size_of::<T>(),
-                    given.map_or("none".to_string(), |(_, w)| format!("{w} bytes"))
+                    "IndexMode::Fill needs a fill value of the element type {} \
+                     (at most 16 bytes); got {}",
+                    type_name::<T>(),
+                    given.map_or("none".to_string(), |f| format!(
+                        "a {} ({} bytes)",
+                        f.name, f.width
+                    ))
                 ),
             }),
             _ => Ok([0; 16]),

@@ -20,7 +20,7 @@
 //!    Index values are *not* checked: a kernel must test `v < bound` (unsigned)
 //!    before it forms a source address.
 
-use crate::dims::InlineVec;
+use crate::inline_vec::InlineVec;
 use crate::options::IndexMode;
 use crate::view::Layout;
 

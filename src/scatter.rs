@@ -1,6 +1,7 @@
 //! `scatter` and `scatter_add`: gather's adjoint, on the same views, plans and
 //! threads.
 
+use crate::element::Element;
 use crate::error::GatherError;
 use crate::gather::wrap_dim;
 use crate::index::{first_bad, IndexElem};
@@ -9,7 +10,6 @@ use crate::options::{GatherOptions, IndexMode};
 use crate::par;
 use crate::plan::Plan;
 use crate::view::{Tensor, TensorView, TensorViewMut};
-use crate::width::Element;
 
 /// Element types `scatter_add` can sum: integers add wrapping (as torch's do),
 /// floats in their own precision (with the `half` feature, `f16` and `bf16` too,

@@ -4,8 +4,8 @@
 //! element offset. Every layout is validated against its buffer when the view
 //! is made; see [`Layout::check`] for the invariants the kernels rely on.
 
-use crate::dims::InlineVec;
 use crate::error::GatherError;
+use crate::inline_vec::InlineVec;
 
 /// Sizes of a tensor; inline up to rank 6 so views of common ranks never allocate.
 pub(crate) type Dims = InlineVec<usize, 6>;

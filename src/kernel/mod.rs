@@ -7,7 +7,7 @@
 
 pub(crate) mod affine;
 pub(crate) mod portable;
-pub mod reference;
+
 pub(crate) mod scalar;
 pub(crate) mod scatter;
 pub(crate) mod tiny;

@@ -4,12 +4,6 @@
 //! as `[u8; W]`: one kernel body per width serves every dtype. Other widths
 //! (odd-sized `Pod` structs, zero-sized types) run the kernels on `T` itself.
 
-use crate::dispatch;
-use crate::index::IndexElem;
-use crate::isa::Isa;
-use crate::kernel::BadIndex;
-use crate::plan::Plan;
-
 /// An element type gather can move: any type without padding or uninitialized
 /// bytes (every `bytemuck::Pod` type, `bool`, `char`, ...).
 ///
@@ -36,37 +30,6 @@ use crate::plan::Plan;
 /// ```
 pub trait Element: bytemuck::NoUninit + Send + Sync {}
 impl<T: bytemuck::NoUninit + Send + Sync> Element for T {}
-
-/// Runs `plan` with `T` moved as raw bytes of its width.
-///
-/// # Safety
-/// As [`dispatch::run`]. Reading `T` as `[u8; W]` is sound because `T` has no
-/// uninitialized bytes (`NoUninit`) and `[u8; W]` has alignment 1; writing those
-/// bytes back makes a copy of a valid `T`.
-pub(crate) unsafe fn run<T: Element, I: IndexElem>(
-    plan: &Plan,
-    src: *const T,
-    idx: *const I,
-    out: *mut T,
-    isa: Isa,
-    parallel: bool,
-) -> Result<(), BadIndex> {
-    macro_rules! by_width {
-        ($($w:literal),*) => {
-            match size_of::<T>() {
-                $(
-                    // SAFETY: the caller's guarantees, re-typed as documented above.
-                    $w => unsafe {
-                        dispatch::run::<[u8; $w], I>(plan, src.cast(), idx, out.cast(), isa, parallel)
-                    },
-                )*
-                // SAFETY: the caller's guarantees, on `T` itself.
-                _ => unsafe { dispatch::run::<T, I>(plan, src, idx, out, isa, parallel) },
-            }
-        };
-    }
-    by_width!(1, 2, 4, 8, 16)
-}
 
 /// The width dispatch sees for `T`: its size if a byte-width kernel serves it,
 /// else 0 (kernels run on `T` itself).

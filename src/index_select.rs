@@ -2,12 +2,12 @@
 //! broadcast (stride-0) views, so they share gather's validation, plans,
 //! kernels and threads.
 
+use crate::element::Element;
 use crate::error::GatherError;
 use crate::gather::{gather_with, wrap_dim};
 use crate::index::IndexElem;
 use crate::options::{GatherOptions, IndexMode};
 use crate::view::{Tensor, TensorView};
-use crate::width::Element;
 
 /// torch's `src.index_select(dim, index)`: the slices of `src` along `dim` that
 /// `index` (1-d, or 0-d for one slice) names, in its order. The result has
