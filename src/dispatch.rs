@@ -1,50 +1,59 @@
-//! Chooses the kernel for a plan, once per call, and runs it over the rows.
+//! The dispatch table: (operation, layout class, element width, index mode,
+//! instruction-set path) -> kernel, driver and thread split, chosen once per
+//! call by [`choose`], so [`crate::explain`] reports exactly what [`run`]
+//! executes; and the width re-typing that lets one kernel body per width serve
+//! every element type.
 //!
-//! The choice is made from plain facts — layout class, element width, index
-//! kind, instruction-set path — by [`choose`], so [`crate::explain`] reports
-//! exactly what [`run`] will execute.
+//! Each path's line in the table hands its detection token to the path's
+//! entry point ([`affine_on`], [`on_path`]); nothing else calls into `arch/`.
 
 #[cfg(target_arch = "x86_64")]
 use crate::arch::x86_64::{avx2, avx512};
 use crate::element::{kernel_width, Element};
-use crate::index::{IndexElem, IndexKind};
-use crate::isa::Isa;
-use crate::kernel::{affine, portable, scalar, BadIndex, Job, Kernel};
-use crate::options::IndexMode;
-use crate::par;
+use crate::error::GatherError;
+use crate::index::IndexElem;
+use crate::isa::{Isa, Path};
+use crate::kernel::affine::{self, Driver};
+use crate::kernel::checked::Checked;
+use crate::kernel::portable::Portable;
+use crate::kernel::scalar::{self, Scalar};
+use crate::kernel::{BadIndex, Job};
+use crate::options::{GatherOptions, IndexMode};
+use crate::par::{self, Split};
 use crate::plan::{LayoutClass, Plan};
+use crate::tune::{COLUMN_PACK_BYTES, ROW_PACK_BYTES, TINY_MAX, TINY_RANK};
 use std::ops::Range;
 
-/// The kernels there are; each maps to one function per element type.
+/// The kernels there are.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum KernelId {
+    /// Small calls, walked on the views before any plan exists.
     Tiny,
+    /// Any layout, one element at a time (widths without a byte-width kernel).
     General,
+    /// Any layout under an index mode other than `Error`.
     GeneralMode,
+    /// Expanded indices: one source run per row.
     Runs,
-    AffineScalar,
-    AffinePortable,
-    #[cfg(target_arch = "x86_64")]
-    AffineAvx2,
-    #[cfg(target_arch = "x86_64")]
-    AffineAvx2Gather,
-    #[cfg(target_arch = "x86_64")]
-    AffineAvx512,
-    #[cfg(target_arch = "x86_64")]
-    AffineAvx512Gather,
+    /// The affine classes: the path's row body under a driver.
+    Affine,
+    /// Scatter and scatter_add rows.
+    Scatter,
 }
 
-/// A kernel choice: which kernel, on which path (see [`crate::explain`]).
+/// A kernel choice: which kernel, on which path, visiting rows in which order
+/// (see [`crate::explain`]).
 ///
 /// ```
-/// use fastgather::{explain, GatherOptions, Isa, LayoutClass, TensorView};
+/// use fastgather::{explain, Driver, GatherOptions, Isa, LayoutClass, TensorView};
 /// let src = TensorView::new(&[0u8; 64], &[8, 8]).unwrap();
 /// let idx = TensorView::new(&[0i64; 8], &[8, 1]).unwrap();
 /// let choice = explain(&src, 1, &idx, &GatherOptions::new().isa(Isa::Scalar)).unwrap().unwrap();
 /// assert_eq!((choice.class, choice.isa), (LayoutClass::Pick, Isa::Scalar));
-/// assert_eq!(choice.kernel, "scalar::affine");
+/// assert_eq!((choice.kernel, choice.driver), ("scalar::affine", Driver::Plain));
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct KernelChoice {
     /// The layout class of the reduced problem.
     pub class: LayoutClass,
@@ -52,188 +61,297 @@ pub struct KernelChoice {
     pub isa: Isa,
     /// The kernel's name, for reports and benchmarks.
     pub kernel: &'static str,
+    /// The order the kernel visits the rows in.
+    pub driver: Driver,
     pub(crate) id: KernelId,
+    pub(crate) path: Path,
+    pub(crate) split: Split,
 }
 
 impl KernelChoice {
     /// The tiny path of calls with at most a few dozen index elements, taken
-    /// before any plan exists (see `gather::tiny`).
+    /// before any plan exists.
     pub(crate) fn tiny(class: LayoutClass) -> Self {
         Self {
             class,
             isa: Isa::Scalar,
             kernel: "scalar::tiny",
+            driver: Driver::Plain,
             id: KernelId::Tiny,
+            path: Path::Scalar,
+            split: Split::Any,
         }
     }
 }
 
-/// Picks the kernel for `plan`'s layout class, an element `width` in bytes (0 for
-/// widths without byte-width kernels) and the index kind, on path `isa`.
+/// Whether a gather takes the tiny path: a small index, no forced path or
+/// driver (tests that force one get it), torch's index mode.
+pub(crate) fn takes_tiny(len: usize, rank: usize, opts: &GatherOptions) -> bool {
+    len <= TINY_MAX
+        && rank <= TINY_RANK
+        && opts.isa.is_none()
+        && opts.driver.is_none()
+        && opts.mode == IndexMode::Error
+}
+
+/// The table. For a gather plan with elements of `width` bytes (0 for widths
+/// without a byte-width kernel) on `path`:
+/// - an index mode other than `Error`: the scalar strided kernel that
+///   resolves each value;
+/// - `ExpandedRuns`: the run copier (`memcpy` per run);
+/// - widths without a byte-width kernel: the scalar strided kernel;
+/// - the affine classes (`LastDim`, `InnerRun`, `Pick`, `StridedIndex`,
+///   `General`): the path's row body under the driver [`driver_for`] picks
+///   (or `forced`, where it applies); 16-byte elements take the scalar-load
+///   body of a gather path (there is no 16-byte hardware gather).
 ///
-/// The kernel table:
-/// - any class under an index mode other than `Error`: the scalar strided
-///   kernel that resolves each value.
-/// - `ExpandedRuns`: the run copier (`memcpy` per run) on every path.
-/// - `LastDim`, `InnerRun`, `Pick`, `StridedIndex`, `General`: the affine
-///   kernel of the path asked for (over dense tiles of a strided index or
-///   output for the last two);
-///   16-byte elements take the scalar-load variant of the gather paths
-///   (`Avx2`, `Avx512`: vector checks, 16-byte moves), and widths without a
-///   byte-width kernel the scalar strided kernel.
-pub(crate) fn choose(plan: &Plan, width: usize, _kind: IndexKind, isa: Isa) -> KernelChoice {
-    let (isa, id, kernel) = match plan.class {
-        _ if plan.mode != IndexMode::Error => {
-            (Isa::Scalar, KernelId::GeneralMode, "scalar::general_mode")
+/// Fails only when `forced` names a driver that cannot run this plan.
+pub(crate) fn choose(
+    plan: &Plan,
+    width: usize,
+    path: Path,
+    mode: IndexMode,
+    forced: Option<Driver>,
+) -> Result<KernelChoice, GatherError> {
+    let plain = |kernel, id| (Path::Scalar, kernel, id, Driver::Plain);
+    let (path, kernel, id, driver) = match plan.class {
+        _ if mode != IndexMode::Error => plain("scalar::general_mode", KernelId::GeneralMode),
+        LayoutClass::ExpandedRuns => plain("scalar::runs", KernelId::Runs),
+        _ if width == 0 => plain("scalar::general", KernelId::General),
+        _ => {
+            let path = if width == 16 { path.without_gather() } else { path };
+            let driver = match forced {
+                Some(d) if applies(d, plan, width) => d,
+                Some(d) => {
+                    return Err(GatherError::InvalidOption {
+                        reason: format!(
+                            "the {d:?} driver cannot run a {:?} gather of {width}-byte elements",
+                            plan.class
+                        ),
+                    })
+                }
+                None => driver_for(plan, width),
+            };
+            (path, affine_name(path), KernelId::Affine, driver)
         }
-        LayoutClass::ExpandedRuns => (Isa::Scalar, KernelId::Runs, "scalar::runs"),
-        LayoutClass::LastDim
-        | LayoutClass::InnerRun
-        | LayoutClass::Pick
-        | LayoutClass::StridedIndex
-        | LayoutClass::General => match (isa, width) {
-            (_, 0) => (Isa::Scalar, KernelId::General, "scalar::general"),
-            (Isa::Scalar, _) => (Isa::Scalar, KernelId::AffineScalar, "scalar::affine"),
-            (Isa::Portable, _) => (Isa::Portable, KernelId::AffinePortable, "portable::affine"),
-            #[cfg(target_arch = "x86_64")]
-            (Isa::Avx2, _) | (Isa::Avx2Gather, 16) => {
-                (Isa::Avx2, KernelId::AffineAvx2, "avx2::affine_loads")
-            }
-            #[cfg(target_arch = "x86_64")]
-            (Isa::Avx512 | Isa::Avx512Gather, 16) => {
-                (Isa::Avx512, KernelId::AffineAvx512, "avx512::affine_loads")
-            }
-            #[cfg(target_arch = "x86_64")]
-            (Isa::Avx2Gather, _) => (
-                Isa::Avx2Gather,
-                KernelId::AffineAvx2Gather,
-                "avx2::affine_gather",
-            ),
-            #[cfg(target_arch = "x86_64")]
-            (Isa::Avx512, _) => (Isa::Avx512, KernelId::AffineAvx512, "avx512::affine_loads"),
-            #[cfg(target_arch = "x86_64")]
-            (Isa::Avx512Gather, _) => (
-                Isa::Avx512Gather,
-                KernelId::AffineAvx512Gather,
-                "avx512::affine_gather",
-            ),
-            #[cfg(not(target_arch = "x86_64"))]
-            _ => (Isa::Portable, KernelId::AffinePortable, "portable::affine"),
-        },
     };
+    if forced.is_some_and(|d| d != driver) {
+        return Err(GatherError::InvalidOption {
+            reason: format!(
+                "a driver was forced, but this call runs {kernel}, which has none to choose"
+            ),
+        });
+    }
+    let split = match (id, plan.class) {
+        // Rows with the same source base share packed column tiles: such
+        // rows stay in one task.
+        (KernelId::Affine, LayoutClass::InnerRun) => Split::InnerFirst {
+            group: plan.reuse(),
+        },
+        _ => Split::Any,
+    };
+    Ok(KernelChoice {
+        class: plan.class,
+        isa: path.isa(),
+        kernel,
+        driver,
+        id,
+        path,
+        split,
+    })
+}
+
+/// The choice for a scatter or scatter_add plan on `path`: one row kernel,
+/// compiled under the path's features, rows never split (rows never share a
+/// written element, and each applies its values in index order).
+pub(crate) fn choose_scatter(plan: &Plan, path: Path) -> KernelChoice {
     KernelChoice {
         class: plan.class,
-        isa,
-        kernel,
-        id,
+        isa: path.isa(),
+        kernel: "scatter::rows",
+        driver: Driver::Plain,
+        id: KernelId::Scatter,
+        path,
+        split: Split::RowsOnly,
     }
 }
 
-/// The function of kernel `id` for element type `E` and index type `I`.
-fn kernel<E: Copy, I: IndexElem>(id: KernelId) -> Kernel<E, I> {
-    match id {
-        // Tiny calls are served before a plan exists; the general kernel is
-        // correct for any plan, should one arrive here.
-        KernelId::Tiny | KernelId::General => scalar::general::<E, I>,
-        KernelId::GeneralMode => scalar::general_mode::<E, I>,
-        KernelId::Runs => scalar::runs::<E, I>,
-        KernelId::AffineScalar => affine_scalar::<E, I>,
-        KernelId::AffinePortable => portable::affine::<E, I>,
-        #[cfg(target_arch = "x86_64")]
-        KernelId::AffineAvx2 => avx2::affine_loads::<E, I>,
-        #[cfg(target_arch = "x86_64")]
-        KernelId::AffineAvx2Gather => avx2::affine_gather::<E, I>,
-        #[cfg(target_arch = "x86_64")]
-        KernelId::AffineAvx512 => avx512::affine_loads::<E, I>,
-        #[cfg(target_arch = "x86_64")]
-        KernelId::AffineAvx512Gather => avx512::affine_gather::<E, I>,
+/// The name of the affine kernel on `path`.
+fn affine_name(path: Path) -> &'static str {
+    match path.isa() {
+        Isa::Scalar => "scalar::affine",
+        Isa::Portable => "portable::affine",
+        Isa::Avx2 => "avx2::affine_loads",
+        Isa::Avx2Gather => "avx2::affine_gather",
+        Isa::Avx512 => "avx512::affine_loads",
+        Isa::Avx512Gather => "avx512::affine_gather",
     }
 }
 
-/// The affine kernel with the scalar row body.
+/// The driver for an affine plan: tiles for a strided index or output,
+/// packing where the source's own layout would make the picks miss, column
+/// tiles for rows that pick from the same source block, else rows in order.
+pub(crate) fn driver_for(plan: &Plan, width: usize) -> Driver {
+    match plan.class {
+        LayoutClass::StridedIndex | LayoutClass::General => Driver::Tiles,
+        _ => match affine::packing(plan, width) {
+            Some(d) => d,
+            None if plan.class == LayoutClass::InnerRun && plan.rows > 1 => Driver::ColumnTiles,
+            None => Driver::Plain,
+        },
+    }
+}
+
+/// Whether `driver` can run an affine `plan` of `width`-byte elements.
+fn applies(driver: Driver, plan: &Plan, width: usize) -> bool {
+    let class = plan.class;
+    let packable = |cap: usize| plan.bound > 0 && plan.bound.saturating_mul(width) <= cap;
+    match driver {
+        Driver::Tiles => matches!(class, LayoutClass::StridedIndex | LayoutClass::General),
+        Driver::Plain => matches!(
+            class,
+            LayoutClass::LastDim | LayoutClass::InnerRun | LayoutClass::Pick
+        ),
+        Driver::ColumnTiles => class == LayoutClass::InnerRun,
+        Driver::PackedColumns => class == LayoutClass::InnerRun && packable(COLUMN_PACK_BYTES),
+        Driver::PackedRows => {
+            class == LayoutClass::LastDim && !plan.outer.is_empty() && packable(ROW_PACK_BYTES)
+        }
+    }
+}
+
+/// Runs an affine kernel on `path`: each path's entry point, given its token.
 ///
 /// # Safety
-/// As for [`Kernel`].
-unsafe fn affine_scalar<E: Copy, I: IndexElem>(
+/// The kernel contract (`kernel/mod.rs`) for `job`, `rows` and `cols`;
+/// `driver` applies to the plan.
+#[inline(always)]
+unsafe fn affine_on<E: Copy, I: IndexElem>(
+    path: Path,
     job: &Job<'_, E, I>,
     rows: Range<usize>,
     cols: Range<usize>,
+    driver: Driver,
 ) -> Result<(), BadIndex> {
-    // SAFETY: forwarded from this function's contract.
-    unsafe { affine::drive::<scalar::Scalar, E, I>(job, rows, cols) }
+    // SAFETY: forwarded; each token came from detection (`Path::detect`).
+    unsafe {
+        match path {
+            Path::Scalar => affine::drive(Scalar, job, rows, cols, driver),
+            Path::Portable => affine::drive(Checked(Portable), job, rows, cols, driver),
+            #[cfg(target_arch = "x86_64")]
+            Path::Avx2 { token, gather } => match gather {
+                false => avx2::affine(token, Checked(avx2::Avx2Lanes(token)), job, rows, cols, driver),
+                true => avx2::affine(token, avx2::Avx2Gather(token), job, rows, cols, driver),
+            },
+            #[cfg(target_arch = "x86_64")]
+            Path::Avx512 { token, gather } => match gather {
+                false => {
+                    let lanes = Checked(avx512::Avx512Lanes(token));
+                    avx512::affine(token, lanes, job, rows, cols, driver)
+                }
+                true => avx512::affine(token, avx512::Avx512Gather(token), job, rows, cols, driver),
+            },
+        }
+    }
 }
 
-/// Runs the gather described by `plan` on path `isa` (or the best lower one).
+/// Runs `f` compiled under `path`'s features (what it inlines may use them):
+/// the row kernels of scatter and of the losses go through here.
+#[inline(always)]
+pub(crate) fn on_path<O>(path: Path, f: impl FnOnce() -> O) -> O {
+    match path {
+        Path::Scalar | Path::Portable => f(),
+        // SAFETY: the token came from detection.
+        #[cfg(target_arch = "x86_64")]
+        Path::Avx2 { token, .. } => unsafe { avx2::under(token, f) },
+        // SAFETY: the token came from detection.
+        #[cfg(target_arch = "x86_64")]
+        Path::Avx512 { token, .. } => unsafe { avx512::under(token, f) },
+    }
+}
+
+/// Runs a gather `choice` over `job`'s plan, split across threads.
 ///
 /// # Safety
-/// `src`, `idx` and `out` point at the buffers that `plan`'s layouts were checked
-/// against (plan invariants 1-3), `isa` is available on this CPU, and nothing
-/// else accesses `out` during the call.
-pub(crate) unsafe fn run<E: Copy + Send + Sync, I: IndexElem>(
-    plan: &Plan,
-    src: *const E,
-    idx: *const I,
-    out: *mut E,
-    isa: Isa,
+/// `job` satisfies the kernel contract for the whole plan, `choice` was made
+/// by [`choose`] for this plan, and nothing else accesses the output during
+/// the call.
+unsafe fn run<E: Copy + Send + Sync, I: IndexElem>(
+    choice: &KernelChoice,
+    job: &Job<'_, E, I>,
     parallel: bool,
 ) -> Result<(), BadIndex> {
-    let choice = choose(plan, kernel_width::<E>(), I::KIND, isa);
-    let kernel = kernel::<E, I>(choice.id);
-    let job = Job {
-        plan,
-        src,
-        idx,
-        out,
-    };
+    let plan = job.plan;
     let elem_bytes = size_of::<E>() + size_of::<I>();
-    // Column tiles of an `InnerRun` are packed per task, and rows with the same
-    // source base share them: those rows stay in one task.
-    let split = match plan.class {
-        LayoutClass::InnerRun => par::Split::InnerFirst {
-            group: affine::reuse(plan),
-        },
-        _ => par::Split::Any,
-    };
     par::for_each_chunk(
         plan.rows,
         plan.inner,
         elem_bytes,
         parallel,
-        split,
+        choice.split,
         |rows, cols| {
-            // SAFETY: the caller vouches for the pointers and that `isa` (the path of
-            // the chosen kernel, or one below it) is available; `for_each_chunk` gives
-            // each call a disjoint rectangle inside `rows × inner`.
-            unsafe { kernel(&job, rows, cols) }
+            // SAFETY: `for_each_chunk` gives each call a disjoint rectangle
+            // inside `rows × inner`; the rest is the caller's.
+            unsafe {
+                match choice.id {
+                    KernelId::GeneralMode => scalar::general_mode(job, rows, cols),
+                    KernelId::Runs => scalar::runs(job, rows, cols),
+                    KernelId::Affine => affine_on(choice.path, job, rows, cols, choice.driver),
+                    // The general kernel is correct for any plan.
+                    KernelId::General | KernelId::Tiny | KernelId::Scatter => {
+                        scalar::general(job, rows, cols)
+                    }
+                }
+            }
         },
     )
 }
 
-/// Runs `plan` with `T` moved as raw bytes of its width.
+/// Runs a gather `choice` for `plan` with `T` moved as raw bytes of its width
+/// where a byte-width kernel serves it (1, 2, 4, 8, 16 bytes), else as `T`.
 ///
 /// # Safety
-/// As [`run`]. Reading `T` as `[u8; W]` is sound because `T` has no
-/// uninitialized bytes (`NoUninit`) and `[u8; W]` has alignment 1; writing those
-/// bytes back makes a copy of a valid `T`.
+/// `src`, `idx` and `out` point at the buffers `plan` was built from (the
+/// output with room for every position the plan names), `choice` was made by
+/// [`choose`] for `plan` with `kernel_width::<T>()`, `fill` holds a valid `T`
+/// under `IndexMode::Fill`, and nothing else accesses the output during the
+/// call. Reading `T` as `[u8; W]` is sound because `T` has no uninitialized
+/// bytes (`NoUninit`) and `[u8; W]` has alignment 1; writing those bytes back
+/// makes a copy of a valid `T`.
+#[allow(clippy::too_many_arguments)]
 pub(crate) unsafe fn run_by_width<T: Element, I: IndexElem>(
+    choice: &KernelChoice,
     plan: &Plan,
     src: *const T,
     idx: *const I,
     out: *mut T,
-    isa: Isa,
+    mode: IndexMode,
+    fill: [u8; 16],
     parallel: bool,
 ) -> Result<(), BadIndex> {
+    debug_assert_eq!(choice.class, plan.class);
     macro_rules! by_width {
         ($($w:literal),*) => {
-            match size_of::<T>() {
+            match kernel_width::<T>() {
                 $(
-                    // SAFETY: the caller's guarantees, re-typed as documented above.
-                    $w => unsafe {
-                        run::<[u8; $w], I>(plan, src.cast(), idx, out.cast(), isa, parallel)
-                    },
+                    $w => {
+                        let job = Job {
+                            plan,
+                            src: src.cast::<[u8; $w]>(),
+                            idx,
+                            out: out.cast::<[u8; $w]>(),
+                            mode,
+                            fill,
+                        };
+                        // SAFETY: the caller's guarantees, re-typed as documented above.
+                        unsafe { run(choice, &job, parallel) }
+                    }
                 )*
-                // SAFETY: the caller's guarantees, on `T` itself.
-                _ => unsafe { run::<T, I>(plan, src, idx, out, isa, parallel) },
+                _ => {
+                    let job = Job { plan, src, idx, out, mode, fill };
+                    // SAFETY: the caller's guarantees, on `T` itself.
+                    unsafe { run(choice, &job, parallel) }
+                }
             }
         };
     }

@@ -1,79 +1,45 @@
 //! The public gather entry points: validation in torch's order, then the plan.
 
-use crate::dispatch::{choose, KernelChoice};
+pub(crate) use crate::check::wrap_dim;
+use crate::check::{check_shapes, first_bad};
+use crate::dispatch::{choose, run_by_width, takes_tiny, KernelChoice};
 use crate::element::{kernel_width, Element};
 use crate::error::GatherError;
-use crate::index::{first_bad, IndexElem};
-use crate::kernel::tiny::{takes_tiny, tiny, TINY_RANK};
+use crate::index::IndexElem;
+use crate::kernel::tiny::tiny;
 use crate::options::GatherOptions;
 use crate::plan::Plan;
-use crate::view::{contiguous_strides, Layout, Tensor, TensorView, TensorViewMut};
+use crate::tune::TINY_RANK;
+use crate::view::{Layout, Tensor, TensorView, TensorViewMut};
 
-/// Wraps `dim` into `0..max(rank, 1)`, as torch's `maybe_wrap_dim`.
-pub(crate) fn wrap_dim(dim: isize, rank: usize) -> Result<usize, GatherError> {
-    let rank = rank.max(1);
-    let r = rank as isize;
-    if dim < -r || dim >= r {
-        return Err(GatherError::DimOutOfRange { dim, rank });
-    }
-    Ok(if dim < 0 { dim + r } else { dim } as usize)
-}
-
-/// torch's rank and size rules (SEMANTICS.md, rules 4 and 5) for a non-empty index.
-pub(crate) fn check_shapes(src: &[usize], dim: usize, index: &[usize]) -> Result<(), GatherError> {
-    if index.len().max(1) != src.len().max(1) {
-        return Err(GatherError::RankMismatch {
-            src_rank: src.len(),
-            index_rank: index.len(),
-        });
-    }
-    let bad = src
-        .iter()
-        .zip(index)
-        .enumerate()
-        .find(|&(k, (s, i))| k != dim && i > s);
-    match bad {
-        Some((axis, _)) => Err(GatherError::SizeMismatch {
-            axis,
-            dim,
-            index_shape: index.to_vec(),
-            src_shape: src.to_vec(),
-        }),
-        None => Ok(()),
-    }
-}
-
-/// Plans and runs a validated, non-empty gather into `out`.
+/// Plans, chooses and runs a non-empty gather into `out`.
 ///
 /// # Safety
-/// `out` points at a buffer that `out_layout` was checked against
-/// (`Layout::check` and `check_no_overlap`), with the index's shape, and nothing
-/// else accesses it during the call.
+/// With `out_layout` given, `out` points at the buffer that layout was
+/// checked against (`Layout::check` and `check_no_overlap`); with `None`,
+/// `out` has room for `index.len()` elements. Nothing else accesses it
+/// during the call.
 unsafe fn run<T: Element, I: IndexElem>(
     src: &TensorView<'_, T>,
     dim: usize,
     index: &TensorView<'_, I>,
-    out_layout: &Layout,
+    out_layout: Option<&Layout>,
     out: *mut T,
     opts: &GatherOptions,
 ) -> Result<(), GatherError> {
-    let isa = opts.resolve_isa()?;
-    let mut plan = Plan::new(
-        src.layout(),
-        src.data().len(),
-        index.layout(),
-        out_layout,
-        dim,
-    );
-    plan.mode = opts.mode;
-    plan.fill = opts.fill_bytes::<T>()?;
+    let path = opts.path()?;
+    let plan = Plan::gather(src.layout(), src.data().len(), dim, index.layout(), out_layout)?;
+    let choice = choose(&plan, kernel_width::<T>(), path, opts.mode, opts.driver)?;
+    let fill = opts.fill_bytes::<T>()?;
     let (s, i) = (src.data().as_ptr(), index.data().as_ptr());
-    // SAFETY: src and index layouts were checked against these buffers when their
-    // views were made, `out` by the caller; shapes were checked by `check_shapes`,
-    // which is what `Plan::new` requires for its invariants; `isa` is available.
-    let ran = unsafe { crate::dispatch::run_by_width(&plan, s, i, out, isa, opts.parallel) };
+    // SAFETY: the plan was built from these views (checked against their
+    // buffers when made) and `out`'s layout (the caller's); the choice is
+    // the table's for this plan; `fill_bytes` matched the fill's type to `T`.
+    let ran = unsafe {
+        run_by_width(&choice, &plan, s, i, out, opts.mode, fill, opts.parallel)
+    };
     ran.map_err(|_| {
-        let (value, position) = first_bad(index, plan.bound, plan.mode).unwrap_or_default();
+        let (value, position) = first_bad(index, plan.bound, opts.mode).unwrap_or_default();
         GatherError::IndexOutOfBounds {
             value,
             position,
@@ -126,7 +92,7 @@ pub fn gather_with<T: Element, I: IndexElem>(
     index: &TensorView<'_, I>,
     opts: &GatherOptions,
 ) -> Result<Tensor<T>, GatherError> {
-    opts.resolve_isa()?;
+    opts.path()?;
     let d = wrap_dim(dim, src.rank())?;
     let n = index.len();
     let mut data: Vec<T> = Vec::new();
@@ -136,21 +102,17 @@ pub fn gather_with<T: Element, I: IndexElem>(
             .map_err(|_| GatherError::AllocationFailed {
                 bytes: n.saturating_mul(size_of::<T>()),
             })?;
-        if takes_tiny(index, opts) {
+        if takes_tiny(n, index.rank(), opts) {
             // Positions come in row-major order: the contiguous output's order.
             tiny(src, d, index, &[], |_, v| data.push(v))?;
             return Ok(Tensor::from_parts(data, index.shape().into()));
         }
-        let out_layout = Layout {
-            shape: index.shape().into(),
-            strides: contiguous_strides(index.shape()),
-            offset: 0,
-        };
-        // SAFETY: `data` has room for `n` elements, and a contiguous row-major
-        // layout of `n` elements fits it without overlap.
-        unsafe { run(src, d, index, &out_layout, data.as_mut_ptr(), opts)? };
+        // SAFETY: `data` has room for `n` elements, the dense output's.
+        unsafe { run(src, d, index, None, data.as_mut_ptr(), opts)? };
         // SAFETY: the run succeeded, so every position of the index's shape, which
-        // covers all `n` slots of the contiguous layout, was written (plan invariant 1).
+        // covers all `n` slots of the dense layout, was written (plan invariant 1
+        // and the kernel contract: a kernel that returns `Ok` wrote its whole
+        // rectangle).
         unsafe { data.set_len(n) };
     }
     Ok(Tensor::from_parts(data, index.shape().into()))
@@ -199,7 +161,7 @@ pub fn gather_into_with<T: Element, I: IndexElem>(
     out: &mut TensorViewMut<'_, T>,
     opts: &GatherOptions,
 ) -> Result<(), GatherError> {
-    opts.resolve_isa()?;
+    opts.path()?;
     let d = wrap_dim(dim, src.rank())?;
     if out.shape() != index.shape() {
         return Err(GatherError::OutShapeMismatch {
@@ -211,7 +173,7 @@ pub fn gather_into_with<T: Element, I: IndexElem>(
         return Ok(());
     }
     check_shapes(src.shape(), d, index.shape())?;
-    if takes_tiny(index, opts) {
+    if takes_tiny(index.len(), index.rank(), opts) {
         let (base, rank) = (out.offset() as isize, out.rank());
         let mut strides = [0isize; TINY_RANK];
         strides[..rank].copy_from_slice(out.strides());
@@ -220,10 +182,11 @@ pub fn gather_into_with<T: Element, I: IndexElem>(
             data[(base + at) as usize] = v
         });
     }
+    let layout = out.layout().clone();
     let ptr = out.data_mut().as_mut_ptr();
     // SAFETY: `out`'s layout was checked against its buffer, overlap included, when
     // the view was made; the `&mut` borrow keeps everyone else away.
-    unsafe { run(src, d, index, out.layout(), ptr, opts) }
+    unsafe { run(src, d, index, Some(&layout), ptr, opts) }
 }
 
 /// Which kernel [`gather_with`] would run for these arguments, after the same
@@ -243,12 +206,7 @@ pub fn explain<T: Element, I: IndexElem>(
     index: &TensorView<'_, I>,
     opts: &GatherOptions,
 ) -> Result<Option<KernelChoice>, GatherError> {
-    let out = Layout {
-        shape: index.shape().into(),
-        strides: contiguous_strides(index.shape()),
-        offset: 0,
-    };
-    explain_layout(src, dim, index, &out, opts)
+    explain_layout(src, dim, index, None, opts)
 }
 
 /// Which kernel [`gather_into_with`] would run for these arguments: as
@@ -277,27 +235,25 @@ pub fn explain_into<T: Element, I: IndexElem>(
             actual: out.shape().to_vec(),
         });
     }
-    explain_layout(src, dim, index, out.layout(), opts)
+    explain_layout(src, dim, index, Some(out.layout()), opts)
 }
 
-/// [`explain`] with the output's layout.
+/// [`explain`] with the output's layout (`None`: dense).
 fn explain_layout<T: Element, I: IndexElem>(
     src: &TensorView<'_, T>,
     dim: isize,
     index: &TensorView<'_, I>,
-    out: &Layout,
+    out: Option<&Layout>,
     opts: &GatherOptions,
 ) -> Result<Option<KernelChoice>, GatherError> {
-    let isa = opts.resolve_isa()?;
+    let path = opts.path()?;
     let d = wrap_dim(dim, src.rank())?;
     if index.is_empty() {
         return Ok(None);
     }
-    check_shapes(src.shape(), d, index.shape())?;
-    let mut plan = Plan::new(src.layout(), src.data().len(), index.layout(), out, d);
-    plan.mode = opts.mode;
-    if takes_tiny(index, opts) {
+    let plan = Plan::gather(src.layout(), src.data().len(), d, index.layout(), out)?;
+    if takes_tiny(index.len(), index.rank(), opts) {
         return Ok(Some(KernelChoice::tiny(plan.class)));
     }
-    Ok(Some(choose(&plan, kernel_width::<T>(), I::KIND, isa)))
+    choose(&plan, kernel_width::<T>(), path, opts.mode, opts.driver).map(Some)
 }

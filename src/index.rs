@@ -1,7 +1,6 @@
 //! Index element types and the range check every kernel applies.
 
 use crate::options::IndexMode;
-use crate::view::{for_each_position, TensorView};
 
 mod sealed {
     pub trait Sealed {}
@@ -108,24 +107,4 @@ pub(crate) fn resolve<I: IndexElem>(mode: IndexMode, v: i64, bound: usize) -> Re
 #[inline(always)]
 pub(crate) fn in_bounds(v: i64, bound: usize) -> bool {
     (v as u64) < bound as u64
-}
-
-/// The first out-of-range value of `index` in row-major order, with its position.
-/// The cold path after a kernel reports that some value was bad: kernels may
-/// visit positions in any order or in parallel, this scan fixes which one is named.
-pub(crate) fn first_bad<I: IndexElem>(
-    index: &TensorView<'_, I>,
-    bound: usize,
-    mode: IndexMode,
-) -> Option<(i128, Vec<usize>)> {
-    let mut found = None;
-    for_each_position(index.shape(), |pos| {
-        let v = *index.get(pos).expect("position inside the shape");
-        if resolve::<I>(mode, v.to_i64(), bound) != Resolved::Bad {
-            return true;
-        }
-        found = Some((v.to_i128(), pos.to_vec()));
-        false
-    });
-    found
 }

@@ -1,5 +1,15 @@
 //! Instruction-set paths: detected once, cached, and forcible for tests.
+//!
+//! The proof that the CPU has an instruction set is a token that only
+//! detection makes ([`Avx2::try_new`], [`Avx512::try_new`]), the way memchr's
+//! per-ISA searchers are built. Every `#[target_feature]` entry point takes its
+//! token as an argument, so a call without detection does not compile, and a
+//! [`Path`] (a public [`Isa`] resolved against this CPU) holds the token of the
+//! kernels it runs. Adding an instruction set: a token here, a variant of
+//! [`Isa`] and [`Path`], a module under `arch/`, and its line in the dispatch
+//! table.
 
+use crate::error::GatherError;
 use std::sync::OnceLock;
 
 /// A family of kernel implementations, from the plainest to the widest.
@@ -45,19 +55,18 @@ impl Isa {
     /// assert!(paths.contains(&Isa::best()));
     /// ```
     pub fn available() -> Vec<Isa> {
-        let mut paths = vec![Isa::Scalar, Isa::Portable];
-        #[cfg(target_arch = "x86_64")]
-        {
-            let caps = caps();
-            if caps.avx2 {
-                paths.extend([Isa::Avx2, Isa::Avx2Gather]);
-            }
-            if caps.avx512 {
-                paths.extend([Isa::Avx512, Isa::Avx512Gather]);
-            }
-        }
-        paths
+        Self::ALL.into_iter().filter(|i| i.is_available()).collect()
     }
+
+    /// Every path, plainest first.
+    const ALL: [Isa; 6] = [
+        Isa::Scalar,
+        Isa::Portable,
+        Isa::Avx2,
+        Isa::Avx2Gather,
+        Isa::Avx512,
+        Isa::Avx512Gather,
+    ];
 
     /// Whether this CPU can run the path (no allocation: checked on every call).
     ///
@@ -67,17 +76,7 @@ impl Isa {
     /// assert_eq!(Isa::Avx2.is_available(), Isa::available().contains(&Isa::Avx2));
     /// ```
     pub fn is_available(self) -> bool {
-        #[cfg(target_arch = "x86_64")]
-        {
-            let caps = caps();
-            match self {
-                Isa::Scalar | Isa::Portable => true,
-                Isa::Avx2 | Isa::Avx2Gather => caps.avx2,
-                Isa::Avx512 | Isa::Avx512Gather => caps.avx512,
-            }
-        }
-        #[cfg(not(target_arch = "x86_64"))]
-        matches!(self, Isa::Scalar | Isa::Portable)
+        Path::detect(self).is_some()
     }
 
     /// The path dispatch uses when none is forced: `Avx512` where the CPU has
@@ -91,23 +90,136 @@ impl Isa {
     /// assert!(best >= Isa::Portable);
     /// ```
     pub fn best() -> Isa {
-        *BEST.get_or_init(|| {
-            #[cfg(target_arch = "x86_64")]
-            {
-                let caps = caps();
-                if caps.avx512 {
-                    return Isa::Avx512;
-                }
-                if caps.avx2 {
-                    return Isa::Avx2;
-                }
-            }
-            Isa::Portable
-        })
+        Path::best().isa()
     }
 }
 
-static BEST: OnceLock<Isa> = OnceLock::new();
+/// An [`Isa`] this CPU was found to run, holding the proof: the token its
+/// kernels take. Only [`Path::detect`] and [`Path::best`] make one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Path {
+    Scalar,
+    Portable,
+    #[cfg(target_arch = "x86_64")]
+    Avx2 { token: Avx2, gather: bool },
+    #[cfg(target_arch = "x86_64")]
+    Avx512 { token: Avx512, gather: bool },
+}
+
+impl Path {
+    /// The path `isa` names, if this CPU runs it.
+    pub(crate) fn detect(isa: Isa) -> Option<Path> {
+        match isa {
+            Isa::Scalar => Some(Path::Scalar),
+            Isa::Portable => Some(Path::Portable),
+            #[cfg(target_arch = "x86_64")]
+            Isa::Avx2 | Isa::Avx2Gather => Avx2::try_new().map(|token| Path::Avx2 {
+                token,
+                gather: isa == Isa::Avx2Gather,
+            }),
+            #[cfg(target_arch = "x86_64")]
+            Isa::Avx512 | Isa::Avx512Gather => Avx512::try_new().map(|token| Path::Avx512 {
+                token,
+                gather: isa == Isa::Avx512Gather,
+            }),
+            #[cfg(not(target_arch = "x86_64"))]
+            _ => None,
+        }
+    }
+
+    /// The widest scalar-load path this CPU runs (hardware gathers are slow on
+    /// many CPUs, so they are chosen only when forced); detected once.
+    pub(crate) fn best() -> Path {
+        static BEST: OnceLock<Path> = OnceLock::new();
+        *BEST.get_or_init(|| {
+            [Isa::Avx512, Isa::Avx2]
+                .into_iter()
+                .find_map(Path::detect)
+                .unwrap_or(Path::Portable)
+        })
+    }
+
+    /// The path `isa` names if given, else the best one; an error if this CPU
+    /// lacks the one asked for.
+    pub(crate) fn resolve(isa: Option<Isa>) -> Result<Path, GatherError> {
+        match isa {
+            None => Ok(Path::best()),
+            Some(isa) => Path::detect(isa).ok_or(GatherError::IsaUnavailable { isa }),
+        }
+    }
+
+    /// This path with scalar loads instead of hardware gathers (for widths
+    /// without a hardware gather).
+    pub(crate) fn without_gather(self) -> Path {
+        match self {
+            #[cfg(target_arch = "x86_64")]
+            Path::Avx2 { token, .. } => Path::Avx2 {
+                token,
+                gather: false,
+            },
+            #[cfg(target_arch = "x86_64")]
+            Path::Avx512 { token, .. } => Path::Avx512 {
+                token,
+                gather: false,
+            },
+            other => other,
+        }
+    }
+
+    /// The public name of this path.
+    pub(crate) fn isa(self) -> Isa {
+        match self {
+            Path::Scalar => Isa::Scalar,
+            Path::Portable => Isa::Portable,
+            #[cfg(target_arch = "x86_64")]
+            Path::Avx2 { gather: false, .. } => Isa::Avx2,
+            #[cfg(target_arch = "x86_64")]
+            Path::Avx2 { gather: true, .. } => Isa::Avx2Gather,
+            #[cfg(target_arch = "x86_64")]
+            Path::Avx512 { gather: false, .. } => Isa::Avx512,
+            #[cfg(target_arch = "x86_64")]
+            Path::Avx512 { gather: true, .. } => Isa::Avx512Gather,
+        }
+    }
+}
+
+/// Proof that this CPU runs AVX2. Only [`Avx2::try_new`] makes one (the field
+/// is private), so code holding it may call functions compiled with
+/// `#[target_feature(enable = "avx2")]`.
+#[cfg(target_arch = "x86_64")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Avx2(());
+
+#[cfg(target_arch = "x86_64")]
+impl Avx2 {
+    /// The token, if the CPU has AVX2.
+    #[inline]
+    pub(crate) fn try_new() -> Option<Self> {
+        caps().avx2.then_some(Avx2(()))
+    }
+}
+
+/// Proof that this CPU runs AVX-512 F, BW, VL and DQ, and AVX2 (the AVX-512
+/// paths call the AVX2 transposes). Only [`Avx512::try_new`] makes one.
+#[cfg(target_arch = "x86_64")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Avx512(());
+
+#[cfg(target_arch = "x86_64")]
+impl Avx512 {
+    /// The token, if the CPU has AVX-512 F, BW, VL, DQ and AVX2.
+    #[inline]
+    pub(crate) fn try_new() -> Option<Self> {
+        let c = caps();
+        (c.avx512 && c.avx2).then_some(Avx512(()))
+    }
+
+    /// AVX-512 proves AVX2 too.
+    #[inline(always)]
+    pub(crate) fn avx2(self) -> Avx2 {
+        Avx2(())
+    }
+}
 
 #[cfg(target_arch = "x86_64")]
 #[derive(Clone, Copy)]
@@ -127,3 +239,4 @@ fn caps() -> Caps {
             && is_x86_feature_detected!("avx512dq"),
     })
 }
+

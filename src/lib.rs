@@ -153,6 +153,7 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod arch;
+mod check;
 mod dispatch;
 mod element;
 mod error;
@@ -170,10 +171,12 @@ mod options;
 mod par;
 mod plan;
 mod scatter;
+mod tune;
 mod view;
 
 pub use dispatch::KernelChoice;
 pub use error::GatherError;
+pub use kernel::affine::Driver;
 pub use gather::{explain, explain_into, gather, gather_into, gather_into_with, gather_with};
 pub use index::IndexElem;
 pub use isa::Isa;

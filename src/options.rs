@@ -1,6 +1,7 @@
 //! Knobs for a call: threading and the instruction-set path.
 
-use crate::isa::Isa;
+use crate::isa::{Isa, Path};
+use crate::kernel::affine::Driver;
 use std::any::{type_name, TypeId};
 
 /// Options for [`crate::gather_with`] and [`crate::gather_into_with`].
@@ -17,6 +18,7 @@ use std::any::{type_name, TypeId};
 pub struct GatherOptions {
     pub(crate) parallel: bool,
     pub(crate) isa: Option<Isa>,
+    pub(crate) driver: Option<Driver>,
     pub(crate) mode: IndexMode,
     /// The fill value for [`IndexMode::Fill`], with its type.
     pub(crate) fill: Option<Fill>,
@@ -40,6 +42,7 @@ impl Default for GatherOptions {
         Self {
             parallel: true,
             isa: None,
+            driver: None,
             mode: IndexMode::Error,
             fill: None,
         }
@@ -135,6 +138,32 @@ impl GatherOptions {
         self
     }
 
+    /// Visit rows in `driver`'s order instead of the one the dispatch table
+    /// picks (for tests and benchmarks). A call fails with
+    /// [`crate::GatherError::InvalidOption`] if the driver cannot run its
+    /// layout ([`crate::explain`] names the driver each call runs).
+    ///
+    /// ```
+    /// use fastgather::{explain, gather_with, Driver, GatherOptions, TensorView};
+    /// let data: Vec<u32> = (0..64 * 300).collect();
+    /// let src = TensorView::new(&data, &[64, 300]).unwrap();
+    /// let picks: Vec<i64> = (0..64 * 300).map(|i| (i * 7 % 64) as i64).collect();
+    /// let idx = TensorView::new(&picks, &[64, 300]).unwrap();
+    /// // A gather along dim 0: each row picks from the same block of columns.
+    /// let auto = gather_with(&src, 0, &idx, &GatherOptions::new()).unwrap();
+    /// for driver in [Driver::Plain, Driver::ColumnTiles, Driver::PackedColumns] {
+    ///     let opts = GatherOptions::new().driver(driver);
+    ///     assert_eq!(explain(&src, 0, &idx, &opts).unwrap().unwrap().driver, driver);
+    ///     assert_eq!(gather_with(&src, 0, &idx, &opts).unwrap(), auto);
+    /// }
+    /// // Tiles are for strided index or output rows only.
+    /// assert!(gather_with(&src, 0, &idx, &GatherOptions::new().driver(Driver::Tiles)).is_err());
+    /// ```
+    pub fn driver(mut self, driver: Driver) -> Self {
+        self.driver = Some(driver);
+        self
+    }
+
     /// How out-of-range index values are treated (default [`IndexMode::Error`]).
     /// Modes other than `Error` run the general strided kernel.
     ///
@@ -193,8 +222,9 @@ impl GatherOptions {
             (IndexMode::Fill, given) => Err(crate::GatherError::InvalidOption {
                 reason: format!(
                     "IndexMode::Fill needs a fill value of the element type {} \
-                     (at most 16 bytes); got {}",
+                     ({} bytes, at most 16); got {}",
                     type_name::<T>(),
+                    size_of::<T>(),
                     given.map_or("none".to_string(), |f| format!(
                         "a {} ({} bytes)",
                         f.name, f.width
@@ -205,12 +235,8 @@ impl GatherOptions {
         }
     }
 
-    /// The path these options run on this CPU.
-    pub(crate) fn resolve_isa(&self) -> Result<Isa, crate::GatherError> {
-        match self.isa {
-            None => Ok(Isa::best()),
-            Some(isa) if isa.is_available() => Ok(isa),
-            Some(isa) => Err(crate::GatherError::IsaUnavailable { isa }),
-        }
+    /// The path these options run on this CPU, with its detection token.
+    pub(crate) fn path(&self) -> Result<Path, crate::GatherError> {
+        Path::resolve(self.isa)
     }
 }

@@ -3,21 +3,9 @@
 //! thread does everything.
 
 use crate::kernel::BadIndex;
+#[cfg(feature = "rayon")]
+use crate::tune::{COL_ALIGN, GRAIN_BYTES, SERIAL_CUTOFF_BYTES, TASKS_PER_THREAD};
 use std::ops::Range;
-
-/// Below this many bytes moved, threads cost more than they save.
-#[cfg(feature = "rayon")]
-pub(crate) const SERIAL_CUTOFF_BYTES: usize = 256 << 10;
-/// Smallest piece of work handed to one task.
-#[cfg(feature = "rayon")]
-pub(crate) const GRAIN_BYTES: usize = 64 << 10;
-/// Tasks per thread, so uneven progress still balances.
-#[cfg(feature = "rayon")]
-const TASKS_PER_THREAD: usize = 4;
-/// Column blocks are a multiple of this, so neighbouring tasks rarely share an
-/// output cache line and vector bodies keep whole steps.
-#[cfg(feature = "rayon")]
-const COL_ALIGN: usize = 64;
 
 /// How a rectangle may be split across tasks.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -25,9 +13,8 @@ pub(crate) enum Split {
     /// Rows when there are enough of them, else the inner axis.
     Any,
     /// Rows share packed source columns in consecutive groups of `group`:
-    /// whole groups per task when there are enough of them (`mid3d_f64`, two
-    /// threads: 2.04 -> 1.78 ms), else the inner axis first (tasks then share
-    /// no packed source columns).
+    /// whole groups per task when there are enough of them, else the inner
+    /// axis first (tasks then share no packed source columns).
     InnerFirst { group: usize },
     /// Whole rows only (scatter: rows never share a written element).
     RowsOnly,

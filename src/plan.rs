@@ -21,7 +21,8 @@
 //!    before it forms a source address.
 
 use crate::inline_vec::InlineVec;
-use crate::options::IndexMode;
+use crate::check::{check_scatter_shapes, check_shapes};
+use crate::error::GatherError;
 use crate::view::Layout;
 
 /// What the reduced problem looks like; each class has its own kernel family.
@@ -85,12 +86,13 @@ pub(crate) struct Plan {
     pub idx_offset: usize,
     pub out_offset: usize,
     pub class: LayoutClass,
-    /// How out-of-range index values are treated; kernels other than
-    /// `general_mode` only run with `IndexMode::Error`.
-    pub mode: IndexMode,
-    /// The fill value's bytes for `IndexMode::Fill` (the element's width).
-    pub fill: [u8; 16],
+    _checked: Checked,
 }
+
+/// Only this module makes one: what keeps plans from being assembled
+/// elsewhere without the checks their invariants rest on.
+#[derive(Clone, Copy, Debug)]
+struct Checked;
 
 /// One axis of the iteration: its size and the stride of each operand.
 #[derive(Clone, Copy, Debug, Default)]
@@ -155,21 +157,45 @@ fn merge(axes: impl Iterator<Item = Axis>) -> Axes {
 }
 
 impl Plan {
-    /// Reduces a validated gather to a plan.
-    ///
-    /// Callers guarantee: all three layouts passed `Layout::check` against their
-    /// buffers, `out` has the index's shape and passed `check_no_overlap`, the
-    /// index is non-empty, ranks agree after treating 0-d as `[1]`, `dim` is in
-    /// range and `index.size(k) <= src.size(k)` for `k != dim`.
-    #[inline]
-    pub(crate) fn new(
+    /// The plan of a gather with a non-empty index: `src` and `index` are
+    /// views (their layouts were checked against their buffers when built),
+    /// `out` the checked layout of the output view, or `None` for a dense
+    /// row-major output of the index's shape. Checks `dim` and torch's shape
+    /// rules itself, so the invariants rest on nothing a caller promises.
+    pub(crate) fn gather(
         src: &Layout,
         src_len: usize,
-        idx: &Layout,
-        out: &Layout,
         dim: usize,
-    ) -> Plan {
-        let mut merged = merge(axes(src, idx, out, dim).filter(|a| a.size != 1));
+        index: &Layout,
+        out: Option<&Layout>,
+    ) -> Result<Plan, GatherError> {
+        if dim >= src.shape.len().max(1) {
+            return Err(GatherError::DimOutOfRange {
+                dim: dim as isize,
+                rank: src.shape.len(),
+            });
+        }
+        check_shapes(&src.shape, dim, &index.shape)?;
+        if index.shape.contains(&0) {
+            return Err(GatherError::InvalidOption {
+                reason: "internal: a plan needs a non-empty index".into(),
+            });
+        }
+        let dense;
+        let out = match out {
+            Some(o) if o.shape == index.shape => o,
+            Some(o) => {
+                return Err(GatherError::OutShapeMismatch {
+                    expected: index.shape.to_vec(),
+                    actual: o.shape.to_vec(),
+                })
+            }
+            None => {
+                dense = Layout::dense(&index.shape);
+                &dense
+            }
+        };
+        let mut merged = merge(axes(src, index, out, dim).filter(|a| a.size != 1));
         // A single element: one position, which any affine kernel handles.
         let inner = merged.pop().unwrap_or(Axis {
             size: 1,
@@ -177,30 +203,46 @@ impl Plan {
             idx: 1,
             out: 1,
         });
-        Self::assemble(src, src_len, idx, out, dim, merged, inner)
+        Ok(Self::assemble(src, src_len, index, out, dim, merged, inner))
     }
 
-    /// The plan of a scatter: `src` is the tensor written through the index
-    /// (torch's `self`), `out` the tensor of values read by position. The dim
-    /// axis is kept apart as the inner axis, so rows never share a written
-    /// element and each row applies its values in index order: splitting rows
-    /// across threads is race-free and deterministic.
+    /// The plan of a scatter: `dest` is the tensor written through the index
+    /// (torch's `self`), `values` the tensor read by position. In the plan,
+    /// the destination takes the source's place (the side the index value
+    /// addresses) and the values the output's (the side walked by position).
+    /// The dim axis is kept apart as the inner axis, so rows never share a
+    /// written element and each row applies its values in index order:
+    /// splitting rows across threads is race-free and deterministic.
     ///
-    /// Same requirements as [`Plan::new`], with torch's scatter shape rules.
-    pub(crate) fn for_scatter(
-        src: &Layout,
-        src_len: usize,
-        idx: &Layout,
-        out: &Layout,
+    /// Checks `dim` and torch's scatter shape rules itself; `dest` must be
+    /// the layout of a writable view (checked for overlap), and the index
+    /// non-empty.
+    pub(crate) fn scatter(
+        dest: &Layout,
+        dest_len: usize,
         dim: usize,
-    ) -> Plan {
-        let inner = axes(src, idx, out, dim).nth(dim).expect("dim < rank");
-        let rest = axes(src, idx, out, dim)
+        index: &Layout,
+        values: &Layout,
+    ) -> Result<Plan, GatherError> {
+        if dim >= dest.shape.len().max(1) {
+            return Err(GatherError::DimOutOfRange {
+                dim: dim as isize,
+                rank: dest.shape.len(),
+            });
+        }
+        check_scatter_shapes(&dest.shape, dim, &index.shape, &values.shape)?;
+        let inner = axes(dest, index, values, dim).nth(dim).unwrap_or(Axis {
+            size: 1,
+            src: 0,
+            idx: 1,
+            out: 1,
+        });
+        let rest = axes(dest, index, values, dim)
             .enumerate()
             .filter(|&(k, a)| k != dim && a.size != 1)
             .map(|(_, a)| a);
         let merged = merge(rest);
-        Self::assemble(src, src_len, idx, out, dim, merged, inner)
+        Ok(Self::assemble(dest, dest_len, index, values, dim, merged, inner))
     }
 
     #[inline]
@@ -240,9 +282,19 @@ impl Plan {
             idx_offset: idx.offset,
             out_offset: out.offset,
             class: classify(&inner),
-            mode: IndexMode::Error,
-            fill: [0; 16],
+            _checked: Checked,
         }
+    }
+
+    /// Consecutive rows that share a source base: the trailing outer axes along
+    /// which the source does not move.
+    pub(crate) fn reuse(&self) -> usize {
+        self.outer
+            .iter()
+            .rev()
+            .take_while(|a| a.src == 0)
+            .map(|a| a.size)
+            .product()
     }
 
     /// A cursor at the start of `row`, from which rows advance without division.

@@ -3,8 +3,9 @@
 
 use crate::element::Element;
 use crate::error::GatherError;
-use crate::gather::wrap_dim;
-use crate::index::{first_bad, IndexElem};
+use crate::check::{first_bad, wrap_dim};
+use crate::dispatch::{choose_scatter, on_path};
+use crate::index::IndexElem;
 use crate::kernel::scatter::{scatter_rows, Add, Assign, Combine, ScatterJob};
 use crate::options::{GatherOptions, IndexMode};
 use crate::par;
@@ -69,40 +70,6 @@ impl Accumulate for half::bf16 {
     }
 }
 
-/// torch's scatter shape rules for a non-empty index: equal ranks (0-d as
-/// `[1]`), `index.size(d) <= src.size(d)` for all `d`, and
-/// `index.size(d) <= self.size(d)` for `d != dim`.
-fn check_scatter_shapes(
-    dest: &[usize],
-    dim: usize,
-    index: &[usize],
-    src: &[usize],
-) -> Result<(), GatherError> {
-    let rank = dest.len().max(1);
-    for other in [src, index] {
-        if other.len().max(1) != rank {
-            return Err(GatherError::RankMismatch {
-                src_rank: dest.len(),
-                index_rank: other.len(),
-            });
-        }
-    }
-    let at = |s: &[usize], k: usize| s.get(k).copied().unwrap_or(1);
-    for k in 0..rank {
-        let i = at(index, k);
-        if i > at(src, k) || (k != dim && i > at(dest, k)) {
-            return Err(GatherError::ScatterSizeMismatch {
-                axis: k,
-                dim,
-                index_shape: index.to_vec(),
-                self_shape: dest.to_vec(),
-                src_shape: src.to_vec(),
-            });
-        }
-    }
-    Ok(())
-}
-
 fn run_scatter<T: Element, I: IndexElem, C: Combine<T>>(
     dest: &mut TensorViewMut<'_, T>,
     dim: isize,
@@ -115,13 +82,14 @@ fn run_scatter<T: Element, I: IndexElem, C: Combine<T>>(
             reason: "scatter only supports IndexMode::Error".to_string(),
         });
     }
+    let path = opts.path()?;
     let d = wrap_dim(dim, dest.rank())?;
     if index.is_empty() {
         return Ok(());
     }
-    check_scatter_shapes(dest.shape(), d, index.shape(), src.shape())?;
     let dest_len = dest.data_mut().len();
-    let plan = Plan::for_scatter(dest.layout(), dest_len, index.layout(), src.layout(), d);
+    let plan = Plan::scatter(dest.layout(), dest_len, d, index.layout(), src.layout())?;
+    let choice = choose_scatter(&plan, path);
     let job = ScatterJob {
         plan: &plan,
         dest: dest.data_mut().as_mut_ptr(),
@@ -134,13 +102,13 @@ fn run_scatter<T: Element, I: IndexElem, C: Combine<T>>(
         plan.inner,
         elem_bytes,
         opts.parallel,
-        par::Split::RowsOnly,
+        choice.split,
         |rows, _| {
             // The layouts were checked against their buffers when the views were
-            // made (the destination's for overlap too); shapes by `check_scatter_shapes`.
+            // made (the destination's for overlap too); shapes by `Plan::scatter`.
             // SAFETY: those checks, the `&mut` borrow of the destination, and
             // `RowsOnly`: each call gets whole, disjoint rows.
-            unsafe { scatter_rows::<T, I, C>(&job, rows) }
+            on_path(choice.path, || unsafe { scatter_rows::<T, I, C>(&job, rows) })
         },
     );
     ran.map_err(|_| {

@@ -26,6 +26,18 @@ pub(crate) fn numel(shape: &[usize]) -> Option<usize> {
 }
 
 /// Row-major (C-contiguous) strides for `shape`; callers have checked `numel`.
+impl Layout {
+    /// The dense row-major layout of `shape` at offset 0: what an output
+    /// buffer of `shape`'s element count, allocated for it, holds.
+    pub(crate) fn dense(shape: &[usize]) -> Layout {
+        Layout {
+            shape: shape.into(),
+            strides: contiguous_strides(shape),
+            offset: 0,
+        }
+    }
+}
+
 pub(crate) fn contiguous_strides(shape: &[usize]) -> Strides {
     let mut strides: Strides = InlineVec::from_elem(0, shape.len());
     let mut step = 1isize;

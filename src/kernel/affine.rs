@@ -4,45 +4,71 @@
 //! is copied into dense tiles, so one row body per path serves all four; the
 //! drivers decide the order rows are visited in.
 
-use super::{prefetch_span, BadIndex, Job, Row, RowKernel, Tile};
+use super::{prefetch_span, BadIndex, Job, Row, RowBody, Tile};
 use crate::index::IndexElem;
 use crate::plan::{LayoutClass, Plan};
+use crate::tune::{
+    BAND_TILE_BYTES, COLUMN_PACK_BYTES, MIN_REUSE, PACK_BYTES, PACK_MIN_STRIDE_BYTES,
+    ROWS_AHEAD, ROW_PACK_BYTES, ROW_PACK_MAX_ROWS, TILE_BYTES,
+};
 use std::ops::Range;
 
-/// Source bytes one `InnerRun` tile may touch, so its lines stay in L2.
-const TILE_BYTES: usize = 256 << 10;
+/// The order a kernel visits the rows of a plan in; chosen by the dispatch
+/// table, reported by [`crate::explain`], and forcible with
+/// [`crate::GatherOptions::driver`] for tests and benchmarks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Driver {
+    /// Rows in order, rows along the innermost outer axis in groups.
+    Plain,
+    /// `InnerRun`: tiles of columns, all rows per tile, so the source block a
+    /// tile's random picks touch stays in L2 while the rows reuse it.
+    ColumnTiles,
+    /// `StridedIndex` and `General`: a strided index is copied into dense
+    /// tiles, rows bound for a strided output are gathered into one and copied
+    /// out (by vector transposes where rows are adjacent).
+    Tiles,
+    /// `LastDim` over rows adjacent in memory (a transposed source): blocks of
+    /// rows are transposed into a dense scratch first.
+    PackedRows,
+    /// `InnerRun` with a long gather stride: the block of source columns the
+    /// rows pick from is copied dense first.
+    PackedColumns,
+}
 
-/// Runs the rectangle `rows × cols` with row body `R`.
-///
-/// `InnerRun` visits column tiles: for each tile, all rows. A tile of `t` columns
-/// touches `bound · t` source elements whatever the index values, so sizing it to
-/// `TILE_BYTES` keeps every source line a random index picks in cache while the
-/// tile's rows reuse it.
+/// Runs the rectangle `rows × cols` with row body `body` under `driver`.
 ///
 /// # Safety
-/// As for [`super::Kernel`], with the plan's class one of the affine classes and
-/// `R`'s instruction set available.
+/// The kernel contract (`kernel/mod.rs`), with the plan's class one of the
+/// affine classes and `driver` one the dispatch table allows for it.
 #[inline(always)]
-pub(crate) unsafe fn drive<R: RowKernel, E: Copy, I: IndexElem>(
+pub(crate) unsafe fn drive<R: RowBody, E: Copy, I: IndexElem>(
+    body: R,
     job: &Job<'_, E, I>,
     rows: Range<usize>,
     cols: Range<usize>,
+    driver: Driver,
 ) -> Result<(), BadIndex> {
     let p = job.plan;
-    if matches!(p.class, LayoutClass::StridedIndex | LayoutClass::General) {
+    // Packed scratch is raw bytes: only byte-array elements (alignment 1),
+    // which is what the dispatch table re-types every affine element to.
+    let packs = align_of::<E>() == 1 && p.bound > 0;
+    match driver {
         // SAFETY: forwarded from this function's contract.
-        return unsafe { drive_tiles::<R, E, I>(job, rows, cols) };
+        Driver::Tiles => return unsafe { drive_tiles(body, job, rows, cols) },
+        Driver::PackedColumns if packs => {
+            // SAFETY: forwarded; alignment 1 and `bound > 0` checked above.
+            return unsafe { drive_packed_columns(body, job, rows, cols) };
+        }
+        Driver::PackedRows if packs && !p.outer.is_empty() => {
+            // SAFETY: forwarded; alignment, `bound` and the outer axis checked.
+            return unsafe { drive_packed_rows(body, job, rows, cols) };
+        }
+        _ => {}
     }
     debug_assert!(p.idx_inner == 1 && p.out_inner == 1);
-    match Pack::choose(p, size_of::<E>(), align_of::<E>(), rows.len()) {
-        // SAFETY: forwarded from this function's contract.
-        Some(Pack::Columns) => return unsafe { drive_packed_columns::<R, E, I>(job, rows, cols) },
-        // SAFETY: forwarded from this function's contract.
-        Some(Pack::Rows) => return unsafe { drive_packed_rows::<R, E, I>(job, rows, cols) },
-        None => {}
-    }
-    let tile = match p.class {
-        LayoutClass::InnerRun if rows.len() > 1 => tile_cols(p, size_of::<E>()),
+    let tile = match driver {
+        Driver::ColumnTiles => tile_cols(p, size_of::<E>()),
         _ => cols.len(),
     }
     .max(1);
@@ -60,6 +86,7 @@ pub(crate) unsafe fn drive<R: RowKernel, E: Copy, I: IndexElem>(
             let last = base + (k as isize - 1) * step.src;
             let row = Row {
                 src: job.src,
+                src_len: p.src_len,
                 base,
                 // In-bounds for the group's positions (plan invariant 2);
                 // wrapping so that no pointer is formed out of bounds otherwise.
@@ -77,8 +104,8 @@ pub(crate) unsafe fn drive<R: RowKernel, E: Copy, I: IndexElem>(
             };
             // SAFETY: the group's rows lie in this rectangle (invariants 2 and
             // 3); the highest address of the group is in its first or its last
-            // row, so `slack` holds for all; the caller vouches for the features.
-            unsafe { R::row(&row)? };
+            // row, so `slack` holds for all.
+            unsafe { body.rows(&row)? };
             cur.advance_by(k);
             r += k;
         }
@@ -86,14 +113,6 @@ pub(crate) unsafe fn drive<R: RowKernel, E: Copy, I: IndexElem>(
     }
     Ok(())
 }
-
-/// Bytes of one band's tile (of the index or the output), about an L2: whole rows of a band
-/// go at once, so each source row is visited once, prefetched as it is on
-/// `LastDim` rows. Transposed `i64` index [2048, 2048] over `f32`, one thread,
-/// AVX-512 loads, by band rows × tile bytes: 64 × 32 KiB 6.9 ms, 32 × 512 KiB
-/// 4.2 ms, 64 × 512 KiB 4.5 ms, 64 × 1 MiB 3.2-3.4 ms (the old scalar sweep:
-/// 10.7 ms).
-const BAND_TILE_BYTES: usize = 1 << 20;
 
 /// [`drive`] for `StridedIndex` and `General`: a strided index is first
 /// copied into a dense tile, and rows bound for a strided output are written
@@ -109,7 +128,8 @@ const BAND_TILE_BYTES: usize = 1 << 20;
 /// # Safety
 /// As for [`drive`], with the plan's class `StridedIndex` or `General`.
 #[inline(always)]
-unsafe fn drive_tiles<R: RowKernel, E: Copy, I: IndexElem>(
+unsafe fn drive_tiles<R: RowBody, E: Copy, I: IndexElem>(
+    body: R,
     job: &Job<'_, E, I>,
     rows: Range<usize>,
     cols: Range<usize>,
@@ -156,8 +176,8 @@ unsafe fn drive_tiles<R: RowKernel, E: Copy, I: IndexElem>(
                 // Rows `r..r + k` lie in the rectangle along one axis, and
                 // positions `j0..j0 + n` below `inner`.
                 // SAFETY: index positions (invariant 2); room for `k` rows of
-                // `si >= n` values; the caller vouches for the features.
-                unsafe { R::fill_tile(&fill) };
+                // `si >= n` values.
+                unsafe { body.fill_tile(&fill) };
                 (idx_tile.as_ptr(), si as isize)
             } else {
                 (job.idx.wrapping_offset(cur.idx + j), step.idx)
@@ -171,6 +191,7 @@ unsafe fn drive_tiles<R: RowKernel, E: Copy, I: IndexElem>(
             let last = base + (k as isize - 1) * step.src;
             let group = Row {
                 src: job.src,
+                src_len: p.src_len,
                 base,
                 idx,
                 out,
@@ -188,13 +209,13 @@ unsafe fn drive_tiles<R: RowKernel, E: Copy, I: IndexElem>(
             // runs in the output or the tile.
             // SAFETY: the rows lie in this rectangle (invariants 2 and 3);
             // `slack` as in `drive`.
-            unsafe { R::row(&group)? };
+            unsafe { body.rows(&group)? };
             if out_tiled {
                 let to = job.out.wrapping_offset(cur.out + j * p.out_inner);
                 // The rows just wrote their `k × n` values into the tile.
                 // SAFETY: their output positions are the rectangle's own
                 // (invariant 2).
-                unsafe { copy_out::<R, E>(out, so, to, (step.out, p.out_inner), (k, n)) };
+                unsafe { copy_out(body, out, so, to, (step.out, p.out_inner), (k, n)) };
             }
             j0 += n;
         }
@@ -209,10 +230,11 @@ unsafe fn drive_tiles<R: RowKernel, E: Copy, I: IndexElem>(
 /// transposes when the rows are adjacent in the output.
 ///
 /// # Safety
-/// The tile holds the `k × n` values, the output positions are in the output
-/// buffer, and the CPU has `R`'s features.
+/// The tile holds the `k × n` values, and the output positions are in the
+/// output buffer.
 #[inline(always)]
-unsafe fn copy_out<R: RowKernel, E: Copy>(
+unsafe fn copy_out<R: RowBody, E: Copy>(
+    body: R,
     tile: *const E,
     pitch: usize,
     out: *mut E,
@@ -233,7 +255,7 @@ unsafe fn copy_out<R: RowKernel, E: Copy>(
         };
         // SAFETY: the block is the tile's `k × n` values, and `dst` row `j`,
         // column `t` is the output position of row `t`, position `j`.
-        unsafe { R::fill_tile(&copy) };
+        unsafe { body.fill_tile(&copy) };
         return;
     }
     for t in 0..k {
@@ -282,67 +304,25 @@ fn slack(p: &Plan, base: isize, n: usize, width: usize) -> bool {
     hi >= 0 && (hi as usize) * width + 4 <= p.src_len * width
 }
 
-/// Bytes of source one packed block may hold: about half an L2.
-const PACK_BYTES: usize = 512 << 10;
-/// Bytes of source one `Pack::Columns` block may hold: about an L2. Wider
-/// blocks mean fewer sweeps down the rows, so longer index and output runs
-/// per row visit and half the page walks. `dim0_random` ([2048, 2048] `f32`
-/// along dim 0, AVX-512 loads, standalone, 1 / 2 threads): 256 KiB 10.3 /
-/// 5.5 ms, 512 KiB 6.2 / 3.2, 768 KiB 5.3 / 2.9, 1 MiB 4.9 / 2.7, 2 MiB
-/// 4.9 / 3.0, 4 MiB 5.7 / 3.0.
-const COLUMN_PACK_BYTES: usize = 1 << 20;
-/// Bytes of one `Pack::Rows` block, up to 128 rows: taller blocks read longer
-/// runs of each transposed source row. [2048, 2048] `f32` transposed source,
-/// AVX-512 loads, standalone, 1 / 2 threads: 32 rows (256 KiB) 3.5 / 1.8 ms,
-/// 64 rows (512 KiB) 2.7 / 1.5, 128 rows (1 MiB) 2.5 / 1.45, 256 rows (2 MiB)
-/// 2.5 / 1.65.
-const ROW_PACK_BYTES: usize = 1 << 20;
-/// Rows that must share a packed block before packing pays for its copy.
-const MIN_REUSE: usize = 64;
-
-/// Copying the part of the source a block of work reads into a dense scratch
-/// buffer, when the source's own layout would make those reads miss: a large
-/// gather stride puts the picked elements on distinct lines and pages, and a
-/// power-of-two one on the same few cache sets.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Pack {
-    /// `InnerRun`: for a tile of columns, the `bound × tile` elements all rows
-    /// with the same source base pick from (`src[k, j0..j0 + tile]`).
-    Columns,
-    /// `LastDim` over a strided source whose consecutive rows sit next to each
-    /// other (a transposed source): a block of such rows, transposed so each
-    /// row's `bound` elements are contiguous.
-    Rows,
-}
-
-impl Pack {
-    fn choose(p: &Plan, width: usize, align: usize, rows: usize) -> Option<Pack> {
-        // Scratch is raw bytes: only for byte-array elements (alignment 1).
-        let stride_bytes = p.gather_stride.unsigned_abs().saturating_mul(width);
-        if align != 1 || p.bound == 0 || stride_bytes < 256 || rows < 2 {
-            return None;
-        }
-        match p.class {
-            LayoutClass::InnerRun if reuse(p) >= MIN_REUSE => Some(Pack::Columns),
-            LayoutClass::LastDim => {
-                let step = p.outer.last()?.src.unsigned_abs().saturating_mul(width);
-                let fits = p.bound.saturating_mul(width * 2) <= PACK_BYTES;
-                (step != 0 && step < 64 && fits).then_some(Pack::Rows)
-            }
-            _ => None,
-        }
+/// The packing driver for an affine plan of `width`-byte elements, if one
+/// pays: copying the part of the source a block of work reads into a dense
+/// scratch buffer, when the source's own layout would make those reads miss
+/// (a large gather stride puts the picked elements on distinct lines and
+/// pages, and a power-of-two one on the same few cache sets).
+pub(crate) fn packing(p: &Plan, width: usize) -> Option<Driver> {
+    let stride_bytes = p.gather_stride.unsigned_abs().saturating_mul(width);
+    if p.bound == 0 || stride_bytes < PACK_MIN_STRIDE_BYTES || p.rows < 2 {
+        return None;
     }
-}
-
-/// Consecutive rows that share a source base: the trailing outer axes along
-/// which the source does not move.
-pub(crate) fn reuse(p: &Plan) -> usize {
-    p.outer
-        .iter()
-        .rev()
-        .take_while(|a| a.src == 0)
-        .map(|a| a.size)
-        .product()
+    match p.class {
+        LayoutClass::InnerRun if p.reuse() >= MIN_REUSE => Some(Driver::PackedColumns),
+        LayoutClass::LastDim => {
+            let step = p.outer.last()?.src.unsigned_abs().saturating_mul(width);
+            let fits = p.bound.saturating_mul(width * 2) <= PACK_BYTES;
+            (step != 0 && step < 64 && fits).then_some(Driver::PackedRows)
+        }
+        _ => None,
+    }
 }
 
 /// A zeroed scratch buffer for `elems` elements of `width` bytes, with room
@@ -351,20 +331,14 @@ fn scratch(elems: usize, width: usize) -> Vec<u8> {
     vec![0u8; (elems + 4) * width]
 }
 
-/// Rows ahead whose index and output runs [`drive_packed_columns`] asks for.
-/// `dim0_random` ([2048, 2048] `f32` along dim 0), one thread: 8.6 ms without,
-/// 7.2 ms at 2 rows, 6.7 at 4, 6.6 at 8 and 16 (6.6-7.2 ms at 8 across builds
-/// of this code); asking for the output too is worth 0.4-0.6 ms of that.
-/// (Asking for the source rows of the next pack ahead measured nothing.)
-const ROWS_AHEAD: usize = 8;
-
-/// [`drive`] for `Pack::Columns`.
+/// [`drive`] for [`Driver::PackedColumns`].
 ///
 /// # Safety
-/// As [`drive`]; `Pack::choose` returned `Columns` (so `E` has alignment 1 and
-/// the source inner stride is 1).
+/// As [`drive`]; the class is `InnerRun` (source inner stride 1), `E` has
+/// alignment 1 and `bound > 0`.
 #[inline(always)]
-unsafe fn drive_packed_columns<R: RowKernel, E: Copy, I: IndexElem>(
+unsafe fn drive_packed_columns<R: RowBody, E: Copy, I: IndexElem>(
+    body: R,
     job: &Job<'_, E, I>,
     rows: Range<usize>,
     cols: Range<usize>,
@@ -409,6 +383,7 @@ unsafe fn drive_packed_columns<R: RowKernel, E: Copy, I: IndexElem>(
             }
             let row = Row {
                 src: packed.cast_const(),
+                src_len: p.bound * n,
                 base: 0,
                 idx: job.idx.wrapping_offset(cur.idx + j0 as isize),
                 out: job.out.wrapping_offset(cur.out + j0 as isize),
@@ -425,7 +400,7 @@ unsafe fn drive_packed_columns<R: RowKernel, E: Copy, I: IndexElem>(
             // SAFETY: the scratch block is this row's source, re-laid dense:
             // element `v·n + j` for `v < bound`, `j < n` was packed above, and the
             // 4 spare elements give `slack`; index and output as in `drive`.
-            unsafe { R::row(&row)? };
+            unsafe { body.rows(&row)? };
             cur.advance();
         }
         j0 += n;
@@ -433,15 +408,16 @@ unsafe fn drive_packed_columns<R: RowKernel, E: Copy, I: IndexElem>(
     Ok(())
 }
 
-/// [`drive`] for `Pack::Rows`: the block is filled by the path's tile fill,
-/// by register transposes where its rows are adjacent elements (a transposed
-/// source: [2048, 2048] `f32`, one thread, AVX-512 loads, 4.8 -> 2.45 ms).
+/// [`drive`] for [`Driver::PackedRows`]: the block is filled by the path's
+/// tile fill, by register transposes where its rows are adjacent elements (a
+/// transposed source).
 ///
 /// # Safety
-/// As [`drive`]; `Pack::choose` returned `Rows` (so `E` has alignment 1, the
-/// source inner stride is 0 and the plan has an outer axis).
+/// As [`drive`]; the class is `LastDim` (source inner stride 0), the plan has
+/// an outer axis, `E` has alignment 1 and `bound > 0`.
 #[inline(always)]
-unsafe fn drive_packed_rows<R: RowKernel, E: Copy, I: IndexElem>(
+unsafe fn drive_packed_rows<R: RowBody, E: Copy, I: IndexElem>(
+    body: R,
     job: &Job<'_, E, I>,
     rows: Range<usize>,
     cols: Range<usize>,
@@ -449,7 +425,7 @@ unsafe fn drive_packed_rows<R: RowKernel, E: Copy, I: IndexElem>(
     let p = job.plan;
     let w = size_of::<E>();
     let step = p.outer.last().map_or(0, |a| a.src);
-    let block = (ROW_PACK_BYTES / (p.bound * w)).clamp(1, 128);
+    let block = (ROW_PACK_BYTES / (p.bound * w)).clamp(1, ROW_PACK_MAX_ROWS);
     // Rows of the block sit `pitch` elements apart: one cache line more than
     // `bound`, so a power-of-two `bound` does not put every row on the same sets.
     let pitch = p.bound + 64 / w.max(1);
@@ -474,11 +450,12 @@ unsafe fn drive_packed_rows<R: RowKernel, E: Copy, I: IndexElem>(
         };
         // Row `r + b`, `b < nb`, starts `b · step` after this one.
         // SAFETY: its `bound` gather-dim elements are in the source (invariant
-        // 3); the scratch holds `nb` rows of `pitch ≥ bound`; features: caller.
-        unsafe { R::fill_tile(&fill) };
+        // 3); the scratch holds `nb` rows of `pitch ≥ bound`.
+        unsafe { body.fill_tile(&fill) };
         let step = p.outer.last().copied().unwrap_or_default();
         let row = Row {
             src: packed.cast_const(),
+            src_len: pitch * block,
             base: 0,
             idx: job.idx.wrapping_offset(cur.idx + j0),
             out: job.out.wrapping_offset(cur.out + j0),
@@ -496,10 +473,8 @@ unsafe fn drive_packed_rows<R: RowKernel, E: Copy, I: IndexElem>(
         // their index and output rows step by its strides (invariant 2).
         // SAFETY: block row `b` holds row `r + b`'s `bound` source elements
         // contiguously (packed above), then at least 4 spare elements.
-        unsafe { R::row(&row)? };
-        for _ in 0..nb {
-            cur.advance();
-        }
+        unsafe { body.rows(&row)? };
+        cur.advance_by(nb);
         r += nb;
     }
     Ok(())

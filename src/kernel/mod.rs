@@ -1,18 +1,42 @@
-//! Row kernels: each runs a rectangle of a [`Plan`] (some rows × some inner
-//! positions) through raw pointers; and `tiny`, which runs small calls on the
-//! views themselves, before any plan exists.
+//! Row kernels and the contract they share.
 //!
-//! A kernel trusts the plan's numbered invariants (see `plan.rs`) and checks
-//! index values itself, before it forms any source address.
+//! # The kernel contract
+//! A kernel runs a rectangle of a [`Plan`] (rows `rows` × inner positions
+//! `cols`) through the raw pointers of a [`Job`]. It may assume, and nothing
+//! more:
+//! - the plan's numbered invariants (see `plan.rs`): every `(row, j)` of the
+//!   rectangle names in-bounds index and output elements, no two name the same
+//!   output element, and every source offset it can form *for an index value
+//!   below `bound`* is in bounds;
+//! - the job's pointers are the buffers the plan was built from, and no other
+//!   thread touches the rectangle's output elements meanwhile;
+//! - the CPU has the kernel's instruction set: the kernel's entry point takes
+//!   the detection token that proves it (`crate::isa`).
+//!
+//! In return it must:
+//! - test every index value against `bound` (unsigned) before it forms a
+//!   source address from it, and return [`BadIndex`] at the first that fails
+//!   (the caller rescans for the position: every kernel names the same one);
+//! - when it returns `Ok`, have written every output element of the rectangle
+//!   exactly once, with a copy of a source element or, under
+//!   [`IndexMode::Fill`], the job's fill value. The allocating entry points
+//!   rely on this to mark their output initialised.
+//!
+//! The row bodies of the affine classes are written once: [`checked::Checked`]
+//! over a per-path [`Lanes`] implementation (vector index checks, combined
+//! stores), plus the hardware-gather bodies of the x86-64 paths.
 
 pub(crate) mod affine;
+pub(crate) mod checked;
 pub(crate) mod portable;
-
 pub(crate) mod scalar;
 pub(crate) mod scatter;
 pub(crate) mod tiny;
 
+use crate::index::IndexElem;
+use crate::options::IndexMode;
 use crate::plan::Plan;
+use crate::tune::{AHEAD_MAX_SPAN, AHEAD_MIN_SPAN, INDEX_AHEAD};
 use std::ops::Range;
 
 /// A kernel met an index value outside `0..bound`; which one is found later by
@@ -20,28 +44,24 @@ use std::ops::Range;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct BadIndex;
 
-/// The pointers of one gather: the buffers the plan's layouts were checked against.
+/// The pointers of one gather, and how out-of-range values are treated.
 pub(crate) struct Job<'p, E, I> {
     pub plan: &'p Plan,
     pub src: *const E,
     pub idx: *const I,
     pub out: *mut E,
+    /// Kernels other than `scalar::general_mode` only run with `Error`.
+    pub mode: IndexMode,
+    /// Under [`IndexMode::Fill`], a valid `E` in its first `size_of::<E>()`
+    /// bytes (checked against the call's element type by
+    /// `GatherOptions::fill_bytes`).
+    pub fill: [u8; 16],
 }
 
 // SAFETY: a `Job` is shared between threads only by `par::for_each_chunk`, which
 // hands each thread a disjoint rectangle; rectangles write disjoint output
 // elements (plan invariant 2) and only read `src` and `idx`, which nobody writes.
 unsafe impl<E: Send + Sync, I: Sync> Sync for Job<'_, E, I> {}
-
-/// Every kernel has this signature: run rows `rows`, inner positions `cols`.
-///
-/// # Safety
-/// `job` holds the plan and the base pointers of the buffers its layouts were
-/// checked against (plan invariants 1-3), `rows` lies within `0..plan.rows` and
-/// `cols` within `0..plan.inner`, the CPU has the kernel's instruction set, and
-/// no other thread touches the output elements of that rectangle meanwhile.
-pub(crate) type Kernel<E, I> =
-    unsafe fn(&Job<'_, E, I>, Range<usize>, Range<usize>) -> Result<(), BadIndex>;
 
 /// One contiguous stretch of a row for the affine kernels:
 /// `out[j] = src[base + j·si + idx[j]·gs]` for `j < n`, index and output contiguous;
@@ -50,6 +70,8 @@ pub(crate) type Kernel<E, I> =
 pub(crate) struct Row<E, I> {
     /// Start of the source buffer.
     pub src: *const E,
+    /// Elements in the source buffer (for the debug checks of offsets).
+    pub src_len: usize,
     /// Source offset of position `j = 0`, without the index term.
     pub base: isize,
     pub idx: *const I,
@@ -96,8 +118,7 @@ impl<E, I> Row<E, I> {
 /// Prefetching of the next row of a group while this one runs, spread over the
 /// row: its source lines are picked in random order, which the hardware
 /// prefetchers cannot follow, so without it each line of a long row is a
-/// demand miss (`last_perm`, one thread: 2.84 -> 2.23 ms in a standalone loop).
-/// A burst of prefetches at the row start measured no gain.
+/// demand miss. (A burst of prefetches at the row start gained nothing.)
 #[derive(Clone, Copy)]
 pub(crate) struct Ahead {
     next: *const i8,
@@ -106,18 +127,10 @@ pub(crate) struct Ahead {
 }
 
 impl Ahead {
-    /// Rows whose source span is shorter stay cached or are followed by the
-    /// hardware.
-    const MIN_SPAN: usize = 4 << 10;
-    /// Longer spans would not stay in L1 until their row runs.
-    const MAX_SPAN: usize = 32 << 10;
-
     /// The plan for row `t` of group `r`, if it pays: a row gathered along its
     /// own positive-stride axis (`si == 0`, `gs >= 1`; contiguous, or a
-    /// step-`gs` slice) with a next row in the group. A step-2 slice of
-    /// [2048, 2048] `f64`, one thread: 13 -> 10 ms with it.
+    /// step-`gs` slice) with a next row in the group.
     #[inline(always)]
-    #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
     pub(crate) fn for_row<E, I>(r: &Row<E, I>, t: usize) -> Option<Ahead> {
         if !(r.si == 0 && r.gs >= 1 && t + 1 < r.rows) {
             return None;
@@ -137,7 +150,7 @@ impl Ahead {
     #[inline(always)]
     pub(crate) fn over<E>(next: *const E, len: usize, n: usize) -> Option<Ahead> {
         let span = len * size_of::<E>();
-        let worth = (Self::MIN_SPAN..=Self::MAX_SPAN).contains(&span) && n * 64 >= span;
+        let worth = (AHEAD_MIN_SPAN..=AHEAD_MAX_SPAN).contains(&span) && n * 64 >= span;
         worth.then(|| Ahead {
             next: next.cast::<i8>(),
             per_pos: (span << 16) / n,
@@ -168,19 +181,6 @@ impl Ahead {
         prefetch(self.next.wrapping_add(b));
     }
 }
-
-/// How far ahead of its position a kernel asks for its index stream, in bytes.
-///
-/// The index is read in memory order, yet the hardware prefetcher restarts at
-/// every 4 KiB page and lets the first loads of each page miss. On the 2-core
-/// EPYC, one thread, AVX-512 loads path: `u8_last` 3.08 ms without, 2.01 at
-/// 2 KiB, 1.65 at 4 KiB, 1.56 at 8 KiB, 1.61 at 16 KiB; `f16_last` 9.60, 7.58,
-/// 5.90, 4.95, 5.07 ms; `last_perm` 2.11, 1.88, 1.56, 1.55, 1.58 ms. The AVX2
-/// loads path gains alike (`f16_last` 10.1 -> 5.3 ms). The paths bound by their
-/// own instructions do not ask: scalar, portable and AVX2 gathers measured
-/// 2-18% slower with it (AVX-512 gathers: `last_perm` 10.1 -> 5.1 ms, `u8_last`
-/// 3.8 -> 4.1 ms, so they keep it).
-pub(crate) const INDEX_AHEAD: usize = 8 << 10;
 
 /// Asks for the line [`INDEX_AHEAD`] bytes past `at` of a stream read in memory
 /// order: the index, and `scatter`'s values (past a buffer's end it is a hint
@@ -289,25 +289,86 @@ impl<I: Copy> Tile<I> {
     }
 }
 
-/// The per-path bodies of the affine kernels.
-pub(crate) trait RowKernel {
+/// The row code of one path: runs groups of affine rows and fills tiles.
+/// A value of it holds the path's detection token where the path needs one.
+pub(crate) trait RowBody: Copy {
     /// Runs every row of a [`Row`] group.
     ///
     /// # Safety
     /// Each row of the group satisfies plan invariants 2 and 3 for `j < n`,
-    /// `slack` is true only if its promise holds for all of them, and the CPU has
-    /// this path's features.
-    unsafe fn row<E: Copy, I: crate::index::IndexElem>(r: &Row<E, I>) -> Result<(), BadIndex>;
+    /// and `slack` is true only if its promise holds for all of them.
+    unsafe fn rows<E: Copy, I: IndexElem>(self, r: &Row<E, I>) -> Result<(), BadIndex>;
 
     /// Fills a tile; paths with vector transposes override it.
     ///
     /// # Safety
-    /// Every source position of the block is in its buffer, `dst` holds
-    /// `rows` rows of `dst_step >= cols` values, and the CPU has this path's
-    /// features.
+    /// Every source position of the block is in its buffer, and `dst` holds
+    /// `rows` rows of `dst_step >= cols` values.
     #[inline(always)]
-    unsafe fn fill_tile<T: Copy>(t: &Tile<T>) {
+    unsafe fn fill_tile<T: Copy>(self, t: &Tile<T>) {
         // SAFETY: the whole block (this function's contract).
         unsafe { t.fill_part(0..t.rows, 0..t.cols) }
+    }
+}
+
+/// The vector index checks and stores of one path: what differs per
+/// instruction set in the checked-loads row body ([`checked::Checked`]).
+/// A value of it holds the path's detection token.
+pub(crate) trait Lanes: Copy {
+    /// Index values per check.
+    const N: usize;
+    /// Whether rows ask for their index stream and next row ahead.
+    const PREFETCH: bool;
+    /// The bound in the form [`Lanes::below`] compares against.
+    type Bound: Copy;
+
+    /// `bound` prepared for [`Lanes::below`].
+    fn bound(self, bound: usize) -> Self::Bound;
+
+    /// Whether the `N` index values from `p` are all below the bound, as
+    /// unsigned numbers (so negative values fail).
+    ///
+    /// # Safety
+    /// The `N` positions from `p` are index positions of the row.
+    unsafe fn below<I: IndexElem>(self, p: *const I, bound: Self::Bound) -> bool;
+
+    /// As [`Lanes::below`] for `n < N` values, on paths with masked loads;
+    /// `None` where the tail is checked one value at a time.
+    ///
+    /// # Safety
+    /// The `n` positions from `p` are index positions of the row.
+    #[inline(always)]
+    unsafe fn below_tail<I: IndexElem>(
+        self,
+        p: *const I,
+        n: usize,
+        bound: Self::Bound,
+    ) -> Option<bool> {
+        let _ = (p, n, bound);
+        None
+    }
+
+    /// Fills a tile; paths with vector transposes override it.
+    ///
+    /// # Safety
+    /// As [`RowBody::fill_tile`].
+    #[inline(always)]
+    unsafe fn fill_tile<T: Copy>(self, t: &Tile<T>) {
+        // SAFETY: the whole block (this function's contract).
+        unsafe { t.fill_part(0..t.rows, 0..t.cols) }
+    }
+
+    /// Copies `N` elements of 4 or 8 bytes, lane `k` from `at(k)`, to `out`
+    /// (paths with vector registers combine them into one store).
+    ///
+    /// # Safety
+    /// Each `at(k)`, `k < N`, is a readable `E`; `out` has room for `N`
+    /// elements; `E` is 4 or 8 bytes wide.
+    #[inline(always)]
+    unsafe fn store_combined<E: Copy>(self, out: *mut E, at: impl Fn(usize) -> *const E) {
+        for k in 0..Self::N {
+            // SAFETY: the caller's contract, lane by lane.
+            unsafe { out.add(k).write(at(k).read()) };
+        }
     }
 }

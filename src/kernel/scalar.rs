@@ -1,9 +1,10 @@
 //! Scalar kernels: the general strided one (correct for every layout), the
 //! run copier for expanded indices, and the scalar affine row.
 
-use super::{BadIndex, Job, Row, RowKernel};
+use super::{BadIndex, Job, Row, RowBody};
 use crate::index::{in_bounds, resolve, IndexElem, Resolved};
 use crate::plan::{Plan, RowCursor};
+use crate::tune::{RUNS_AHEAD, RUN_AHEAD_MAX, SWEEP_COLS, SWEEP_ROWS};
 use std::ops::Range;
 
 /// Any layout (it runs every class for element widths without byte-width
@@ -17,7 +18,7 @@ use std::ops::Range;
 /// then walked along the block.
 ///
 /// # Safety
-/// As for [`super::Kernel`].
+/// As the kernel contract (`kernel/mod.rs`).
 pub(crate) unsafe fn general<E: Copy, I: IndexElem>(
     job: &Job<'_, E, I>,
     rows: Range<usize>,
@@ -118,6 +119,7 @@ unsafe fn general_row_body<E: Copy, I: IndexElem>(
             return Err(BadIndex);
         }
         let s = src + j * si + v as isize * gs;
+        debug_assert!(s >= 0 && (s as usize) < job.plan.src_len, "source offset {s}");
         // SAFETY: `v < bound` was checked just above, so `s` is in the source
         // (invariant 3); the output element is this row's own (invariant 2).
         unsafe { job.out.offset(out + j * oi).write(job.src.offset(s).read()) };
@@ -125,22 +127,11 @@ unsafe fn general_row_body<E: Copy, I: IndexElem>(
     Ok(())
 }
 
-/// Rows one sweep of [`general`] takes: enough that each index line read is
-/// used whole (eight `i64`, sixteen `i32`), few enough that the swept rows'
-/// source stays in L2 from one tile to the next.
-const SWEEP_ROWS: usize = 16;
-/// Inner positions per tile of a sweep: the tile of `i64` values is 32 KiB.
-/// Transposed `i64` index on [2048, 2048] `f32`, one thread (`isa_compare
-/// transposed_idx`): 26.3 ms unswept, 16.2 ms swept without a tile, 12.9 ms
-/// with 16 × 256 tiles; 32 × 128 14.4 ms, 64 × 64 18.4 ms, 16 × 2048 14.9 ms.
-const SWEEP_COLS: usize = 256;
-
 /// Any layout under an [`crate::IndexMode`] other than `Error`: each value is
 /// resolved (wrapped, clamped, or replaced by the fill value) before use.
 ///
 /// # Safety
-/// As for [`super::Kernel`]; for `Fill`, `plan.fill` holds a valid `E` in its
-/// first `size_of::<E>()` bytes (at most 16).
+/// As the kernel contract (`kernel/mod.rs`), with the job's fill value.
 pub(crate) unsafe fn general_mode<E: Copy, I: IndexElem>(
     job: &Job<'_, E, I>,
     rows: Range<usize>,
@@ -152,15 +143,15 @@ pub(crate) unsafe fn general_mode<E: Copy, I: IndexElem>(
         for j in cols.start as isize..cols.end as isize {
             // SAFETY: `j < inner`, so this is an index position (plan invariant 2).
             let v = unsafe { job.idx.offset(cur.idx + j * p.idx_inner).read() }.to_i64();
-            let value = match resolve::<I>(p.mode, v, p.bound) {
+            let value = match resolve::<I>(job.mode, v, p.bound) {
                 // SAFETY: `k < bound` (resolve's contract), so the element is in
                 // the source (invariant 3).
                 Resolved::At(k) => unsafe {
                     let s = cur.src + j * p.src_inner + k as isize * p.gather_stride;
                     job.src.offset(s).read()
                 },
-                // SAFETY: the caller's contract on `plan.fill`.
-                Resolved::Fill => unsafe { p.fill.as_ptr().cast::<E>().read_unaligned() },
+                // SAFETY: the job's fill holds a valid `E` (its contract).
+                Resolved::Fill => unsafe { job.fill.as_ptr().cast::<E>().read_unaligned() },
                 Resolved::Bad => return Err(BadIndex),
             };
             // SAFETY: the output element is this rectangle's own (invariant 2).
@@ -175,7 +166,7 @@ pub(crate) unsafe fn general_mode<E: Copy, I: IndexElem>(
 /// contiguous source run, checked once and copied whole (as `index_select` would).
 ///
 /// # Safety
-/// As for [`super::Kernel`]; the plan's class is `ExpandedRuns` (source and
+/// As the kernel contract (`kernel/mod.rs`); the plan's class is `ExpandedRuns` (source and
 /// output inner strides 1, index inner stride 0).
 pub(crate) unsafe fn runs<E: Copy, I: IndexElem>(
     job: &Job<'_, E, I>,
@@ -188,8 +179,7 @@ pub(crate) unsafe fn runs<E: Copy, I: IndexElem>(
     let run_bytes = n * size_of::<E>();
     let mut walk = RowWalk::new(p, rows.start);
     // The row `RUNS_AHEAD` on, walked on its own so that the lookahead crosses
-    // the ends of outer axes too (before, it stopped eight rows short of each
-    // of the 32 batch ends of `expanded_tokens`).
+    // the ends of outer axes too.
     let mut next = (run_bytes <= RUN_AHEAD_MAX && rows.start + RUNS_AHEAD < rows.end)
         .then(|| RowWalk::new(p, rows.start + RUNS_AHEAD));
     for r in rows.clone() {
@@ -218,6 +208,7 @@ pub(crate) unsafe fn runs<E: Copy, I: IndexElem>(
             return Err(BadIndex);
         }
         let s = src + j + v as isize * p.gather_stride;
+        debug_assert!(s >= 0 && s as usize + n <= p.src_len, "source run at {s}");
         // SAFETY: `v < bound`, so the `n` source elements from `s` are this row's
         // (invariant 3, source inner stride 1); the output run is the rectangle's
         // own (invariant 2), in another buffer than the source.
@@ -231,9 +222,6 @@ pub(crate) unsafe fn runs<E: Copy, I: IndexElem>(
 
 /// Rows in order, for short rows: offsets step along the innermost outer
 /// axis, and the full cursor moves only where a run of that axis ends.
-/// `expanded_tokens`, one thread, six alternating standalone runs: 257-302 µs
-/// with a cursor per row and no lookahead across batch ends, 237-260 µs with
-/// the lookahead, 225-257 µs walking (two threads: 145-149, 140-145, 136-147).
 struct RowWalk<'p> {
     cur: RowCursor<'p>,
     /// Strides of the innermost outer axis (source, index, output).
@@ -278,24 +266,13 @@ impl<'p> RowWalk<'p> {
     }
 }
 
-/// Longest run that [`runs`] prefetches ahead (longer ones the hardware
-/// prefetchers follow once started). `expanded_tokens` (1 KiB runs), one
-/// thread, interleaved: 431 µs against 460-471 µs without (one row ahead,
-/// in an earlier build).
-const RUN_AHEAD_MAX: usize = 4 << 10;
-
-/// Rows ahead whose run [`runs`] asks for: one row's copy is shorter than a
-/// miss to memory. `expanded_tokens`, standalone, one thread (three
-/// interleaved runs each): 242-259 µs at 1 row, 211-227 at 4, 207-220 at 8,
-/// 223-236 at 12.
-const RUNS_AHEAD: usize = 8;
-
-/// The scalar affine row: one checked load per element, eight in flight.
+/// The scalar affine row: one checked load per element.
+#[derive(Clone, Copy)]
 pub(crate) struct Scalar;
 
-impl RowKernel for Scalar {
+impl RowBody for Scalar {
     #[inline(always)]
-    unsafe fn row<E: Copy, I: IndexElem>(r: &Row<E, I>) -> Result<(), BadIndex> {
+    unsafe fn rows<E: Copy, I: IndexElem>(self, r: &Row<E, I>) -> Result<(), BadIndex> {
         for t in 0..r.rows {
             // SAFETY: forwarded from this function's contract, row by row.
             unsafe { row_range(&r.nth(t), 0, r.n)? };
@@ -307,7 +284,7 @@ impl RowKernel for Scalar {
 /// Elements `from..to` of a row, one at a time; also the tail of vector rows.
 ///
 /// # Safety
-/// As [`RowKernel::row`], with `from <= to <= r.n`.
+/// As [`RowBody::rows`] for a group of one row, with `from <= to <= r.n`.
 #[inline(always)]
 pub(crate) unsafe fn row_range<E: Copy, I: IndexElem>(
     r: &Row<E, I>,
@@ -321,58 +298,10 @@ pub(crate) unsafe fn row_range<E: Copy, I: IndexElem>(
             return Err(BadIndex);
         }
         let s = r.base + j as isize * r.si + v as isize * r.gs;
+        debug_assert!(s >= 0 && (s as usize) < r.src_len, "source offset {s}");
         // SAFETY: `v < bound` checked above, so `s` is a source element of this
         // row (invariant 3); `out + j` is the row's own output (invariant 2).
         unsafe { r.out.add(j).write(r.src.offset(s).read()) };
     }
     Ok(())
-}
-
-/// Copies positions `from..to` of a row whose indices were already checked
-/// (by a vector compare); the loads are independent, so they overlap.
-///
-/// # Safety
-/// As [`checked_src`] for every position in `from..to`, with `to <= r.n`.
-#[inline(always)]
-pub(crate) unsafe fn copy_checked<E: Copy, I: IndexElem, const DIRECT: bool>(
-    r: &Row<E, I>,
-    from: usize,
-    to: usize,
-) {
-    for k in from..to {
-        // SAFETY: position `k` of the row (invariant 2), under this function's
-        // contract, so `checked_src` applies.
-        unsafe { r.out.add(k).write(checked_src::<E, I, DIRECT>(r, k).read()) };
-    }
-}
-
-/// The source element of position `k` of a row whose index there was
-/// already checked. `DIRECT` rows (`si == 0`, `gs == 1`: contiguous rows
-/// gathered along their length) address the source without multiplies.
-///
-/// The index is read again, volatile: a fresh load of a cached value costs
-/// less than the lane extracts the compiler would otherwise take from the
-/// checked vector (`last_perm`, AVX-512, one thread: 1.44 -> 1.31 ms with the
-/// combined stores of the vector paths).
-///
-/// # Safety
-/// As [`RowKernel::row`], with `k < r.n`, the index at `k` below `r.bound`,
-/// and `DIRECT` only if `r.si == 0 && r.gs == 1`.
-#[inline(always)]
-pub(crate) unsafe fn checked_src<E, I: IndexElem, const DIRECT: bool>(
-    r: &Row<E, I>,
-    k: usize,
-) -> *const E {
-    // SAFETY: position `k` of the row (invariant 2); its index is below
-    // `bound` (the caller's contract), so the offset is a source element of
-    // the row (invariant 3).
-    unsafe {
-        let v = r.idx.add(k).read_volatile().to_i64() as isize;
-        let s = if DIRECT {
-            r.base + v
-        } else {
-            r.base + k as isize * r.si + v * r.gs
-        };
-        r.src.offset(s)
-    }
 }

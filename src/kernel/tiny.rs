@@ -3,22 +3,8 @@
 
 use crate::error::GatherError;
 use crate::index::{in_bounds, IndexElem};
-use crate::options::{GatherOptions, IndexMode};
+use crate::tune::TINY_RANK;
 use crate::view::TensorView;
-
-/// Index elements up to which a call with default path and mode skips planning.
-const TINY_MAX: usize = 32;
-/// Ranks the tiny path walks (its position lives in a fixed array).
-pub(crate) const TINY_RANK: usize = 8;
-
-/// Whether [`tiny`] runs this call: a small index, no forced path (tests that
-/// force one get it), torch's index mode.
-pub(crate) fn takes_tiny<I: IndexElem>(index: &TensorView<'_, I>, opts: &GatherOptions) -> bool {
-    index.len() <= TINY_MAX
-        && index.rank() <= TINY_RANK
-        && opts.isa.is_none()
-        && opts.mode == IndexMode::Error
-}
 
 /// The tiny kernel: one walk over the index in row-major order, carrying the
 /// three operands' offsets along (no plan, no division, no dispatch), for calls

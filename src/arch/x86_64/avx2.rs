@@ -1,49 +1,102 @@
-//! AVX2 affine rows, in two variants that benchmarks choose between:
-//! `Avx2Gather` uses `vpgather`, `Avx2` checks indices with vector compares and
-//! then loads each element with a scalar move. On CPUs with the "Downfall" (GDS)
+//! AVX2: the lanes of the checked-loads body (vector index checks, scalar
+//! loads, combined stores) and a row body of hardware gathers (`vpgather`),
+//! which benchmarks choose between: on CPUs with the "Downfall" (GDS)
 //! microcode mitigation `vpgather` is slower than scalar loads, so both stay.
 //!
-//! Full groups run in vectors; the tail, and rows whose offsets the 32×32-bit
+//! Everything here takes or holds an [`Avx2`] token, which only detection
+//! makes; that is what makes calling the `#[target_feature]` functions sound.
+//! Full groups run in vectors; tails, and rows whose offsets the 32×32-bit
 //! multiply cannot form, run the scalar row.
 
 use super::transpose;
 use crate::index::{IndexElem, IndexKind};
-use crate::kernel::scalar::{checked_src, copy_checked, row_range};
-use crate::kernel::{affine, prefetch_stream, Ahead, BadIndex, Job, Row, RowKernel, Tile};
+use crate::isa::Avx2;
+use crate::kernel::scalar::row_range;
+use crate::kernel::{affine, BadIndex, Job, Lanes, Row, RowBody, Tile};
+use crate::kernel::affine::Driver;
 use core::arch::x86_64::*;
 use std::ops::Range;
 
-/// AVX2 with hardware gathers.
-pub(crate) struct Avx2Gather;
-/// AVX2 index checks, scalar loads.
-pub(crate) struct Avx2Loads;
-
-/// The affine kernel on AVX2 with hardware gathers.
+/// Runs an affine kernel with row body `B` under AVX2: the one entry point
+/// whose `#[target_feature]` the inlined driver and row bodies compile under.
 ///
 /// # Safety
-/// As for [`crate::kernel::Kernel`]; the CPU has AVX2.
+/// The kernel contract (`kernel/mod.rs`) for `job`, `rows`, `cols`, with
+/// `driver` one [`affine::drive`] accepts for the plan.
 #[target_feature(enable = "avx2")]
-pub(crate) unsafe fn affine_gather<E: Copy, I: IndexElem>(
+pub(crate) unsafe fn affine<B: RowBody, E: Copy, I: IndexElem>(
+    _: Avx2,
+    body: B,
     job: &Job<'_, E, I>,
     rows: Range<usize>,
     cols: Range<usize>,
+    driver: Driver,
 ) -> Result<(), BadIndex> {
     // SAFETY: forwarded from this function's contract.
-    unsafe { affine::drive::<Avx2Gather, E, I>(job, rows, cols) }
+    unsafe { affine::drive(body, job, rows, cols, driver) }
 }
 
-/// The affine kernel on AVX2 with scalar loads.
+/// Runs `f` under AVX2, so that what it inlines (loops the compiler
+/// vectorizes, such as the losses' row statistics) may use it.
+#[target_feature(enable = "avx2")]
+pub(crate) fn under<O>(_: Avx2, f: impl FnOnce() -> O) -> O {
+    f()
+}
+
+/// The checked-loads lanes of AVX2: four index values per compare.
+#[derive(Clone, Copy)]
+pub(crate) struct Avx2Lanes(pub Avx2);
+
+impl Lanes for Avx2Lanes {
+    const N: usize = 4;
+    const PREFETCH: bool = true;
+    type Bound = __m256i;
+
+    #[inline(always)]
+    fn bound(self, bound: usize) -> __m256i {
+        // SAFETY: `self` holds the AVX2 token.
+        unsafe { flipped_bound(self.0, bound) }
+    }
+
+    #[inline(always)]
+    unsafe fn below<I: IndexElem>(self, p: *const I, bound: __m256i) -> bool {
+        // SAFETY: the token proves AVX2; the four positions are the caller's.
+        unsafe { all_below(self.0, load4(self.0, p), bound) }
+    }
+
+    #[inline(always)]
+    unsafe fn store_combined<E: Copy>(self, out: *mut E, at: impl Fn(usize) -> *const E) {
+        // SAFETY: the token proves AVX2; reads and the store as the caller
+        // promises (elements read unaligned: they may be byte arrays).
+        unsafe { store4(self.0, out, at) }
+    }
+
+    #[inline(always)]
+    unsafe fn fill_tile<T: Copy>(self, t: &Tile<T>) {
+        // SAFETY: the token proves AVX2; the block is the caller's.
+        unsafe { transpose::fill_avx2(self.0, t) }
+    }
+}
+
+/// Four elements of 4 or 8 bytes, one vector store.
 ///
 /// # Safety
-/// As for [`crate::kernel::Kernel`]; the CPU has AVX2.
+/// As [`Lanes::store_combined`] with `N = 4`.
+#[inline]
 #[target_feature(enable = "avx2")]
-pub(crate) unsafe fn affine_loads<E: Copy, I: IndexElem>(
-    job: &Job<'_, E, I>,
-    rows: Range<usize>,
-    cols: Range<usize>,
-) -> Result<(), BadIndex> {
-    // SAFETY: forwarded from this function's contract.
-    unsafe { affine::drive::<Avx2Loads, E, I>(job, rows, cols) }
+unsafe fn store4<E: Copy>(_: Avx2, out: *mut E, at: impl Fn(usize) -> *const E) {
+    // SAFETY: the caller's contract.
+    unsafe {
+        if size_of::<E>() == 4 {
+            let g = |k| at(k).cast::<i32>().read_unaligned();
+            let v = _mm_setr_epi32(g(0), g(1), g(2), g(3));
+            _mm_storeu_si128(out.cast(), v);
+        } else {
+            let g = |k| at(k).cast::<i64>().read_unaligned();
+            let v = _mm256_setr_epi64x(g(0), g(1), g(2), g(3));
+            _mm256_storeu_si256(out.cast(), v);
+        }
+    }
 }
 
 /// Four indices widened to 64 bits.
@@ -52,7 +105,7 @@ pub(crate) unsafe fn affine_loads<E: Copy, I: IndexElem>(
 /// Positions `0..4` from `p` are index positions of the row.
 #[inline]
 #[target_feature(enable = "avx2")]
-unsafe fn load4<I: IndexElem>(p: *const I) -> __m256i {
+unsafe fn load4<I: IndexElem>(_: Avx2, p: *const I) -> __m256i {
     // SAFETY: the caller's contract; unaligned loads.
     unsafe {
         match I::KIND {
@@ -67,7 +120,7 @@ unsafe fn load4<I: IndexElem>(p: *const I) -> __m256i {
 /// compares signed, so both sides are shifted by 2^63 first).
 #[inline]
 #[target_feature(enable = "avx2")]
-fn all_below(v: __m256i, bound_flipped: __m256i) -> bool {
+fn all_below(_: Avx2, v: __m256i, bound_flipped: __m256i) -> bool {
     let flip = _mm256_set1_epi64x(i64::MIN);
     let lt = _mm256_cmpgt_epi64(bound_flipped, _mm256_xor_si256(v, flip));
     _mm256_movemask_pd(_mm256_castsi256_pd(lt)) == 0xf
@@ -75,137 +128,38 @@ fn all_below(v: __m256i, bound_flipped: __m256i) -> bool {
 
 #[inline]
 #[target_feature(enable = "avx2")]
-fn flipped_bound(bound: usize) -> __m256i {
+fn flipped_bound(_: Avx2, bound: usize) -> __m256i {
     _mm256_set1_epi64x((bound as u64 ^ (1 << 63)) as i64)
 }
 
-impl RowKernel for Avx2Loads {
+/// The hardware-gather row body of AVX2.
+#[derive(Clone, Copy)]
+pub(crate) struct Avx2Gather(pub Avx2);
+
+impl RowBody for Avx2Gather {
     #[inline(always)]
-    unsafe fn row<E: Copy, I: IndexElem>(r: &Row<E, I>) -> Result<(), BadIndex> {
-        // SAFETY: forwarded; this body only runs under `affine_loads`, which
-        // enables AVX2.
-        unsafe { row_loads(r) }
-    }
-
-    #[inline(always)]
-    unsafe fn fill_tile<T: Copy>(t: &Tile<T>) {
-        // SAFETY: forwarded; this body only runs under this path's entry
-        // points, which enable its features.
-        unsafe { transpose::fill_avx2(t) }
-    }
-}
-
-/// Four indices checked per vector compare, then four scalar moves.
-///
-/// # Safety
-/// As [`RowKernel::row`]; the CPU has AVX2.
-#[inline]
-#[target_feature(enable = "avx2")]
-unsafe fn row_loads<E: Copy, I: IndexElem>(r: &Row<E, I>) -> Result<(), BadIndex> {
-    let direct = r.si == 0 && r.gs == 1;
-    for t in 0..r.rows {
-        let row = r.nth(t);
-        let ahead = Ahead::for_row(r, t);
-        // SAFETY: forwarded, row by row; `DIRECT` exactly when the row is direct.
-        unsafe {
-            if direct {
-                row_loads_as::<E, I, true>(&row, ahead)?;
-            } else {
-                row_loads_as::<E, I, false>(&row, ahead)?;
-            }
-        }
-    }
-    Ok(())
-}
-
-/// # Safety
-/// As [`row_loads`], with `DIRECT` only if `r.si == 0 && r.gs == 1`.
-#[inline]
-#[target_feature(enable = "avx2")]
-unsafe fn row_loads_as<E: Copy, I: IndexElem, const DIRECT: bool>(
-    r: &Row<E, I>,
-    ahead: Option<Ahead>,
-) -> Result<(), BadIndex> {
-    let bound = flipped_bound(r.bound);
-    let mut j = 0;
-    while j + 4 <= r.n {
-        if j % 8 == 0 {
-            if let Some(a) = ahead {
-                a.at(j);
-            }
-            prefetch_stream(r.idx.wrapping_add(j));
-        }
-        // SAFETY: positions `j..j + 4` are in the row (invariant 2).
-        if !all_below(unsafe { load4(r.idx.add(j)) }, bound) {
-            return Err(BadIndex);
-        }
-        // SAFETY: the four positions were just checked.
-        unsafe {
-            match size_of::<E>() {
-                4 | 8 => copy4_combined::<E, I, DIRECT>(r, j),
-                _ => copy_checked::<E, I, DIRECT>(r, j, j + 4),
-            }
-        }
-        j += 4;
-    }
-    // SAFETY: the rest of the row, `j <= n`.
-    unsafe { row_range(r, j, r.n) }
-}
-
-/// Positions `j..j + 4` of a row of 4- or 8-byte elements: four scalar loads
-/// combined into one vector store, as the AVX-512 path combines eight.
-/// `last_perm` ([2048, 2048] `f32`, one thread, standalone) 1.50 -> 1.35 ms,
-/// with `i32` indices 1.54 -> 1.32 ms.
-///
-/// # Safety
-/// As [`copy_checked`] for `from = j`, `to = j + 4`; `E` is 4 or 8 bytes wide;
-/// the CPU has AVX2.
-#[inline]
-#[target_feature(enable = "avx2")]
-unsafe fn copy4_combined<E: Copy, I: IndexElem, const DIRECT: bool>(r: &Row<E, I>, j: usize) {
-    // SAFETY: positions `j..j + 4` are checked positions of the row (the
-    // caller's contract).
-    let at = |k: usize| unsafe { checked_src::<E, I, DIRECT>(r, j + k) };
-    // SAFETY: each read is one element of the source (above), read unaligned
-    // as the element may be a byte array; the store covers the row's own output
-    // positions `j..j + 4` (invariant 2), `4 · w` bytes.
-    unsafe {
-        if size_of::<E>() == 4 {
-            let g = |k| at(k).cast::<i32>().read_unaligned();
-            let v = _mm_setr_epi32(g(0), g(1), g(2), g(3));
-            _mm_storeu_si128(r.out.add(j).cast(), v);
-        } else {
-            let g = |k| at(k).cast::<i64>().read_unaligned();
-            let v = _mm256_setr_epi64x(g(0), g(1), g(2), g(3));
-            _mm256_storeu_si256(r.out.add(j).cast(), v);
-        }
-    }
-}
-
-impl RowKernel for Avx2Gather {
-    #[inline(always)]
-    unsafe fn row<E: Copy, I: IndexElem>(r: &Row<E, I>) -> Result<(), BadIndex> {
+    unsafe fn rows<E: Copy, I: IndexElem>(self, r: &Row<E, I>) -> Result<(), BadIndex> {
         for t in 0..r.rows {
-            // SAFETY: forwarded from this function's contract, row by row.
-            unsafe { gather_one(&r.nth(t))? };
+            // SAFETY: forwarded from this function's contract, row by row; the
+            // token proves AVX2.
+            unsafe { gather_one(self.0, &r.nth(t))? };
         }
         Ok(())
     }
 
     #[inline(always)]
-    unsafe fn fill_tile<T: Copy>(t: &Tile<T>) {
-        // SAFETY: forwarded; this body only runs under this path's entry
-        // points, which enable its features.
-        unsafe { transpose::fill_avx2(t) }
+    unsafe fn fill_tile<T: Copy>(self, t: &Tile<T>) {
+        // SAFETY: the token proves AVX2; the block is the caller's.
+        unsafe { transpose::fill_avx2(self.0, t) }
     }
 }
 
 /// One row on the gather path: vector gathers where they apply, else scalar.
 ///
 /// # Safety
-/// As [`RowKernel::row`], for a group of one row; the CPU has AVX2.
+/// As [`RowBody::rows`], for a group of one row.
 #[inline(always)]
-unsafe fn gather_one<E: Copy, I: IndexElem>(r: &Row<E, I>) -> Result<(), BadIndex> {
+unsafe fn gather_one<E: Copy, I: IndexElem>(t: Avx2, r: &Row<E, I>) -> Result<(), BadIndex> {
     {
         let w = size_of::<E>();
         // `_mm256_mul_epu32` multiplies the low 32 bits: exact when indices are
@@ -216,9 +170,9 @@ unsafe fn gather_one<E: Copy, I: IndexElem>(r: &Row<E, I>) -> Result<(), BadInde
         match w {
             1 | 2 if !r.slack => {}
             1 | 2 | 4 | 8 if direct || mul_ok => {
-                // SAFETY: forwarded; `w`, `slack` and the multiply checked above;
-                // this body only runs under `affine_gather`, which enables AVX2.
-                return unsafe { row_gather(r, direct, gsw.unwrap_or(0)) };
+                // SAFETY: forwarded; `w`, `slack` and the multiply checked
+                // above; the token proves AVX2.
+                return unsafe { row_gather(t, r, direct, gsw.unwrap_or(0)) };
             }
             _ => {}
         }
@@ -230,7 +184,7 @@ unsafe fn gather_one<E: Copy, I: IndexElem>(r: &Row<E, I>) -> Result<(), BadInde
 /// Bytes 0-1 (w = 2) or byte 0 (w = 1) of each 32-bit lane, packed low.
 #[inline]
 #[target_feature(enable = "avx2")]
-fn pack_lanes(g: __m128i, w: usize) -> __m128i {
+fn pack_lanes(_: Avx2, g: __m128i, w: usize) -> __m128i {
     let shuffle = if w == 2 {
         _mm_setr_epi8(0, 1, 4, 5, 8, 9, 12, 13, -1, -1, -1, -1, -1, -1, -1, -1)
     } else {
@@ -242,11 +196,12 @@ fn pack_lanes(g: __m128i, w: usize) -> __m128i {
 /// Four elements per step through `vpgatherqd`/`vpgatherqq`.
 ///
 /// # Safety
-/// As [`RowKernel::row`]; `w` in {1, 2, 4, 8}, `slack` if `w < 4`, and unless
-/// `direct`, `gsw = gs·w` in `0..2^32` and `bound <= 2^32`.
+/// As [`RowBody::rows`] for one row; `w` in {1, 2, 4, 8}, `slack` if `w < 4`,
+/// and unless `direct`, `gsw = gs·w` in `0..2^32` and `bound <= 2^32`.
 #[inline]
 #[target_feature(enable = "avx2")]
 unsafe fn row_gather<E: Copy, I: IndexElem>(
+    t: Avx2,
     r: &Row<E, I>,
     direct: bool,
     gsw: isize,
@@ -254,7 +209,7 @@ unsafe fn row_gather<E: Copy, I: IndexElem>(
     let w = size_of::<E>();
     // Only dereferenced at offsets of checked indices (invariant 3).
     let base = r.src.wrapping_offset(r.base).cast::<u8>();
-    let bound = flipped_bound(r.bound);
+    let bound = flipped_bound(t, r.bound);
     let siw = (r.si as i64).wrapping_mul(w as i64);
     let mut along = _mm256_setr_epi64x(0, siw, siw.wrapping_mul(2), siw.wrapping_mul(3));
     let step = _mm256_set1_epi64x(siw.wrapping_mul(4));
@@ -262,8 +217,8 @@ unsafe fn row_gather<E: Copy, I: IndexElem>(
     let mut j = 0;
     while j + 4 <= r.n {
         // SAFETY: positions `j..j + 4` are in the row (invariant 2).
-        let v = unsafe { load4(r.idx.add(j)) };
-        if !all_below(v, bound) {
+        let v = unsafe { load4(t, r.idx.add(j)) };
+        if !all_below(t, v, bound) {
             return Err(BadIndex);
         }
         let off = if direct {
@@ -285,11 +240,11 @@ unsafe fn row_gather<E: Copy, I: IndexElem>(
                 8 => _mm256_storeu_si256(out.cast(), _mm256_i64gather_epi64(base.cast(), off, 1)),
                 4 => _mm_storeu_si128(out.cast(), _mm256_i64gather_epi32(base.cast(), off, 1)),
                 2 => {
-                    let g = pack_lanes(_mm256_i64gather_epi32(base.cast(), off, 1), 2);
+                    let g = pack_lanes(t, _mm256_i64gather_epi32(base.cast(), off, 1), 2);
                     _mm_storel_epi64(out.cast(), g);
                 }
                 _ => {
-                    let g = pack_lanes(_mm256_i64gather_epi32(base.cast(), off, 1), 1);
+                    let g = pack_lanes(t, _mm256_i64gather_epi32(base.cast(), off, 1), 1);
                     out.cast::<i32>().write_unaligned(_mm_cvtsi128_si32(g));
                 }
             }

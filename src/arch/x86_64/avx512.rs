@@ -1,202 +1,174 @@
-//! AVX-512 affine rows, in two variants that benchmarks choose between:
-//! `Avx512Gather` fuses the index checks into masked gathers with masked tails;
-//! `Avx512Loads` checks eight indices per masked compare, then moves each
-//! element with a scalar load (faster where `vpgather` is slow: AMD Zen, and
-//! Intel with the "Downfall" mitigation).
+//! AVX-512 (F, BW, VL, DQ): the lanes of the checked-loads body (eight index
+//! values per masked compare, masked tails, combined stores) and a row body of
+//! masked hardware gathers with the checks fused in, which benchmarks choose
+//! between (scalar loads win where `vpgather` is slow: AMD Zen, and Intel with
+//! the "Downfall" mitigation).
 //!
-//! The gathers take eight 64-bit offsets per step in general; sixteen 32-bit
-//! offsets when the indices are 32-bit and every offset of the row fits in `i32`.
-//! 1- and 2-byte elements are fetched with 32-bit gathers and narrowed, only
-//! where `slack` proves the extra bytes lie inside the source buffer.
+//! Everything here takes or holds an [`Avx512`] token, which only detection
+//! makes. The gathers take eight 64-bit offsets per step in general; sixteen
+//! 32-bit offsets when the indices are 32-bit and every offset of the row fits
+//! in `i32`. 1- and 2-byte elements are fetched with 32-bit gathers and
+//! narrowed, only where `slack` proves the extra bytes lie inside the source.
 
 use super::transpose;
 use crate::index::{IndexElem, IndexKind};
-use crate::kernel::scalar::{checked_src, copy_checked, row_range};
-use crate::kernel::{affine, prefetch_stream, Ahead, BadIndex, Job, Row, RowKernel, Tile};
+use crate::isa::Avx512;
+use crate::kernel::scalar::row_range;
+use crate::kernel::{affine, prefetch_stream, BadIndex, Job, Lanes, Row, RowBody, Tile};
+use crate::kernel::affine::Driver;
 use core::arch::x86_64::*;
 use std::ops::Range;
 
-/// AVX-512 with hardware gathers.
-pub(crate) struct Avx512Gather;
-/// AVX-512 index checks, scalar loads.
-pub(crate) struct Avx512Loads;
-
-/// The affine kernel on AVX-512 with hardware gathers.
+/// Runs an affine kernel with row body `B` under AVX-512: the one entry point
+/// whose `#[target_feature]` the inlined driver and row bodies compile under.
 ///
 /// # Safety
-/// As for [`crate::kernel::Kernel`]; the CPU has AVX-512 F, BW, VL and DQ.
-#[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512dq")]
-pub(crate) unsafe fn affine_gather<E: Copy, I: IndexElem>(
+/// The kernel contract (`kernel/mod.rs`) for `job`, `rows`, `cols`, with
+/// `driver` one [`affine::drive`] accepts for the plan.
+#[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512dq,avx2")]
+pub(crate) unsafe fn affine<B: RowBody, E: Copy, I: IndexElem>(
+    _: Avx512,
+    body: B,
     job: &Job<'_, E, I>,
     rows: Range<usize>,
     cols: Range<usize>,
+    driver: Driver,
 ) -> Result<(), BadIndex> {
     // SAFETY: forwarded from this function's contract.
-    unsafe { affine::drive::<Avx512Gather, E, I>(job, rows, cols) }
+    unsafe { affine::drive(body, job, rows, cols, driver) }
 }
 
-/// The affine kernel on AVX-512 with scalar loads.
-///
-/// # Safety
-/// As for [`crate::kernel::Kernel`]; the CPU has AVX-512 F, BW, VL and DQ.
-#[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512dq")]
-pub(crate) unsafe fn affine_loads<E: Copy, I: IndexElem>(
-    job: &Job<'_, E, I>,
-    rows: Range<usize>,
-    cols: Range<usize>,
-) -> Result<(), BadIndex> {
-    // SAFETY: forwarded from this function's contract.
-    unsafe { affine::drive::<Avx512Loads, E, I>(job, rows, cols) }
+/// Runs `f` under AVX-512, so that what it inlines may use it.
+#[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512dq,avx2")]
+pub(crate) fn under<O>(_: Avx512, f: impl FnOnce() -> O) -> O {
+    f()
 }
 
-impl RowKernel for Avx512Loads {
-    #[inline(always)]
-    unsafe fn row<E: Copy, I: IndexElem>(r: &Row<E, I>) -> Result<(), BadIndex> {
-        // SAFETY: forwarded; this body only runs under `affine_loads`, which
-        // enables its features.
-        unsafe { row_loads(r) }
-    }
+/// The checked-loads lanes of AVX-512: eight index values per compare.
+#[derive(Clone, Copy)]
+pub(crate) struct Avx512Lanes(pub Avx512);
+
+impl Lanes for Avx512Lanes {
+    const N: usize = 8;
+    const PREFETCH: bool = true;
+    type Bound = __m512i;
 
     #[inline(always)]
-    unsafe fn fill_tile<T: Copy>(t: &Tile<T>) {
-        // SAFETY: forwarded; this body only runs under this path's entry
-        // points, which enable its features.
-        unsafe { transpose::fill_avx512(t) }
+    fn bound(self, bound: usize) -> __m512i {
+        // SAFETY: `self` holds the AVX-512 token.
+        unsafe { splat_q(self.0, bound as i64) }
+    }
+
+    #[inline(always)]
+    unsafe fn below<I: IndexElem>(self, p: *const I, bound: __m512i) -> bool {
+        // SAFETY: the token proves AVX-512; the eight positions are the caller's.
+        unsafe { below_mask(self.0, p, 0xff, bound) }
+    }
+
+    #[inline(always)]
+    unsafe fn below_tail<I: IndexElem>(
+        self,
+        p: *const I,
+        n: usize,
+        bound: __m512i,
+    ) -> Option<bool> {
+        prefetch_stream(p);
+        // SAFETY: the token proves AVX-512; the mask covers the caller's `n`
+        // positions only.
+        Some(unsafe { below_mask(self.0, p, tail8(n), bound) })
+    }
+
+    #[inline(always)]
+    unsafe fn store_combined<E: Copy>(self, out: *mut E, at: impl Fn(usize) -> *const E) {
+        // SAFETY: the token proves AVX-512; reads and the store as the caller
+        // promises.
+        unsafe { store8(self.0, out, at) }
+    }
+
+    #[inline(always)]
+    unsafe fn fill_tile<T: Copy>(self, t: &Tile<T>) {
+        // SAFETY: the token proves AVX-512 and AVX2; the block is the caller's.
+        unsafe { transpose::fill_avx512(self.0, t) }
     }
 }
 
-/// Eight indices checked per compare (the tail under a mask), then eight
-/// independent scalar moves.
+#[inline]
+#[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512dq")]
+fn splat_q(_: Avx512, v: i64) -> __m512i {
+    _mm512_set1_epi64(v)
+}
+
+/// Whether the index values at the lanes of `m` from `p` are all below
+/// `bound`, unsigned.
 ///
 /// # Safety
-/// As [`RowKernel::row`]; the CPU has AVX-512 F, BW, VL and DQ.
+/// The lanes of `m` are index positions of the row.
 #[inline]
 #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512dq")]
-unsafe fn row_loads<E: Copy, I: IndexElem>(r: &Row<E, I>) -> Result<(), BadIndex> {
-    let direct = r.si == 0 && r.gs == 1;
-    for t in 0..r.rows {
-        let row = r.nth(t);
-        let ahead = Ahead::for_row(r, t);
-        // SAFETY: forwarded, row by row; `DIRECT` exactly when the row is direct.
-        unsafe {
-            if direct {
-                row_loads_as::<E, I, true>(&row, ahead)?;
-            } else {
-                row_loads_as::<E, I, false>(&row, ahead)?;
-            }
-        }
-    }
-    Ok(())
+unsafe fn below_mask<I: IndexElem>(t: Avx512, p: *const I, m: __mmask8, bound: __m512i) -> bool {
+    // SAFETY: the caller's contract.
+    let v = unsafe { load_q(t, p, m) };
+    _mm512_mask_cmplt_epu64_mask(m, v, bound) == m
 }
 
-/// # Safety
-/// As [`row_loads`], with `DIRECT` only if `r.si == 0 && r.gs == 1`.
-#[inline]
-#[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512dq")]
-unsafe fn row_loads_as<E: Copy, I: IndexElem, const DIRECT: bool>(
-    r: &Row<E, I>,
-    ahead: Option<Ahead>,
-) -> Result<(), BadIndex> {
-    let bound = _mm512_set1_epi64(r.bound as i64);
-    let mut j = 0;
-    while j + 8 <= r.n {
-        if let Some(a) = ahead {
-            a.at(j);
-        }
-        prefetch_stream(r.idx.wrapping_add(j));
-        // SAFETY: positions `j..j + 8` are in the row (invariant 2).
-        let v = unsafe { load_q(r.idx.add(j), 0xff) };
-        if _mm512_cmplt_epu64_mask(v, bound) != 0xff {
-            return Err(BadIndex);
-        }
-        // SAFETY: the eight positions were just checked. A constant trip
-        // count: the loads unroll and overlap.
-        unsafe {
-            match size_of::<E>() {
-                4 | 8 => copy8_combined::<E, I, DIRECT>(r, j),
-                _ => copy_checked::<E, I, DIRECT>(r, j, j + 8),
-            }
-        }
-        j += 8;
-    }
-    if j < r.n {
-        prefetch_stream(r.idx.wrapping_add(j));
-        let m = tail8(r.n - j);
-        // SAFETY: lanes of `m` are positions `j..n` of the row (invariant 2).
-        let v = unsafe { load_q(r.idx.add(j), m) };
-        if _mm512_mask_cmplt_epu64_mask(m, v, bound) != m {
-            return Err(BadIndex);
-        }
-        // SAFETY: the positions of `m` were just checked.
-        unsafe { copy_checked::<E, I, DIRECT>(r, j, r.n) };
-    }
-    Ok(())
-}
-
-/// Positions `j..j + 8` of a row of 4- or 8-byte elements: eight scalar loads
-/// combined into one vector store. A store per element, beside two loads, is
-/// what bounds the plain copy: `last_perm` ([2048, 2048] `f32`, one thread,
-/// standalone) 1.44 -> 1.31 ms, with `i32` indices 1.46 -> 1.27 ms.
+/// Eight elements of 4 or 8 bytes, one vector store.
 ///
 /// # Safety
-/// As [`copy_checked`] for `from = j`, `to = j + 8`; `E` is 4 or 8 bytes wide;
-/// the CPU has AVX-512 F, BW, VL and DQ.
+/// As [`Lanes::store_combined`] with `N = 8`.
 #[inline]
 #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512dq")]
-unsafe fn copy8_combined<E: Copy, I: IndexElem, const DIRECT: bool>(r: &Row<E, I>, j: usize) {
-    // SAFETY: positions `j..j + 8` are checked positions of the row (the
-    // caller's contract).
-    let at = |k: usize| unsafe { checked_src::<E, I, DIRECT>(r, j + k) };
-    // SAFETY: each read is one element of the source (above), read unaligned
-    // as the element may be a byte array; the store covers the row's own output
-    // positions `j..j + 8` (invariant 2), `8 · w` bytes.
+unsafe fn store8<E: Copy>(_: Avx512, out: *mut E, at: impl Fn(usize) -> *const E) {
+    // SAFETY: the caller's contract.
     unsafe {
         if size_of::<E>() == 4 {
             let g = |k| at(k).cast::<i32>().read_unaligned();
             let v = _mm256_setr_epi32(g(0), g(1), g(2), g(3), g(4), g(5), g(6), g(7));
-            _mm256_storeu_si256(r.out.add(j).cast(), v);
+            _mm256_storeu_si256(out.cast(), v);
         } else {
             let g = |k| at(k).cast::<i64>().read_unaligned();
             let v = _mm512_setr_epi64(g(0), g(1), g(2), g(3), g(4), g(5), g(6), g(7));
-            _mm512_storeu_si512(r.out.add(j).cast(), v);
+            _mm512_storeu_si512(out.cast(), v);
         }
     }
 }
 
-impl RowKernel for Avx512Gather {
+/// The hardware-gather row body of AVX-512.
+#[derive(Clone, Copy)]
+pub(crate) struct Avx512Gather(pub Avx512);
+
+impl RowBody for Avx512Gather {
     #[inline(always)]
-    unsafe fn row<E: Copy, I: IndexElem>(r: &Row<E, I>) -> Result<(), BadIndex> {
+    unsafe fn rows<E: Copy, I: IndexElem>(self, r: &Row<E, I>) -> Result<(), BadIndex> {
         for t in 0..r.rows {
-            // SAFETY: forwarded from this function's contract, row by row.
-            unsafe { gather_one(&r.nth(t))? };
+            // SAFETY: forwarded from this function's contract, row by row; the
+            // token proves AVX-512.
+            unsafe { gather_one(self.0, &r.nth(t))? };
         }
         Ok(())
     }
 
     #[inline(always)]
-    unsafe fn fill_tile<T: Copy>(t: &Tile<T>) {
-        // SAFETY: forwarded; this body only runs under this path's entry
-        // points, which enable its features.
-        unsafe { transpose::fill_avx512(t) }
+    unsafe fn fill_tile<T: Copy>(self, t: &Tile<T>) {
+        // SAFETY: the token proves AVX-512 and AVX2; the block is the caller's.
+        unsafe { transpose::fill_avx512(self.0, t) }
     }
 }
 
 /// One row on the gather path.
 ///
 /// # Safety
-/// As [`RowKernel::row`], for a group of one row; the CPU has AVX-512.
+/// As [`RowBody::rows`], for a group of one row.
 #[inline(always)]
-unsafe fn gather_one<E: Copy, I: IndexElem>(r: &Row<E, I>) -> Result<(), BadIndex> {
+unsafe fn gather_one<E: Copy, I: IndexElem>(t: Avx512, r: &Row<E, I>) -> Result<(), BadIndex> {
     {
         let w = size_of::<E>();
         // SAFETY: forwarded from this function's contract, with `w`, `slack` and
-        // `fits_d` checked by the match; the bodies only run under
-        // `affine_gather`, which enables their features.
+        // `fits_d` checked by the match; the token proves AVX-512.
         unsafe {
             match w {
                 1 | 2 if !r.slack => row_range(r, 0, r.n),
-                1 | 2 | 4 if fits_d(r) => row_d(r),
-                1 | 2 | 4 | 8 => row_q(r),
+                1 | 2 | 4 if fits_d(r) => row_d(t, r),
+                1 | 2 | 4 | 8 => row_q(t, r),
                 _ => row_range(r, 0, r.n),
             }
         }
@@ -243,7 +215,7 @@ fn tail16(left: usize) -> __mmask16 {
 /// The lanes of `m` are index positions of the row.
 #[inline]
 #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512dq")]
-unsafe fn load_q<I: IndexElem>(p: *const I, m: __mmask8) -> __m512i {
+unsafe fn load_q<I: IndexElem>(_: Avx512, p: *const I, m: __mmask8) -> __m512i {
     // SAFETY: masked loads touch only the lanes of `m` (caller's contract).
     unsafe {
         match I::KIND {
@@ -257,7 +229,7 @@ unsafe fn load_q<I: IndexElem>(p: *const I, m: __mmask8) -> __m512i {
 /// `v · w` for the element width `w` (a power of two up to 8).
 #[inline]
 #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512dq")]
-fn scale_q(v: __m512i, w: usize) -> __m512i {
+fn scale_q(_: Avx512, v: __m512i, w: usize) -> __m512i {
     match w {
         1 => v,
         2 => _mm512_slli_epi64::<1>(v),
@@ -268,7 +240,7 @@ fn scale_q(v: __m512i, w: usize) -> __m512i {
 
 #[inline]
 #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512dq")]
-fn scale_d(v: __m512i, w: usize) -> __m512i {
+fn scale_d(_: Avx512, v: __m512i, w: usize) -> __m512i {
     match w {
         1 => v,
         2 => _mm512_slli_epi32::<1>(v),
@@ -279,10 +251,11 @@ fn scale_d(v: __m512i, w: usize) -> __m512i {
 /// Eight elements per step, 64-bit byte offsets from the row base.
 ///
 /// # Safety
-/// As [`RowKernel::row`]; `w` in {1, 2, 4, 8}, and `slack` holds if `w < 4`.
+/// As [`RowBody::rows`] for one row; `w` in {1, 2, 4, 8}, and `slack` holds
+/// if `w < 4`.
 #[inline]
 #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512dq")]
-unsafe fn row_q<E: Copy, I: IndexElem>(r: &Row<E, I>) -> Result<(), BadIndex> {
+unsafe fn row_q<E: Copy, I: IndexElem>(t: Avx512, r: &Row<E, I>) -> Result<(), BadIndex> {
     let w = size_of::<E>();
     let direct = r.si == 0 && r.gs == 1;
     // Only dereferenced at offsets of checked indices (invariant 3).
@@ -300,12 +273,12 @@ unsafe fn row_q<E: Copy, I: IndexElem>(r: &Row<E, I>) -> Result<(), BadIndex> {
         prefetch_stream(r.idx.wrapping_add(j));
         let m = tail8(r.n - j);
         // SAFETY: lanes of `m` are positions `j..n` of the row (invariant 2).
-        let v = unsafe { load_q(r.idx.add(j), m) };
+        let v = unsafe { load_q(t, r.idx.add(j), m) };
         if _mm512_mask_cmplt_epu64_mask(m, v, bound) != m {
             return Err(BadIndex);
         }
         let off = if direct {
-            scale_q(v, w)
+            scale_q(t, v, w)
         } else {
             _mm512_add_epi64(along, _mm512_mullo_epi64(v, gsw))
         };
@@ -346,10 +319,11 @@ unsafe fn row_q<E: Copy, I: IndexElem>(r: &Row<E, I>) -> Result<(), BadIndex> {
 /// Sixteen elements per step, 32-bit byte offsets from the row base.
 ///
 /// # Safety
-/// As [`RowKernel::row`]; `w` in {1, 2, 4}, `fits_d(r)`, and `slack` if `w < 4`.
+/// As [`RowBody::rows`] for one row; `w` in {1, 2, 4}, `fits_d(r)`, and
+/// `slack` if `w < 4`.
 #[inline]
 #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512dq")]
-unsafe fn row_d<E: Copy, I: IndexElem>(r: &Row<E, I>) -> Result<(), BadIndex> {
+unsafe fn row_d<E: Copy, I: IndexElem>(t: Avx512, r: &Row<E, I>) -> Result<(), BadIndex> {
     let w = size_of::<E>();
     let direct = r.si == 0 && r.gs == 1;
     // Only dereferenced at offsets of checked indices (invariant 3).
@@ -372,7 +346,7 @@ unsafe fn row_d<E: Copy, I: IndexElem>(r: &Row<E, I>) -> Result<(), BadIndex> {
             return Err(BadIndex);
         }
         let off = if direct {
-            scale_d(v, w)
+            scale_d(t, v, w)
         } else {
             _mm512_add_epi32(along, _mm512_mullo_epi32(v, gsw))
         };

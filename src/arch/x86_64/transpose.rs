@@ -5,26 +5,27 @@
 //! 8-byte values 4 × 4 on AVX2 and 8 × 8 on AVX-512; other widths one at a
 //! time.
 
+use crate::isa::{Avx2, Avx512};
 use crate::kernel::Tile;
 use core::arch::x86_64::*;
 
 /// Fills `t` on AVX2.
 ///
 /// # Safety
-/// As [`crate::kernel::RowKernel::fill_tile`]; the CPU has AVX2.
+/// As [`crate::kernel::RowBody::fill_tile`].
 #[inline]
 #[target_feature(enable = "avx2")]
-pub(crate) unsafe fn fill_avx2<T: Copy>(t: &Tile<T>) {
+pub(crate) unsafe fn fill_avx2<T: Copy>(k: Avx2, t: &Tile<T>) {
     let (cs, ds) = (t.col_step, t.dst_step);
     // SAFETY: `fill_blocks` hands out blocks of the tile only (its contract
     // is this function's, with `row_step == 1` checked here).
     unsafe {
         match size_of::<T>() {
             4 if t.row_step == 1 => t.fill_blocks::<8>(|from, to| {
-                transpose8_d(from.cast(), cs, to.cast(), ds);
+                transpose8_d(k, from.cast(), cs, to.cast(), ds);
             }),
             8 if t.row_step == 1 => t.fill_blocks::<4>(|from, to| {
-                transpose4_q(from.cast(), cs, to.cast(), ds);
+                transpose4_q(k, from.cast(), cs, to.cast(), ds);
             }),
             _ => t.fill_part(0..t.rows, 0..t.cols),
         }
@@ -35,17 +36,17 @@ pub(crate) unsafe fn fill_avx2<T: Copy>(t: &Tile<T>) {
 /// as on AVX2.
 ///
 /// # Safety
-/// As [`crate::kernel::RowKernel::fill_tile`]; the CPU has AVX-512 F.
+/// As [`crate::kernel::RowBody::fill_tile`].
 #[inline]
 #[target_feature(enable = "avx512f,avx2")]
-pub(crate) unsafe fn fill_avx512<T: Copy>(t: &Tile<T>) {
+pub(crate) unsafe fn fill_avx512<T: Copy>(k: Avx512, t: &Tile<T>) {
     let (cs, ds) = (t.col_step, t.dst_step);
-    // SAFETY: as in `fill_avx2`; AVX2 is among this function's features.
+    // SAFETY: as in `fill_avx2`; the AVX-512 token proves AVX2 too.
     unsafe {
         if size_of::<T>() == 8 && t.row_step == 1 {
-            t.fill_blocks::<8>(|from, to| transpose8_q(from.cast(), cs, to.cast(), ds));
+            t.fill_blocks::<8>(|from, to| transpose8_q(k, from.cast(), cs, to.cast(), ds));
         } else {
-            fill_avx2(t);
+            fill_avx2(k.avx2(), t);
         }
     }
 }
@@ -57,7 +58,7 @@ pub(crate) unsafe fn fill_avx512<T: Copy>(t: &Tile<T>) {
 /// The 64 source and destination values are in their buffers.
 #[inline]
 #[target_feature(enable = "avx2")]
-unsafe fn transpose8_d(from: *const u32, from_step: isize, to: *mut u32, to_step: usize) {
+unsafe fn transpose8_d(_: Avx2, from: *const u32, from_step: isize, to: *mut u32, to_step: usize) {
     // SAFETY: run `k` is in the source buffer (the caller's contract).
     let r: [__m256i; 8] = core::array::from_fn(|k| unsafe {
         _mm256_loadu_si256(from.offset(k as isize * from_step).cast())
@@ -105,7 +106,7 @@ unsafe fn transpose8_d(from: *const u32, from_step: isize, to: *mut u32, to_step
 /// The 16 source and destination values are in their buffers.
 #[inline]
 #[target_feature(enable = "avx2")]
-unsafe fn transpose4_q(from: *const u64, from_step: isize, to: *mut u64, to_step: usize) {
+unsafe fn transpose4_q(_: Avx2, from: *const u64, from_step: isize, to: *mut u64, to_step: usize) {
     // SAFETY: run `k` is in the source buffer (the caller's contract).
     let r: [__m256i; 4] = core::array::from_fn(|k| unsafe {
         _mm256_loadu_si256(from.offset(k as isize * from_step).cast())
@@ -144,7 +145,7 @@ unsafe fn transpose4_q(from: *const u64, from_step: isize, to: *mut u64, to_step
 /// The 64 source and destination values are in their buffers.
 #[inline]
 #[target_feature(enable = "avx512f")]
-unsafe fn transpose8_q(from: *const u64, from_step: isize, to: *mut u64, to_step: usize) {
+unsafe fn transpose8_q(_: Avx512, from: *const u64, from_step: isize, to: *mut u64, to_step: usize) {
     // SAFETY: run `k` is in the source buffer (the caller's contract).
     let r: [__m512i; 8] = core::array::from_fn(|k| unsafe {
         _mm512_loadu_si512(from.offset(k as isize * from_step).cast())

@@ -1,0 +1,77 @@
+//! Every tuning constant, each with the cache level or cost it trades against.
+//!
+//! The kernels read these; they do not restate them. The measurements behind
+//! each value, with the commands that produced them, are in `benches/README.md`
+//! ("Tuning") and `CHANGELOG.md`.
+
+// Calls and threads.
+
+/// Index elements up to which a call with default path and mode skips planning:
+/// below it the per-call overhead is the whole cost.
+pub(crate) const TINY_MAX: usize = 32;
+/// Ranks the tiny path walks (its position lives in a fixed array).
+pub(crate) const TINY_RANK: usize = 8;
+/// Below this many bytes moved, threads cost more than they save.
+#[cfg(feature = "rayon")]
+pub(crate) const SERIAL_CUTOFF_BYTES: usize = 256 << 10;
+/// Smallest piece of work handed to one task.
+#[cfg(feature = "rayon")]
+pub(crate) const GRAIN_BYTES: usize = 64 << 10;
+/// Tasks per thread, so uneven progress still balances.
+#[cfg(feature = "rayon")]
+pub(crate) const TASKS_PER_THREAD: usize = 4;
+/// Column blocks are a multiple of this, so neighbouring tasks rarely share an
+/// output cache line and vector bodies keep whole steps.
+#[cfg(feature = "rayon")]
+pub(crate) const COL_ALIGN: usize = 64;
+
+// Prefetching.
+
+/// How far ahead of its position a row asks for its index stream, in bytes: on
+/// 4 KiB pages the hardware prefetcher restarts at every page, so the first
+/// loads of each page would miss. Only the scalar-load vector paths and the
+/// AVX-512 gathers ask; paths bound by their own instructions lose by it.
+pub(crate) const INDEX_AHEAD: usize = 8 << 10;
+/// Source spans of a next row shorter than this stay cached or are followed by
+/// the hardware: not prefetched.
+pub(crate) const AHEAD_MIN_SPAN: usize = 4 << 10;
+/// Next-row spans longer than this would not stay in L1 until their row runs.
+pub(crate) const AHEAD_MAX_SPAN: usize = 32 << 10;
+/// Longest expanded-index run that is prefetched ahead; longer ones the
+/// hardware follows once started.
+pub(crate) const RUN_AHEAD_MAX: usize = 4 << 10;
+/// Rows ahead whose run the expanded-index copier asks for: one row's copy is
+/// shorter than a miss to memory.
+pub(crate) const RUNS_AHEAD: usize = 8;
+/// Rows ahead whose index and output runs the packed-columns driver asks for
+/// (each row's runs sit on pages of their own).
+pub(crate) const ROWS_AHEAD: usize = 8;
+
+// Tiles and packing (sizes in bytes of the block they bound).
+
+/// Source bytes one `InnerRun` column tile may touch, so its lines stay in L2
+/// while the tile's rows reuse them.
+pub(crate) const TILE_BYTES: usize = 256 << 10;
+/// Bytes of one band's index or output tile, about an L2: whole rows of a band
+/// go at once, so each source row is visited once.
+pub(crate) const BAND_TILE_BYTES: usize = 1 << 20;
+/// Source bytes a band of strided rows keeps live: about half an L2.
+pub(crate) const PACK_BYTES: usize = 512 << 10;
+/// Source bytes of one packed-columns block, about an L2: wider blocks mean
+/// fewer sweeps down the rows, longer index and output runs per visit.
+pub(crate) const COLUMN_PACK_BYTES: usize = 1 << 20;
+/// Bytes of one packed-rows block (at most [`ROW_PACK_MAX_ROWS`] rows): taller
+/// blocks read longer runs of each transposed source row.
+pub(crate) const ROW_PACK_BYTES: usize = 1 << 20;
+/// Rows of one packed-rows block at most.
+pub(crate) const ROW_PACK_MAX_ROWS: usize = 128;
+/// Gather strides shorter than this many bytes keep picks on shared lines:
+/// packing would only copy what the cache already holds.
+pub(crate) const PACK_MIN_STRIDE_BYTES: usize = 256;
+/// Rows that must share a packed-columns block before packing pays for its copy.
+pub(crate) const MIN_REUSE: usize = 64;
+/// Rows one index sweep of the general kernel takes: each index line read is
+/// used whole (eight `i64`), and the swept rows' source stays in L2.
+pub(crate) const SWEEP_ROWS: usize = 16;
+/// Inner positions per sweep tile of the general kernel (a 32 KiB tile of `i64`).
+pub(crate) const SWEEP_COLS: usize = 256;
