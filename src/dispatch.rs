@@ -119,7 +119,11 @@ pub(crate) fn choose(
         LayoutClass::ExpandedRuns => plain("scalar::runs", KernelId::Runs),
         _ if width == 0 => plain("scalar::general", KernelId::General),
         _ => {
-            let path = if width == 16 { path.without_gather() } else { path };
+            let path = if width == 16 {
+                path.without_gather()
+            } else {
+                path
+            };
             let driver = match forced {
                 Some(d) if applies(d, plan, width) => d,
                 Some(d) => {
@@ -240,7 +244,14 @@ unsafe fn affine_on<E: Copy, I: IndexElem>(
             Path::Portable => affine::drive(Checked(Portable), job, rows, cols, driver),
             #[cfg(target_arch = "x86_64")]
             Path::Avx2 { token, gather } => match gather {
-                false => avx2::affine(token, Checked(avx2::Avx2Lanes(token)), job, rows, cols, driver),
+                false => avx2::affine(
+                    token,
+                    Checked(avx2::Avx2Lanes(token)),
+                    job,
+                    rows,
+                    cols,
+                    driver,
+                ),
                 true => avx2::affine(token, avx2::Avx2Gather(token), job, rows, cols, driver),
             },
             #[cfg(target_arch = "x86_64")]
@@ -290,6 +301,7 @@ unsafe fn run<E: Copy + Send + Sync, I: IndexElem>(
         parallel,
         choice.split,
         |rows, cols| {
+            debug_assert!(rows.end <= plan.rows && cols.end <= plan.inner);
             // SAFETY: `for_each_chunk` gives each call a disjoint rectangle
             // inside `rows × inner`; the rest is the caller's.
             unsafe {

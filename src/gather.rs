@@ -28,16 +28,20 @@ unsafe fn run<T: Element, I: IndexElem>(
     opts: &GatherOptions,
 ) -> Result<(), GatherError> {
     let path = opts.path()?;
-    let plan = Plan::gather(src.layout(), src.data().len(), dim, index.layout(), out_layout)?;
+    let plan = Plan::gather(
+        src.layout(),
+        src.data().len(),
+        dim,
+        index.layout(),
+        out_layout,
+    )?;
     let choice = choose(&plan, kernel_width::<T>(), path, opts.mode, opts.driver)?;
     let fill = opts.fill_bytes::<T>()?;
     let (s, i) = (src.data().as_ptr(), index.data().as_ptr());
     // SAFETY: the plan was built from these views (checked against their
     // buffers when made) and `out`'s layout (the caller's); the choice is
     // the table's for this plan; `fill_bytes` matched the fill's type to `T`.
-    let ran = unsafe {
-        run_by_width(&choice, &plan, s, i, out, opts.mode, fill, opts.parallel)
-    };
+    let ran = unsafe { run_by_width(&choice, &plan, s, i, out, opts.mode, fill, opts.parallel) };
     ran.map_err(|_| {
         let (value, position) = first_bad(index, plan.bound, opts.mode).unwrap_or_default();
         GatherError::IndexOutOfBounds {

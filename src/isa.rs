@@ -101,9 +101,15 @@ pub(crate) enum Path {
     Scalar,
     Portable,
     #[cfg(target_arch = "x86_64")]
-    Avx2 { token: Avx2, gather: bool },
+    Avx2 {
+        token: Avx2,
+        gather: bool,
+    },
     #[cfg(target_arch = "x86_64")]
-    Avx512 { token: Avx512, gather: bool },
+    Avx512 {
+        token: Avx512,
+        gather: bool,
+    },
 }
 
 impl Path {
@@ -239,4 +245,3 @@ fn caps() -> Caps {
             && is_x86_feature_detected!("avx512dq"),
     })
 }
-

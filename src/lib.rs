@@ -98,7 +98,10 @@
 //! - Calls of at most 32 index elements, with the default path and index mode,
 //!   skip all of this: one scalar walk over the views (`scalar::tiny`), because
 //!   their cost is per-call overhead, not data movement.
-//! - [`explain`] reports the class, path and kernel a call would run
+//! - The affine kernels visit rows under a [`Driver`]: rows in order, column
+//!   tiles, index/output tiles, packed rows or packed columns, chosen by the
+//!   same table; [`GatherOptions::driver`] forces one where it applies.
+//! - [`explain`] reports the class, path, kernel and driver a call would run
 //!   ([`explain_into`] for a call into an output view).
 //!
 //! ```
@@ -142,12 +145,27 @@
 //!
 //! `unsafe` lives only in the kernels and their dispatch, each block with a
 //! `// SAFETY:` comment naming the invariant it relies on and where it was
-//! checked. No input through the safe API can make them read or write outside a
-//! buffer: views are validated when built, shapes before planning, and index
-//! values inside the kernels before any source address is formed. Writable views
-//! are checked for overlap, so parallel pieces never write the same element. The
-//! output is allocated fallibly ([`GatherError::AllocationFailed`]). Every kernel
-//! is tested against the one-element-at-a-time [`reference::gather`].
+//! checked. What makes them sound is carried by types, layer by layer:
+//!
+//! 1. A view's layout is checked against its buffer when the view is built
+//!    (`view.rs`, the numbered rules of `Layout::check`); writable views are
+//!    checked for overlap, so parallel pieces never write the same element.
+//! 2. A plan (`plan.rs`) is made only by its validating constructors, from
+//!    checked layouts, after torch's shape rules (`check.rs`); its numbered
+//!    invariants are all a kernel may assume (the kernel contract in
+//!    `kernel/mod.rs`). Kernels check every index value before forming a source
+//!    address from it, and debug builds assert the offsets they form.
+//! 3. Instruction sets are proven by tokens that only detection makes
+//!    (`isa.rs`); every `#[target_feature]` function takes one, so a path the
+//!    CPU lacks cannot be called, and forcing one returns
+//!    [`GatherError::IsaUnavailable`].
+//! 4. Bytes move only between slots of the same type: a fill value must be the
+//!    call's element type, and elements are [`Element`]s (no padding, no
+//!    uninitialized bytes), re-typed to byte arrays of their own width.
+//!
+//! Outputs are allocated fallibly ([`GatherError::AllocationFailed`]). Every
+//! kernel, on every path and driver, is tested against the one-element-at-a-time
+//! [`reference::gather`].
 
 #![warn(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
@@ -176,10 +194,10 @@ mod view;
 
 pub use dispatch::KernelChoice;
 pub use error::GatherError;
-pub use kernel::affine::Driver;
 pub use gather::{explain, explain_into, gather, gather_into, gather_into_with, gather_with};
 pub use index::IndexElem;
 pub use isa::Isa;
+pub use kernel::affine::Driver;
 pub mod reference;
 pub use element::Element;
 pub use index_select::{index_select, take_along_axis};

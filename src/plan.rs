@@ -20,9 +20,9 @@
 //!    Index values are *not* checked: a kernel must test `v < bound` (unsigned)
 //!    before it forms a source address.
 
-use crate::inline_vec::InlineVec;
 use crate::check::{check_scatter_shapes, check_shapes};
 use crate::error::GatherError;
+use crate::inline_vec::InlineVec;
 use crate::view::Layout;
 
 /// What the reduced problem looks like; each class has its own kernel family.
@@ -242,7 +242,9 @@ impl Plan {
             .filter(|&(k, a)| k != dim && a.size != 1)
             .map(|(_, a)| a);
         let merged = merge(rest);
-        Ok(Self::assemble(dest, dest_len, index, values, dim, merged, inner))
+        Ok(Self::assemble(
+            dest, dest_len, index, values, dim, merged, inner,
+        ))
     }
 
     #[inline]

@@ -1,10 +1,10 @@
 //! `scatter` and `scatter_add`: gather's adjoint, on the same views, plans and
 //! threads.
 
-use crate::element::Element;
-use crate::error::GatherError;
 use crate::check::{first_bad, wrap_dim};
 use crate::dispatch::{choose_scatter, on_path};
+use crate::element::Element;
+use crate::error::GatherError;
 use crate::index::IndexElem;
 use crate::kernel::scatter::{scatter_rows, Add, Assign, Combine, ScatterJob};
 use crate::options::{GatherOptions, IndexMode};
@@ -108,7 +108,9 @@ fn run_scatter<T: Element, I: IndexElem, C: Combine<T>>(
             // made (the destination's for overlap too); shapes by `Plan::scatter`.
             // SAFETY: those checks, the `&mut` borrow of the destination, and
             // `RowsOnly`: each call gets whole, disjoint rows.
-            on_path(choice.path, || unsafe { scatter_rows::<T, I, C>(&job, rows) })
+            on_path(choice.path, || unsafe {
+                scatter_rows::<T, I, C>(&job, rows)
+            })
         },
     );
     ran.map_err(|_| {

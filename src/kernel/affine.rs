@@ -8,8 +8,8 @@ use super::{prefetch_span, BadIndex, Job, Row, RowBody, Tile};
 use crate::index::IndexElem;
 use crate::plan::{LayoutClass, Plan};
 use crate::tune::{
-    BAND_TILE_BYTES, COLUMN_PACK_BYTES, MIN_REUSE, PACK_BYTES, PACK_MIN_STRIDE_BYTES,
-    ROWS_AHEAD, ROW_PACK_BYTES, ROW_PACK_MAX_ROWS, TILE_BYTES,
+    BAND_TILE_BYTES, COLUMN_PACK_BYTES, MIN_REUSE, PACK_BYTES, PACK_MIN_STRIDE_BYTES, ROWS_AHEAD,
+    ROW_PACK_BYTES, ROW_PACK_MAX_ROWS, TILE_BYTES,
 };
 use std::ops::Range;
 
@@ -102,6 +102,7 @@ pub(crate) unsafe fn drive<R: RowBody, E: Copy, I: IndexElem>(
                 step_idx: step.idx,
                 step_out: step.out,
             };
+            row.debug_check();
             // SAFETY: the group's rows lie in this rectangle (invariants 2 and
             // 3); the highest address of the group is in its first or its last
             // row, so `slack` holds for all.
@@ -205,6 +206,7 @@ unsafe fn drive_tiles<R: RowBody, E: Copy, I: IndexElem>(
                 step_idx,
                 step_out,
             };
+            group.debug_check();
             // Index runs are contiguous in the index or the tile, output
             // runs in the output or the tile.
             // SAFETY: the rows lie in this rectangle (invariants 2 and 3);
@@ -397,6 +399,7 @@ unsafe fn drive_packed_columns<R: RowBody, E: Copy, I: IndexElem>(
                 step_idx: 0,
                 step_out: 0,
             };
+            row.debug_check();
             // SAFETY: the scratch block is this row's source, re-laid dense:
             // element `v·n + j` for `v < bound`, `j < n` was packed above, and the
             // 4 spare elements give `slack`; index and output as in `drive`.
@@ -469,6 +472,7 @@ unsafe fn drive_packed_rows<R: RowBody, E: Copy, I: IndexElem>(
             step_idx: step.idx,
             step_out: step.out,
         };
+        row.debug_check();
         // The block's rows are consecutive along the innermost outer axis, so
         // their index and output rows step by its strides (invariant 2).
         // SAFETY: block row `b` holds row `r + b`'s `bound` source elements

@@ -74,7 +74,9 @@ unsafe fn one_row<L: Lanes, E: Copy, I: IndexElem, const DIRECT: bool>(
         // are the row's own (invariant 2).
         unsafe {
             match size_of::<E>() {
-                4 | 8 => lanes.store_combined(r.out.add(j), |k| checked_src::<E, I, DIRECT>(r, j + k)),
+                4 | 8 => {
+                    lanes.store_combined(r.out.add(j), |k| checked_src::<E, I, DIRECT>(r, j + k))
+                }
                 _ => copy_checked::<E, I, DIRECT>(r, j, j + L::N),
             }
         }

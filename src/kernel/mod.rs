@@ -101,6 +101,27 @@ impl<E, I> Clone for Row<E, I> {
 impl<E, I> Copy for Row<E, I> {}
 
 impl<E, I> Row<E, I> {
+    /// Debug builds check invariant 3 for the group: every source offset its
+    /// rows can form for an index value below `bound` is inside the buffer
+    /// (the extremes are at the first or the last row of the group).
+    #[inline(always)]
+    pub(crate) fn debug_check(&self) {
+        if cfg!(debug_assertions) && self.n > 0 && self.bound > 0 && self.rows > 0 {
+            let span = |k: usize, s: isize| (k as isize - 1) * s;
+            let (along, picked) = (span(self.n, self.si), span(self.bound, self.gs));
+            for t in [0, self.rows - 1] {
+                let base = self.base + t as isize * self.step_src;
+                let lo = base + along.min(0) + picked.min(0);
+                let hi = base + along.max(0) + picked.max(0);
+                assert!(
+                    lo >= 0 && (hi as usize) < self.src_len,
+                    "row {t} of a group reaches source offsets {lo}..={hi} of {}",
+                    self.src_len
+                );
+            }
+        }
+    }
+
     /// Row `t < rows` of the group, as a group of one.
     #[inline(always)]
     pub(crate) fn nth(&self, t: usize) -> Row<E, I> {

@@ -119,7 +119,10 @@ unsafe fn general_row_body<E: Copy, I: IndexElem>(
             return Err(BadIndex);
         }
         let s = src + j * si + v as isize * gs;
-        debug_assert!(s >= 0 && (s as usize) < job.plan.src_len, "source offset {s}");
+        debug_assert!(
+            s >= 0 && (s as usize) < job.plan.src_len,
+            "source offset {s}"
+        );
         // SAFETY: `v < bound` was checked just above, so `s` is in the source
         // (invariant 3); the output element is this row's own (invariant 2).
         unsafe { job.out.offset(out + j * oi).write(job.src.offset(s).read()) };

@@ -11,9 +11,9 @@
 use super::transpose;
 use crate::index::{IndexElem, IndexKind};
 use crate::isa::Avx2;
+use crate::kernel::affine::Driver;
 use crate::kernel::scalar::row_range;
 use crate::kernel::{affine, BadIndex, Job, Lanes, Row, RowBody, Tile};
-use crate::kernel::affine::Driver;
 use core::arch::x86_64::*;
 use std::ops::Range;
 

@@ -145,7 +145,13 @@ unsafe fn transpose4_q(_: Avx2, from: *const u64, from_step: isize, to: *mut u64
 /// The 64 source and destination values are in their buffers.
 #[inline]
 #[target_feature(enable = "avx512f")]
-unsafe fn transpose8_q(_: Avx512, from: *const u64, from_step: isize, to: *mut u64, to_step: usize) {
+unsafe fn transpose8_q(
+    _: Avx512,
+    from: *const u64,
+    from_step: isize,
+    to: *mut u64,
+    to_step: usize,
+) {
     // SAFETY: run `k` is in the source buffer (the caller's contract).
     let r: [__m512i; 8] = core::array::from_fn(|k| unsafe {
         _mm512_loadu_si512(from.offset(k as isize * from_step).cast())
