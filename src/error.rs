@@ -143,7 +143,7 @@ pub enum GatherError {
     /// [`crate::GatherOptions::isa`] asked for a path this CPU cannot run.
     IsaUnavailable {
         /// The path asked for.
-        isa: crate::Isa,
+        isa: crate::isa::Isa,
     },
     /// The output could not be allocated.
     AllocationFailed {

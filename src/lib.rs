@@ -173,6 +173,7 @@
 mod arch;
 mod check;
 mod dispatch;
+mod driver;
 mod element;
 mod error;
 mod gather;
@@ -193,11 +194,11 @@ mod tune;
 mod view;
 
 pub use dispatch::KernelChoice;
+pub use driver::Driver;
 pub use error::GatherError;
 pub use gather::{explain, explain_into, gather, gather_into, gather_into_with, gather_with};
 pub use index::IndexElem;
 pub use isa::Isa;
-pub use kernel::affine::Driver;
 pub mod reference;
 pub use element::Element;
 pub use index_select::{index_select, take_along_axis};

@@ -1,7 +1,9 @@
 //! Knobs for a call: threading and the instruction-set path.
 
+use crate::driver::Driver;
+use crate::element::Element;
+use crate::error::GatherError;
 use crate::isa::{Isa, Path};
-use crate::kernel::affine::Driver;
 use std::any::{type_name, TypeId};
 
 /// Options for [`crate::gather_with`] and [`crate::gather_into_with`].
@@ -114,7 +116,7 @@ impl GatherOptions {
     }
 
     /// Run the kernels of this path instead of the best one (for tests and
-    /// benchmarks). A call fails with [`crate::GatherError::IsaUnavailable`] if the
+    /// benchmarks). A call fails with [`GatherError::IsaUnavailable`] if the
     /// CPU lacks it.
     ///
     /// ```
@@ -140,7 +142,7 @@ impl GatherOptions {
 
     /// Visit rows in `driver`'s order instead of the one the dispatch table
     /// picks (for tests and benchmarks). A call fails with
-    /// [`crate::GatherError::InvalidOption`] if the driver cannot run its
+    /// [`GatherError::InvalidOption`] if the driver cannot run its
     /// layout ([`crate::explain`] names the driver each call runs).
     ///
     /// ```
@@ -199,7 +201,7 @@ impl GatherOptions {
     ///     ));
     /// }
     /// ```
-    pub fn fill<T: crate::Element>(mut self, value: T) -> Self {
+    pub fn fill<T: Element>(mut self, value: T) -> Self {
         let bytes = bytemuck::bytes_of(&value);
         let mut fill = [0u8; 16];
         let n = bytes.len().min(16);
@@ -216,10 +218,10 @@ impl GatherOptions {
 
     /// The fill value's bytes, if the mode needs one: only a value of type `T`
     /// itself (at most 16 bytes) is accepted, so the bytes are a valid `T`.
-    pub(crate) fn fill_bytes<T: 'static>(&self) -> Result<[u8; 16], crate::GatherError> {
+    pub(crate) fn fill_bytes<T: 'static>(&self) -> Result<[u8; 16], GatherError> {
         match (self.mode, self.fill) {
             (IndexMode::Fill, Some(f)) if f.ty == TypeId::of::<T>() && f.width <= 16 => Ok(f.bytes),
-            (IndexMode::Fill, given) => Err(crate::GatherError::InvalidOption {
+            (IndexMode::Fill, given) => Err(GatherError::InvalidOption {
                 reason: format!(
                     "IndexMode::Fill needs a fill value of the element type {} \
                      ({} bytes, at most 16); got {}",
@@ -236,7 +238,7 @@ impl GatherOptions {
     }
 
     /// The path these options run on this CPU, with its detection token.
-    pub(crate) fn path(&self) -> Result<Path, crate::GatherError> {
+    pub(crate) fn path(&self) -> Result<Path, GatherError> {
         Path::resolve(self.isa)
     }
 }

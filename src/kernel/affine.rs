@@ -5,6 +5,7 @@
 //! drivers decide the order rows are visited in.
 
 use super::{prefetch_span, BadIndex, Job, Row, RowBody, Tile};
+pub(crate) use crate::driver::Driver;
 use crate::index::IndexElem;
 use crate::plan::{LayoutClass, Plan};
 use crate::tune::{
@@ -12,29 +13,6 @@ use crate::tune::{
     ROW_PACK_BYTES, ROW_PACK_MAX_ROWS, TILE_BYTES,
 };
 use std::ops::Range;
-
-/// The order a kernel visits the rows of a plan in; chosen by the dispatch
-/// table, reported by [`crate::explain`], and forcible with
-/// [`crate::GatherOptions::driver`] for tests and benchmarks.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum Driver {
-    /// Rows in order, rows along the innermost outer axis in groups.
-    Plain,
-    /// `InnerRun`: tiles of columns, all rows per tile, so the source block a
-    /// tile's random picks touch stays in L2 while the rows reuse it.
-    ColumnTiles,
-    /// `StridedIndex` and `General`: a strided index is copied into dense
-    /// tiles, rows bound for a strided output are gathered into one and copied
-    /// out (by vector transposes where rows are adjacent).
-    Tiles,
-    /// `LastDim` over rows adjacent in memory (a transposed source): blocks of
-    /// rows are transposed into a dense scratch first.
-    PackedRows,
-    /// `InnerRun` with a long gather stride: the block of source columns the
-    /// rows pick from is copied dense first.
-    PackedColumns,
-}
 
 /// Runs the rectangle `rows × cols` with row body `body` under `driver`.
 ///
