@@ -7,7 +7,7 @@ use crate::index::{first_bad, IndexElem};
 use crate::kernel::tiny::{takes_tiny, tiny, TINY_RANK};
 use crate::options::GatherOptions;
 use crate::plan::Plan;
-use crate::view::{contiguous_strides, Layout, Tensor, TensorView, TensorViewMut};
+use crate::view::{contiguous_strides, try_vec, Layout, Tensor, TensorView, TensorViewMut};
 
 /// Wraps `dim` into `0..max(rank, 1)`, as torch's `maybe_wrap_dim`.
 pub(crate) fn wrap_dim(dim: isize, rank: usize) -> Result<usize, GatherError> {
@@ -58,8 +58,9 @@ unsafe fn run<T: Element, I: IndexElem>(
     opts: &GatherOptions,
 ) -> Result<(), GatherError> {
     let isa = opts.resolve_isa()?;
+    // An empty source's offset is unchecked: the plan starts it at 0.
     let mut plan = Plan::new(
-        src.layout(),
+        &src.layout().addressed(),
         src.data().len(),
         index.layout(),
         out_layout,
@@ -132,10 +133,7 @@ pub fn gather_with<T: Element, I: IndexElem>(
     let mut data: Vec<T> = Vec::new();
     if n > 0 {
         check_shapes(src.shape(), d, index.shape())?;
-        data.try_reserve_exact(n)
-            .map_err(|_| GatherError::AllocationFailed {
-                bytes: n.saturating_mul(size_of::<T>()),
-            })?;
+        data = try_vec(n)?;
         if takes_tiny(index, opts) {
             // Positions come in row-major order: the contiguous output's order.
             tiny(src, d, index, &[], |_, v| data.push(v))?;
@@ -294,7 +292,8 @@ fn explain_layout<T: Element, I: IndexElem>(
         return Ok(None);
     }
     check_shapes(src.shape(), d, index.shape())?;
-    let mut plan = Plan::new(src.layout(), src.data().len(), index.layout(), out, d);
+    let src_layout = src.layout().addressed();
+    let mut plan = Plan::new(&src_layout, src.data().len(), index.layout(), out, d);
     plan.mode = opts.mode;
     if takes_tiny(index, opts) {
         return Ok(Some(KernelChoice::tiny(plan.class)));

@@ -121,10 +121,14 @@ fn run_scatter<T: Element, I: IndexElem, C: Combine<T>>(
     }
     check_scatter_shapes(dest.shape(), d, index.shape(), src.shape())?;
     let dest_len = dest.data_mut().len();
-    let plan = Plan::for_scatter(dest.layout(), dest_len, index.layout(), src.layout(), d);
+    let dest_ptr = dest.data_mut().as_mut_ptr();
+    // An empty destination's offset is unchecked: the plan starts it at 0
+    // (with a non-empty index, `dest.size(d)` is then 0 and every value bad).
+    let dest_layout = dest.layout().addressed();
+    let plan = Plan::for_scatter(&dest_layout, dest_len, index.layout(), src.layout(), d);
     let job = ScatterJob {
         plan: &plan,
-        dest: dest.data_mut().as_mut_ptr(),
+        dest: dest_ptr,
         idx: index.data().as_ptr(),
         src: src.data().as_ptr(),
     };
@@ -202,7 +206,8 @@ pub fn scatter_into_with<T: Element, I: IndexElem>(
 }
 
 /// torch's `input.scatter(dim, index, src)`: a contiguous copy of `input` with
-/// [`scatter_into`] applied.
+/// [`scatter_into`] applied. The copy's allocation is fallible
+/// ([`GatherError::AllocationFailed`]).
 ///
 /// ```
 /// use fastgather::{scatter, TensorView};
@@ -218,7 +223,7 @@ pub fn scatter<T: Element, I: IndexElem>(
     index: &TensorView<'_, I>,
     src: &TensorView<'_, T>,
 ) -> Result<Tensor<T>, GatherError> {
-    let mut out = input.to_tensor();
+    let mut out = input.try_to_tensor()?;
     scatter_into(&mut out.view_mut(), dim, index, src)?;
     Ok(out)
 }
@@ -271,7 +276,8 @@ pub fn scatter_add_into_with<T: Accumulate, I: IndexElem>(
 }
 
 /// torch's `input.scatter_add(dim, index, src)`: a contiguous copy of `input`
-/// with [`scatter_add_into`] applied.
+/// with [`scatter_add_into`] applied. The copy's allocation is fallible
+/// ([`GatherError::AllocationFailed`]).
 ///
 /// ```
 /// use fastgather::{scatter_add, TensorView};
@@ -288,7 +294,7 @@ pub fn scatter_add<T: Accumulate, I: IndexElem>(
     index: &TensorView<'_, I>,
     src: &TensorView<'_, T>,
 ) -> Result<Tensor<T>, GatherError> {
-    let mut out = input.to_tensor();
+    let mut out = input.try_to_tensor()?;
     scatter_add_into(&mut out.view_mut(), dim, index, src)?;
     Ok(out)
 }
