@@ -506,6 +506,17 @@ fn per_row_into<F, I>(
     }
 }
 
+/// The reduced loss of `n` rows that are all ignored, as [`reduce`] gives it
+/// (zeros, a sum of 0, a mean of NaN), without a pass or a buffer per row.
+/// With no class (`C == 0`) every row is: [`Rows::new`] lets no other label
+/// through.
+fn all_ignored<F: LossFloat>(n: usize, reduction: Reduction) -> Result<Tensor<F>, GatherError> {
+    match reduction {
+        Reduction::None => Tensor::zeros(&[n]),
+        _ => reduce::<F>(Vec::new(), reduction),
+    }
+}
+
 /// Combines per-row losses (`None` for ignored rows) by `reduction`.
 fn reduce<F: LossFloat>(
     losses: Vec<Option<F::Acc>>,
@@ -777,6 +788,9 @@ pub fn cross_entropy<F: LossFloat, I: IndexElem>(
     opts: &LossOptions,
 ) -> Result<Tensor<F>, GatherError> {
     let rows = Rows::new(probs, labels, opts)?;
+    if rows.c == 0 {
+        return all_ignored(rows.n, opts.reduction);
+    }
     let picked = pick(&rows, opts)?;
     let mut losses = try_vec(rows.n)?;
     losses.extend((0..rows.n).map(|r| rows.label(r, opts).map(|_| -picked[r].widen().ln())));
@@ -816,6 +830,11 @@ pub fn log_softmax<F: LossFloat>(logits: &TensorView<'_, F>) -> Result<Tensor<F>
             reason: format!("expected [N, C] logits, got shape {:?}", logits.shape()),
         });
     }
+    if logits.is_empty() {
+        // No element: nothing to compute, and `N` may be any size, even one
+        // that no labels view could have.
+        return Tensor::zeros(logits.shape());
+    }
     let (n, c) = (logits.shape()[0], logits.shape()[1]);
     // No labels: every row is a class row (`per_row` only reads labels of
     // rows). One zero broadcast over the rows, so nothing is sized by `n`.
@@ -852,6 +871,9 @@ pub fn nll_loss<F: LossFloat, I: IndexElem>(
     opts: &LossOptions,
 ) -> Result<Tensor<F>, GatherError> {
     let rows = Rows::new(log_probs, labels, opts)?;
+    if rows.c == 0 {
+        return all_ignored(rows.n, opts.reduction);
+    }
     let picked = pick(&rows, opts)?;
     let mut losses = try_vec(rows.n)?;
     losses.extend((0..rows.n).map(|r| rows.label(r, opts).map(|_| -picked[r].widen())));
@@ -876,6 +898,9 @@ pub fn cross_entropy_with_logits<F: LossFloat, I: IndexElem>(
     opts: &LossOptions,
 ) -> Result<Tensor<F>, GatherError> {
     let rows = Rows::new(logits, labels, opts)?;
+    if rows.c == 0 {
+        return all_ignored(rows.n, opts.reduction);
+    }
     let eps = <F::Acc as Acc>::from_f64(opts.label_smoothing);
     let one = <F::Acc as Acc>::from_f64(1.0);
     let inv_c = <F::Acc as Acc>::from_f64(1.0 / rows.c as f64);
