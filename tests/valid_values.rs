@@ -334,6 +334,45 @@ fn refused<T>(r: Result<Tensor<T>, GatherError>) -> bool {
     matches!(r, Err(GatherError::InvalidOption { .. }))
 }
 
+/// Larger gathers, whose layouts reach the packed and tiled drivers, on every
+/// path: valid values, equal to the reference.
+fn large_gathers_are_valid<T: Checked>(seed: u64) {
+    let mut rng = Rng::new(seed);
+    for (shape, dim) in [([3, 300], 0), ([300, 3], 1), ([64, 96], 0), ([96, 64], 1)] {
+        for style in STYLES {
+            let layout = make_layout(&mut rng, &shape, style, true);
+            let src = Strided::filled(&mut rng, layout, T::random);
+            let bound = shape[dim];
+            let mut ishape = shape;
+            ishape[dim] = 40;
+            let index = random_index(&mut rng, &ishape, bound, false);
+            let (src, index) = (src.view(), index.view());
+            let want = fastgather::reference::gather(&src, dim as isize, &index).unwrap();
+            for isa in Isa::available() {
+                let opts = GatherOptions::new().isa(isa);
+                let got = gather_with(&src, dim as isize, &index, &opts).unwrap();
+                let ctx = format!("{shape:?} dim {dim} {style:?} {isa:?}");
+                assert_valid(got.as_slice(), &ctx);
+                assert!(got.as_slice() == want.as_slice(), "{ctx}");
+                let src_t = src.transpose(0, 1).unwrap();
+                let index_t = index.transpose(0, 1).unwrap();
+                let got = gather_with(&src_t, 1 - dim as isize, &index_t, &opts).unwrap();
+                assert_valid(got.as_slice(), &ctx);
+            }
+        }
+    }
+}
+
+#[test]
+fn large_bool_gathers_are_valid() {
+    large_gathers_are_valid::<bool>(1);
+}
+
+#[test]
+fn large_char_gathers_are_valid() {
+    large_gathers_are_valid::<char>(2);
+}
+
 /// A fill value must be of the element type itself: bytes that are a valid
 /// value of another type (even of the same width) are refused on every path.
 #[test]
