@@ -97,8 +97,8 @@ pub enum GatherError {
         /// Number of strides (or dims) given.
         other_len: usize,
     },
-    /// The number of elements of a shape overflows `usize`, or an offset
-    /// computed from shape, strides and offset overflows `isize`.
+    /// The number of elements of a shape does not fit in `isize`, or an
+    /// offset computed from shape, strides and offset overflows `isize`.
     ShapeOverflow {
         /// The shape that overflowed.
         shape: Vec<usize>,

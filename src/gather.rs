@@ -10,7 +10,7 @@ use crate::kernel::tiny::tiny;
 use crate::options::GatherOptions;
 use crate::plan::Plan;
 use crate::tune::TINY_RANK;
-use crate::view::{Layout, Tensor, TensorView, TensorViewMut};
+use crate::view::{try_vec, Layout, Tensor, TensorView, TensorViewMut};
 
 /// Plans, chooses and runs a non-empty gather into `out`.
 ///
@@ -102,10 +102,7 @@ pub fn gather_with<T: Element, I: IndexElem>(
     let mut data: Vec<T> = Vec::new();
     if n > 0 {
         check_shapes(src.shape(), d, index.shape())?;
-        data.try_reserve_exact(n)
-            .map_err(|_| GatherError::AllocationFailed {
-                bytes: n.saturating_mul(size_of::<T>()),
-            })?;
+        data = try_vec(n)?;
         if takes_tiny(n, index.rank(), opts) {
             // Positions come in row-major order: the contiguous output's order.
             tiny(src, d, index, &[], |_, v| data.push(v))?;

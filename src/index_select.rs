@@ -2,6 +2,7 @@
 //! broadcast (stride-0) views, so they share gather's validation, plans,
 //! kernels and threads.
 
+use crate::check::first_bad;
 use crate::element::Element;
 use crate::error::GatherError;
 use crate::gather::{gather_with, wrap_dim};
@@ -15,7 +16,22 @@ use crate::view::{Tensor, TensorView};
 ///
 /// It runs as a gather with the index broadcast over the other dims, which the
 /// planner recognizes as whole contiguous runs (`ExpandedRuns`) when `dim` is not
-/// the last one. An out-of-range value is reported at its position in `index`.
+/// the last one. An out-of-range value is reported at its position in `index`;
+/// as in torch, values are checked even when the result is empty because
+/// another dim of `src` is 0 (an empty `index` is never checked).
+///
+/// ```
+/// use fastgather::{index_select, GatherError, TensorView};
+/// let empty = TensorView::<f32>::new(&[], &[0, 3]).unwrap();
+/// let seven = TensorView::new(&[7i64], &[1]).unwrap();
+/// // torch: torch.empty(0, 3).index_select(1, torch.tensor([7])) raises.
+/// assert!(matches!(
+///     index_select(&empty, 1, &seven),
+///     Err(GatherError::IndexOutOfBounds { value: 7, dim: 1, size: 3, .. })
+/// ));
+/// let two = TensorView::new(&[2i64], &[1]).unwrap();
+/// assert_eq!(index_select(&empty, 1, &two).unwrap().shape(), &[0, 1]);
+/// ```
 ///
 /// ```
 /// use fastgather::{index_select, TensorView};
@@ -47,6 +63,19 @@ pub fn index_select<T: Element, I: IndexElem>(
     };
     let mut shape = src.shape().to_vec();
     shape[d] = count;
+    if count > 0 && shape.contains(&0) {
+        // An empty result from a non-empty index (another dim of `src` is 0):
+        // no gather runs, but torch still checks every value against
+        // `src.size(d)`, and so does this.
+        if let Some((value, position)) = first_bad(index, src.shape()[d], IndexMode::Error) {
+            return Err(GatherError::IndexOutOfBounds {
+                value,
+                position,
+                dim: d,
+                size: src.shape()[d],
+            });
+        }
+    }
     let mut strides = vec![0isize; shape.len()];
     strides[d] = index.strides().first().copied().unwrap_or(0);
     let wide = TensorView::with_strides(index.data(), &shape, &strides, index.offset())?;
@@ -75,6 +104,9 @@ pub fn index_select<T: Element, I: IndexElem>(
 /// numpy's rules. Ranks must match; the other axes broadcast against each other
 /// (a size-1 axis of either side stretches); negative indices count from the
 /// end. The result has the broadcast shape, with `indices`' size along `axis`.
+/// Index values are checked even when that shape is empty (as numpy does); a
+/// bad one is reported at its position in the broadcast indices, or in
+/// `indices` itself when the result is empty.
 ///
 /// ```
 /// use fastgather::{take_along_axis, TensorView};
@@ -112,6 +144,19 @@ pub fn take_along_axis<T: Element, I: IndexElem>(
                     src_shape: arr.shape().to_vec(),
                 })
             }
+        }
+    }
+    let bound = arr.shape().get(d).copied().unwrap_or(1);
+    if !indices.is_empty() && idx_shape.contains(&0) {
+        // An empty result from non-empty indices (broadcast against a size-0
+        // axis): no gather runs, but numpy still checks every index value.
+        if let Some((value, position)) = first_bad(indices, bound, IndexMode::Wrap) {
+            return Err(GatherError::IndexOutOfBounds {
+                value,
+                position,
+                dim: d,
+                size: bound,
+            });
         }
     }
     let arr = arr.expand(&arr_shape)?;

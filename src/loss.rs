@@ -41,7 +41,7 @@ use crate::gather::gather_with;
 use crate::index::IndexElem;
 use crate::options::GatherOptions;
 use crate::scatter::{scatter_add_into, Accumulate};
-use crate::view::{Tensor, TensorView, TensorViewMut};
+use crate::view::{try_vec, Tensor, TensorView, TensorViewMut};
 
 /// How per-row losses are combined (torch's `reduction`).
 ///
@@ -389,7 +389,14 @@ impl<'v, 'a, F: Copy, I: IndexElem> Rows<'v, 'a, F, I> {
     /// torch's check: every label not ignored lies in `0..C`; the first bad one
     /// (in row order) is reported.
     fn check_labels(&self, opts: &LossOptions) -> Result<(), GatherError> {
-        for r in 0..self.n {
+        // Labels broadcast along the rows (stride 0) are one value: checking
+        // it once keeps a huge expanded view from costing a pass over it.
+        let distinct = if self.labels.strides()[0] == 0 {
+            self.n.min(1)
+        } else {
+            self.n
+        };
+        for r in 0..distinct {
             let v = self.labels.get(&[r]).expect("row inside labels").to_i128();
             if Some(v) != opts.ignore_index.map(i128::from) && !(0..self.c as i128).contains(&v) {
                 return Err(GatherError::IndexOutOfBounds {
@@ -426,12 +433,12 @@ impl<'v, 'a, F: Copy, I: IndexElem> Rows<'v, 'a, F, I> {
 }
 
 /// Runs `f(row, label, values)` for every row, in parallel, collecting results in
-/// row order.
+/// row order (in a buffer allocated fallibly, before any row runs).
 fn per_row<F, I, T>(
     rows: &Rows<'_, '_, F, I>,
     opts: &LossOptions,
     f: impl Fn(usize, Option<usize>, &[F]) -> T + Sync,
-) -> Vec<T>
+) -> Result<Vec<T>, GatherError>
 where
     F: Copy + Send + Sync,
     I: IndexElem,
@@ -444,18 +451,22 @@ where
             None => f(r, label, scratch),
         }
     };
+    let mut out = try_vec(rows.n)?;
     #[cfg(feature = "rayon")]
     {
         use rayon::prelude::*;
-        if rows.n * rows.c >= 1 << 15 {
-            return (0..rows.n)
+        if rows.n.saturating_mul(rows.c) >= 1 << 15 {
+            // `out` already holds room for every row: no allocation here.
+            (0..rows.n)
                 .into_par_iter()
                 .map_init(Vec::new, |scratch, r| one(r, scratch))
-                .collect();
+                .collect_into_vec(&mut out);
+            return Ok(out);
         }
     }
     let mut scratch = Vec::new();
-    (0..rows.n).map(|r| one(r, &mut scratch)).collect()
+    out.extend((0..rows.n).map(|r| one(r, &mut scratch)));
+    Ok(out)
 }
 
 /// Runs `f(row, label, values, out_row)` for every row, writing each row's
@@ -482,7 +493,7 @@ fn per_row_into<F, I>(
     #[cfg(feature = "rayon")]
     {
         use rayon::prelude::*;
-        if rows.n * rows.c >= 1 << 15 {
+        if rows.n.saturating_mul(rows.c) >= 1 << 15 {
             out.par_chunks_mut(rows.c)
                 .enumerate()
                 .for_each_init(Vec::new, |scratch, (r, dst)| one(r, dst, scratch));
@@ -495,16 +506,32 @@ fn per_row_into<F, I>(
     }
 }
 
-/// Combines per-row losses (`None` for ignored rows) by `reduction`.
-fn reduce<F: LossFloat>(losses: Vec<Option<F::Acc>>, reduction: Reduction) -> Tensor<F> {
+/// The reduced loss of `n` rows that are all ignored, as [`reduce`] gives it
+/// (zeros, a sum of 0, a mean of NaN), without a pass or a buffer per row.
+/// With no class (`C == 0`) every row is: [`Rows::new`] lets no other label
+/// through.
+fn all_ignored<F: LossFloat>(n: usize, reduction: Reduction) -> Result<Tensor<F>, GatherError> {
     match reduction {
+        Reduction::None => Tensor::zeros(&[n]),
+        _ => reduce::<F>(Vec::new(), reduction),
+    }
+}
+
+/// Combines per-row losses (`None` for ignored rows) by `reduction`.
+fn reduce<F: LossFloat>(
+    losses: Vec<Option<F::Acc>>,
+    reduction: Reduction,
+) -> Result<Tensor<F>, GatherError> {
+    Ok(match reduction {
         Reduction::None => {
             let n = losses.len();
-            let v = losses
-                .into_iter()
-                .map(|l| F::narrow(l.unwrap_or(<F::Acc as Acc>::from_f64(0.0))))
-                .collect();
-            Tensor::from_vec(v, &[n]).expect("one loss per row")
+            let mut v = try_vec(n)?;
+            v.extend(
+                losses
+                    .into_iter()
+                    .map(|l| F::narrow(l.unwrap_or(<F::Acc as Acc>::from_f64(0.0)))),
+            );
+            Tensor::from_vec(v, &[n])?
         }
         Reduction::Sum | Reduction::Mean => {
             // Summed in f64, in row order: the same on any number of threads.
@@ -519,7 +546,7 @@ fn reduce<F: LossFloat>(losses: Vec<Option<F::Acc>>, reduction: Reduction) -> Te
             };
             Tensor::scalar(F::narrow(<F::Acc as Acc>::from_f64(total)))
         }
-    }
+    })
 }
 
 /// One row's work, run by [`on_widest`] in the widest vector unit the CPU has.
@@ -761,11 +788,13 @@ pub fn cross_entropy<F: LossFloat, I: IndexElem>(
     opts: &LossOptions,
 ) -> Result<Tensor<F>, GatherError> {
     let rows = Rows::new(probs, labels, opts)?;
+    if rows.c == 0 {
+        return all_ignored(rows.n, opts.reduction);
+    }
     let picked = pick(&rows, opts)?;
-    let losses = (0..rows.n)
-        .map(|r| rows.label(r, opts).map(|_| -picked[r].widen().ln()))
-        .collect();
-    Ok(reduce::<F>(losses, opts.reduction))
+    let mut losses = try_vec(rows.n)?;
+    losses.extend((0..rows.n).map(|r| rows.label(r, opts).map(|_| -picked[r].widen().ln())));
+    reduce::<F>(losses, opts.reduction)
 }
 
 /// `x.gather(1, y.view(-1, 1))`, with ignored labels replaced by class 0.
@@ -773,12 +802,14 @@ fn pick<F: LossFloat, I: IndexElem>(
     rows: &Rows<'_, '_, F, I>,
     opts: &LossOptions,
 ) -> Result<Vec<F>, GatherError> {
-    let y: Vec<i64> = (0..rows.n)
-        .map(|r| rows.label(r, opts).map_or(0, |l| l as i64))
-        .collect();
     if rows.c == 0 {
-        return Ok(vec![F::default(); rows.n]);
+        // Every row is ignored (no label is a class): nothing to pick.
+        let mut picked = try_vec(rows.n)?;
+        picked.resize(rows.n, F::default());
+        return Ok(picked);
     }
+    let mut y = try_vec(rows.n)?;
+    y.extend((0..rows.n).map(|r| rows.label(r, opts).map_or(0, |l| l as i64)));
     let col = TensorView::new(&y, &[rows.n, 1])?;
     Ok(gather_with(rows.x, 1, &col, &GatherOptions::default())?.into_vec())
 }
@@ -799,10 +830,16 @@ pub fn log_softmax<F: LossFloat>(logits: &TensorView<'_, F>) -> Result<Tensor<F>
             reason: format!("expected [N, C] logits, got shape {:?}", logits.shape()),
         });
     }
+    if logits.is_empty() {
+        // No element: nothing to compute, and `N` may be any size, even one
+        // that no labels view could have.
+        return Tensor::zeros(logits.shape());
+    }
     let (n, c) = (logits.shape()[0], logits.shape()[1]);
-    // No labels: every row is a class row (`per_row` only reads labels of rows).
-    let zeros = vec![0i64; n];
-    let labels = TensorView::new(&zeros, &[n])?;
+    // No labels: every row is a class row (`per_row` only reads labels of
+    // rows). One zero broadcast over the rows, so nothing is sized by `n`.
+    let zero = [0i64];
+    let labels = TensorView::with_strides(&zero, &[n], &[0], 0)?;
     let opts = LossOptions::new().no_ignore_index();
     let rows = Rows {
         x: logits,
@@ -834,11 +871,13 @@ pub fn nll_loss<F: LossFloat, I: IndexElem>(
     opts: &LossOptions,
 ) -> Result<Tensor<F>, GatherError> {
     let rows = Rows::new(log_probs, labels, opts)?;
+    if rows.c == 0 {
+        return all_ignored(rows.n, opts.reduction);
+    }
     let picked = pick(&rows, opts)?;
-    let losses = (0..rows.n)
-        .map(|r| rows.label(r, opts).map(|_| -picked[r].widen()))
-        .collect();
-    Ok(reduce::<F>(losses, opts.reduction))
+    let mut losses = try_vec(rows.n)?;
+    losses.extend((0..rows.n).map(|r| rows.label(r, opts).map(|_| -picked[r].widen())));
+    reduce::<F>(losses, opts.reduction)
 }
 
 /// torch's `cross_entropy(logits, labels)`, fused: one pass per row computes the
@@ -859,6 +898,9 @@ pub fn cross_entropy_with_logits<F: LossFloat, I: IndexElem>(
     opts: &LossOptions,
 ) -> Result<Tensor<F>, GatherError> {
     let rows = Rows::new(logits, labels, opts)?;
+    if rows.c == 0 {
+        return all_ignored(rows.n, opts.reduction);
+    }
     let eps = <F::Acc as Acc>::from_f64(opts.label_smoothing);
     let one = <F::Acc as Acc>::from_f64(1.0);
     let inv_c = <F::Acc as Acc>::from_f64(1.0 / rows.c as f64);
@@ -874,8 +916,8 @@ pub fn cross_entropy_with_logits<F: LossFloat, I: IndexElem>(
         }
         let smooth = lse - sum_x * inv_c;
         Some((one - eps) * nll + eps * smooth)
-    });
-    Ok(reduce::<F>(losses, opts.reduction))
+    })?;
+    reduce::<F>(losses, opts.reduction)
 }
 
 /// The gradient of [`cross_entropy_with_logits`] with respect to the logits,
@@ -1002,15 +1044,18 @@ pub fn cross_entropy_with_logits_backward_into<F: LossFloat, I: IndexElem>(
         }
     }
     // The one-hot part: grad[n, label_n] -= g_n · (1 - ε), by scatter_add.
-    let (idx, delta): (Vec<i64>, Vec<F>) = (0..rows.n)
-        .map(|r| match rows.label(r, opts) {
+    let (mut idx, mut delta) = (try_vec(rows.n)?, try_vec(rows.n)?);
+    for r in 0..rows.n {
+        let (i, v) = match rows.label(r, opts) {
             Some(l) => (
                 l as i64,
                 F::narrow(-g(r) * <F::Acc as Acc>::from_f64(1.0 - eps)),
             ),
             None => (0, F::default()),
-        })
-        .unzip();
+        };
+        idx.push(i);
+        delta.push(v);
+    }
     let idx = TensorView::new(&idx, &[rows.n, 1])?;
     let delta = TensorView::new(&delta, &[rows.n, 1])?;
     scatter_add_into(grad, 1, &idx, &delta)

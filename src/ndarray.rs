@@ -55,7 +55,7 @@ use crate::element::Element;
 use crate::error::GatherError;
 use crate::index::IndexElem;
 use crate::scatter::Accumulate;
-use crate::view::{Tensor, TensorView, TensorViewMut};
+use crate::view::{try_vec, Tensor, TensorView, TensorViewMut};
 
 /// Element offset of logical position `[0, 0, ..]` from the lowest-addressed
 /// element of the view: what each reversed axis adds.
@@ -200,10 +200,7 @@ where
     if let Some(v) = try_view(&a.view())? {
         return Ok(v);
     }
-    copy.try_reserve_exact(a.len())
-        .map_err(|_| GatherError::AllocationFailed {
-            bytes: a.len().saturating_mul(size_of::<T>()),
-        })?;
+    *copy = try_vec(a.len())?;
     copy.extend(a.iter().copied());
     TensorView::new(copy, a.shape())
 }
@@ -321,7 +318,9 @@ where
     if let Some(mut o) = try_view_mut(out.view_mut())? {
         return crate::gather_into(&s, dim, &i, &mut o);
     }
-    let mut staged = Tensor::from_vec(out.iter().copied().collect(), out.shape())?;
+    let mut staged = try_vec(out.len())?;
+    staged.extend(out.iter().copied());
+    let mut staged = Tensor::from_vec(staged, out.shape())?;
     crate::gather_into(&s, dim, &i, &mut staged.view_mut())?;
     for (o, &v) in out.iter_mut().zip(staged.as_slice()) {
         *o = v;
@@ -339,7 +338,15 @@ where
     S: Data<Elem = T>,
     D: Dimension,
 {
-    let mut out = input.as_standard_layout().into_owned();
+    // A row-major copy in a fallibly allocated buffer: `input` may be a
+    // broadcast view of far more elements than memory holds.
+    let mut data = try_vec(input.len())?;
+    data.extend(input.iter().copied());
+    let mut out =
+        Array::from_shape_vec(input.raw_dim(), data).map_err(|e| GatherError::InvalidViewOp {
+            op: "ndarray",
+            reason: format!("a copy of shape {:?} does not fit: {e}", input.shape()),
+        })?;
     let shape = out.shape().to_vec();
     let strides = out.strides().to_vec();
     let mut dest =

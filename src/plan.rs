@@ -176,6 +176,8 @@ impl Plan {
             });
         }
         check_shapes(&src.shape, dim, &index.shape)?;
+        // An empty source's offset and strides are unchecked: address it at 0.
+        let src = &*src.addressed();
         if index.shape.contains(&0) {
             return Err(GatherError::InvalidOption {
                 reason: "internal: a plan needs a non-empty index".into(),
@@ -231,6 +233,9 @@ impl Plan {
             });
         }
         check_scatter_shapes(&dest.shape, dim, &index.shape, &values.shape)?;
+        // An empty destination's offset is unchecked: address it at 0 (with a
+        // non-empty index, its size along `dim` is then 0 and every value bad).
+        let dest = &*dest.addressed();
         let inner = axes(dest, index, values, dim).nth(dim).unwrap_or(Axis {
             size: 1,
             src: 0,
@@ -259,9 +264,8 @@ impl Plan {
     ) -> Plan {
         let bound = src.shape.get(dim).copied().unwrap_or(1);
         if bound == 0 {
-            // An empty source is validated for nothing but its offset, so its
-            // strides may be anything; no index value is valid, so no source
-            // address is ever formed: keep the cursor arithmetic on zeros.
+            // No index value is valid, so no source address is ever formed:
+            // keep the cursor arithmetic on zeros whatever the strides.
             inner.src = 0;
             merged.iter_mut().for_each(|a| a.src = 0);
         }

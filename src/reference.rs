@@ -13,7 +13,7 @@
 
 use crate::error::GatherError;
 use crate::index::IndexElem;
-use crate::view::{for_each_position, Tensor, TensorView};
+use crate::view::{for_each_position, try_vec, Tensor, TensorView};
 
 /// `torch.gather(src, dim, index)`, one element at a time.
 ///
@@ -63,7 +63,7 @@ pub fn gather<T: Copy, I: IndexElem>(
         }
     }
     let size = src_shape[d];
-    let mut out = Vec::with_capacity(index.len());
+    let mut out = try_vec(index.len())?;
     let mut err = None;
     for_each_position(index.shape(), |pos| {
         let value = index.get(pos).expect("position inside the index").to_i128();

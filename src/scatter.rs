@@ -88,11 +88,12 @@ fn run_scatter<T: Element, I: IndexElem, C: Combine<T>>(
         return Ok(());
     }
     let dest_len = dest.data_mut().len();
+    let dest_ptr = dest.data_mut().as_mut_ptr();
     let plan = Plan::scatter(dest.layout(), dest_len, d, index.layout(), src.layout())?;
     let choice = choose_scatter(&plan, path);
     let job = ScatterJob {
         plan: &plan,
-        dest: dest.data_mut().as_mut_ptr(),
+        dest: dest_ptr,
         idx: index.data().as_ptr(),
         src: src.data().as_ptr(),
     };
@@ -172,7 +173,8 @@ pub fn scatter_into_with<T: Element, I: IndexElem>(
 }
 
 /// torch's `input.scatter(dim, index, src)`: a contiguous copy of `input` with
-/// [`scatter_into`] applied.
+/// [`scatter_into`] applied. The copy's allocation is fallible
+/// ([`GatherError::AllocationFailed`]).
 ///
 /// ```
 /// use fastgather::{scatter, TensorView};
@@ -188,7 +190,7 @@ pub fn scatter<T: Element, I: IndexElem>(
     index: &TensorView<'_, I>,
     src: &TensorView<'_, T>,
 ) -> Result<Tensor<T>, GatherError> {
-    let mut out = input.to_tensor();
+    let mut out = input.try_to_tensor()?;
     scatter_into(&mut out.view_mut(), dim, index, src)?;
     Ok(out)
 }
@@ -241,7 +243,8 @@ pub fn scatter_add_into_with<T: Accumulate, I: IndexElem>(
 }
 
 /// torch's `input.scatter_add(dim, index, src)`: a contiguous copy of `input`
-/// with [`scatter_add_into`] applied.
+/// with [`scatter_add_into`] applied. The copy's allocation is fallible
+/// ([`GatherError::AllocationFailed`]).
 ///
 /// ```
 /// use fastgather::{scatter_add, TensorView};
@@ -258,7 +261,7 @@ pub fn scatter_add<T: Accumulate, I: IndexElem>(
     index: &TensorView<'_, I>,
     src: &TensorView<'_, T>,
 ) -> Result<Tensor<T>, GatherError> {
-    let mut out = input.to_tensor();
+    let mut out = input.try_to_tensor()?;
     scatter_add_into(&mut out.view_mut(), dim, index, src)?;
     Ok(out)
 }

@@ -25,6 +25,30 @@ pub(crate) fn numel(shape: &[usize]) -> Option<usize> {
     shape.iter().try_fold(1usize, |n, &d| n.checked_mul(d))
 }
 
+/// Row-major element count of a shape a view or tensor may have: one that
+/// fits in `isize` (as the offsets of its elements must), else
+/// [`GatherError::ShapeOverflow`].
+pub(crate) fn numel_isize(shape: &[usize]) -> Result<usize, GatherError> {
+    numel(shape)
+        .filter(|&n| isize::try_from(n).is_ok())
+        .ok_or_else(|| GatherError::ShapeOverflow {
+            shape: shape.to_vec(),
+        })
+}
+
+/// An empty `Vec` with room for `n` elements, or
+/// [`GatherError::AllocationFailed`] (with the bytes asked for) where the
+/// allocator refuses: every buffer sized by a caller's shape is made here, so
+/// a huge shape (cheap to make with stride-0 views) is an error, not an abort.
+pub(crate) fn try_vec<T>(n: usize) -> Result<Vec<T>, GatherError> {
+    let mut v = Vec::new();
+    v.try_reserve_exact(n)
+        .map_err(|_| GatherError::AllocationFailed {
+            bytes: n.saturating_mul(size_of::<T>()),
+        })?;
+    Ok(v)
+}
+
 /// Row-major (C-contiguous) strides for `shape`; callers have checked `numel`.
 impl Layout {
     /// The dense row-major layout of `shape` at offset 0: what an output
@@ -57,8 +81,13 @@ impl Layout {
     ///
     /// Invariants of every `Layout` this returns (the kernels rely on them):
     /// 1. `shape.len() == strides.len()`.
-    /// 2. The element count `prod(shape)` fits in `usize`.
-    /// 3. If the view has no elements, `offset <= len` and nothing else is promised.
+    /// 2. The element count `prod(shape)` fits in `isize`.
+    /// 3. If the view has no elements, nothing else is promised: its offset
+    ///    and strides may be anything (as in torch, an empty view is valid
+    ///    whatever its offset), so no address or index may be formed from
+    ///    them. Every operation returns before touching an empty operand's
+    ///    data, or addresses it through [`Layout::addressed`] (offset 0,
+    ///    strides 0).
     /// 4. Otherwise, with `lo = offset + Σ min(0, (size-1)·stride)` and
     ///    `hi = offset + Σ max(0, (size-1)·stride)`, every partial sum is computed
     ///    without overflow in `isize` and `0 <= lo <= hi < len`: every position's
@@ -79,20 +108,13 @@ impl Layout {
         let overflow = || GatherError::ShapeOverflow {
             shape: shape.to_vec(),
         };
-        let n = numel(shape).ok_or_else(overflow)?;
+        let n = numel_isize(shape)?;
         let layout = Layout {
             shape: shape.into(),
             strides: strides.into(),
             offset,
         };
         if n == 0 {
-            if offset > len {
-                return Err(GatherError::ViewOutOfBounds {
-                    min_offset: offset.try_into().unwrap_or(isize::MAX),
-                    max_offset: offset.try_into().unwrap_or(isize::MAX),
-                    len,
-                });
-            }
             return Ok(layout);
         }
         let base = isize::try_from(offset).map_err(|_| overflow())?;
@@ -120,9 +142,7 @@ impl Layout {
 
     /// Contiguous row-major layout of `len` elements.
     pub(crate) fn contiguous(len: usize, shape: &[usize]) -> Result<Self, GatherError> {
-        let expected = numel(shape).ok_or_else(|| GatherError::ShapeOverflow {
-            shape: shape.to_vec(),
-        })?;
+        let expected = numel_isize(shape)?;
         if expected != len {
             return Err(GatherError::LengthMismatch {
                 expected,
@@ -135,6 +155,21 @@ impl Layout {
     pub(crate) fn numel(&self) -> usize {
         // Invariant 2 of `check`.
         self.shape.iter().product()
+    }
+
+    /// The layout to form addresses from: `self` when the view has elements;
+    /// for an empty one (whose offset and strides are unchecked, invariant 3)
+    /// the same shape at offset 0 with stride 0, so that arithmetic on it
+    /// stays at the buffer's start.
+    pub(crate) fn addressed(&self) -> std::borrow::Cow<'_, Layout> {
+        if self.numel() > 0 {
+            return std::borrow::Cow::Borrowed(self);
+        }
+        std::borrow::Cow::Owned(Layout {
+            shape: self.shape.clone(),
+            strides: InlineVec::from_elem(0, self.shape.len()),
+            offset: 0,
+        })
     }
 
     /// Whether the layout is C-contiguous (size-1 axes may have any stride; an
@@ -314,9 +349,7 @@ impl Layout {
     }
 
     fn reshape(&self, shape: &[usize]) -> Result<Self, GatherError> {
-        let n = numel(shape).ok_or_else(|| GatherError::ShapeOverflow {
-            shape: shape.to_vec(),
-        })?;
+        let n = numel_isize(shape)?;
         if n != self.numel() {
             return Err(op_err(
                 "reshape",
@@ -444,6 +477,11 @@ macro_rules! view_accessors {
         }
         /// The elements in row-major order, copied into a new `Vec`.
         ///
+        /// The allocation is infallible, as `Vec`'s: a view of more elements
+        /// than memory holds (a stride-0 view is cheap to make that large)
+        /// aborts the process. [`try_to_vec`](Self::try_to_vec) returns an
+        /// error instead.
+        ///
         /// ```
         /// # use fastgather::TensorView;
         /// let v = TensorView::new(&[1, 2, 3, 4, 5, 6], &[2, 3]).unwrap();
@@ -454,13 +492,32 @@ macro_rules! view_accessors {
             T: Copy,
         {
             let mut out = Vec::with_capacity(self.len());
-            for_each_position(&self.layout.shape, |pos| {
-                out.push(self.data[self.layout.offset_of(pos).unwrap()]);
-                true
-            });
+            copy_elements(self.data, &self.layout, &mut out);
             out
         }
-        /// A contiguous owned copy (torch's `.contiguous()`).
+        /// [`to_vec`](Self::to_vec) with a fallible allocation:
+        /// [`GatherError::AllocationFailed`] where the elements do not fit.
+        ///
+        /// ```
+        /// use fastgather::{GatherError, TensorView};
+        /// let one = [7u32];
+        /// let v = TensorView::new(&one, &[1, 1]).unwrap();
+        /// assert_eq!(v.expand(&[2, 3]).unwrap().try_to_vec().unwrap(), vec![7; 6]);
+        /// // 2^60 elements from one: too many to copy.
+        /// let huge = v.expand(&[1 << 30, 1 << 30]).unwrap();
+        /// assert!(matches!(huge.try_to_vec(), Err(GatherError::AllocationFailed { .. })));
+        /// ```
+        pub fn try_to_vec(&self) -> Result<Vec<T>, GatherError>
+        where
+            T: Copy,
+        {
+            let mut out = try_vec(self.len())?;
+            copy_elements(self.data, &self.layout, &mut out);
+            Ok(out)
+        }
+        /// A contiguous owned copy (torch's `.contiguous()`). Its allocation is
+        /// infallible, as [`to_vec`](Self::to_vec)'s;
+        /// [`try_to_tensor`](Self::try_to_tensor) is the fallible form.
         ///
         /// ```
         /// # use fastgather::TensorView;
@@ -475,7 +532,46 @@ macro_rules! view_accessors {
         {
             Tensor::from_parts(self.to_vec(), self.layout.shape.clone())
         }
+        /// [`to_tensor`](Self::to_tensor) with a fallible allocation:
+        /// [`GatherError::AllocationFailed`] where the elements do not fit.
+        ///
+        /// ```
+        /// use fastgather::{GatherError, TensorView};
+        /// let v = TensorView::new(&[1, 2, 3, 4], &[2, 2]).unwrap();
+        /// let t = v.transpose(0, 1).unwrap().try_to_tensor().unwrap();
+        /// assert_eq!(t.as_slice(), &[1, 3, 2, 4]);
+        /// let huge = v.slice(0, 0, 1, 1).unwrap().expand(&[1 << 40, 2]).unwrap();
+        /// assert!(matches!(huge.try_to_tensor(), Err(GatherError::AllocationFailed { .. })));
+        /// ```
+        pub fn try_to_tensor(&self) -> Result<Tensor<T>, GatherError>
+        where
+            T: Copy,
+        {
+            Ok(Tensor::from_parts(
+                self.try_to_vec()?,
+                self.layout.shape.clone(),
+            ))
+        }
     };
+}
+
+/// Appends the elements of the view `layout` over `data` to `out`, in
+/// row-major order: one slice copy when the view is contiguous.
+fn copy_elements<T: Copy>(data: &[T], layout: &Layout, out: &mut Vec<T>) {
+    if layout.numel() == 0 {
+        // Invariant 3: an empty view's offset may lie anywhere.
+        return;
+    }
+    if layout.is_contiguous() {
+        // Invariant 4: a contiguous non-empty view's elements are the
+        // `numel` elements from its offset, all inside the buffer.
+        out.extend_from_slice(&data[layout.offset..layout.offset + layout.numel()]);
+        return;
+    }
+    for_each_position(&layout.shape, |pos| {
+        out.push(data[layout.offset_of(pos).expect("position inside the shape")]);
+        true
+    });
 }
 
 /// Calls `f` with every multi-index of `shape` in row-major order, until it
@@ -541,7 +637,9 @@ impl<'a, T> TensorView<'a, T> {
 
     /// A view with any element strides (zero and negative included) and offset,
     /// as torch's `as_strided`. Fails unless every addressable element lies
-    /// inside `data` and no offset arithmetic overflows.
+    /// inside `data`, no offset arithmetic overflows and the element count fits
+    /// in `isize`. A view with no elements addresses nothing, so it is valid
+    /// whatever its strides and offset (as in torch).
     ///
     /// ```
     /// use fastgather::{GatherError, TensorView};
@@ -553,6 +651,13 @@ impl<'a, T> TensorView<'a, T> {
     /// assert!(matches!(
     ///     TensorView::with_strides(&data, &[5], &[-2], 7),
     ///     Err(GatherError::ViewOutOfBounds { .. })
+    /// ));
+    /// // No elements: any offset.
+    /// assert!(TensorView::with_strides(&data, &[0, 3], &[3, 1], 100).is_ok());
+    /// // 2^63 elements (from one, by stride 0) do not fit in isize.
+    /// assert!(matches!(
+    ///     TensorView::with_strides(&data, &[1 << 62, 2], &[0, 0], 0),
+    ///     Err(GatherError::ShapeOverflow { .. })
     /// ));
     /// ```
     pub fn with_strides(
@@ -753,7 +858,8 @@ impl<'a, T> TensorViewMut<'a, T> {
 
     /// A writable view with any non-overlapping layout; stride-0 dims of size
     /// above 1 and other overlapping layouts fail with
-    /// [`GatherError::OverlappingView`].
+    /// [`GatherError::OverlappingView`]. As for [`TensorView::with_strides`],
+    /// a view with no elements is valid whatever its strides and offset.
     ///
     /// ```
     /// use fastgather::{GatherError, TensorViewMut};
@@ -997,14 +1103,8 @@ impl<T> Tensor<T> {
     where
         T: Clone,
     {
-        let n = numel(shape).ok_or_else(|| GatherError::ShapeOverflow {
-            shape: shape.to_vec(),
-        })?;
-        let mut data = Vec::new();
-        data.try_reserve_exact(n)
-            .map_err(|_| GatherError::AllocationFailed {
-                bytes: n.saturating_mul(std::mem::size_of::<T>()),
-            })?;
+        let n = numel_isize(shape)?;
+        let mut data = try_vec(n)?;
         data.resize(n, value);
         Ok(Self::from_parts(data, shape.into()))
     }
@@ -1027,9 +1127,7 @@ impl<T> Tensor<T> {
     where
         T: bytemuck::Zeroable,
     {
-        let n = numel(shape).ok_or_else(|| GatherError::ShapeOverflow {
-            shape: shape.to_vec(),
-        })?;
+        let n = numel_isize(shape)?;
         let data = bytemuck::allocation::try_zeroed_slice_box::<T>(n)
             .map_err(|()| GatherError::AllocationFailed {
                 bytes: n.saturating_mul(std::mem::size_of::<T>()),

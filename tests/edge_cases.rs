@@ -429,28 +429,34 @@ fn extreme_values_every_index_type() {
 }
 
 /// In range and out of range near the top of an index type, for a source
-/// broadcast (stride 0) to `size` along dim 1 over the buffer `[7, 9]`.
+/// broadcast (stride 0) to `size` along dim 1 over the buffer `[7, 9]` (one
+/// row of it where two rows of `size` would not fit in `isize`).
 fn near_the_top<I: IndexElem>(rng: &mut Rng, size: usize, good: i64, bad: i64) {
     let base = [7u8, 9];
-    let sv = TensorView::with_strides(&base, &[2, size], &[1, 0], 0).unwrap();
-    let raw: Vec<I> = idx(&[good, 0]);
-    let iv = TensorView::new(&raw, &[2, 1]).unwrap();
+    let rows = if size <= isize::MAX as usize / 2 {
+        2
+    } else {
+        1
+    };
+    let sv = TensorView::with_strides(&base, &[rows, size], &[1, 0], 0).unwrap();
+    let raw: Vec<I> = idx(&[good, 0][..rows]);
+    let iv = TensorView::new(&raw, &[rows, 1]).unwrap();
     // The reference reads the broadcast source in place; no copies of it are made.
     let want = reference::gather(&sv, 1, &iv);
     assert_eq!(
         want.as_ref().unwrap().as_slice(),
-        &[7, 9],
+        &[7, 9][..rows],
         "size {size} value {good}"
     );
     check_entry_points(rng, &sv, 1, &iv, &want);
-    let raw: Vec<I> = idx(&[0, bad]);
-    let iv = TensorView::new(&raw, &[2, 1]).unwrap();
+    let raw: Vec<I> = idx(&[0, bad][2 - rows..]);
+    let iv = TensorView::new(&raw, &[rows, 1]).unwrap();
     let want = reference::gather(&sv, 1, &iv);
     assert_eq!(
         want.as_ref().unwrap_err(),
         &GatherError::IndexOutOfBounds {
-            value: raw[1].to_i128(),
-            position: vec![1, 0],
+            value: raw[rows - 1].to_i128(),
+            position: vec![rows - 1, 0],
             dim: 1,
             size
         }

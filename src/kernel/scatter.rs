@@ -69,7 +69,9 @@ pub(crate) unsafe fn scatter_rows<E: Copy, I: IndexElem, C: Combine<E>>(
         // A sweep takes at most `tile` rows, so that the destination elements it
         // can hit (`bound` per row) stay in L2 until the sweep is done with them.
         let sweep = p.idx_inner.unsigned_abs() > step.idx.unsigned_abs();
-        let tile = (SWEEP_BYTES / (p.bound.max(1) * size_of::<E>())).max(SWEEP_MIN_ROWS);
+        // A zero-sized element takes no room: the divisor is at least 1.
+        let hit = p.bound.max(1).saturating_mul(size_of::<E>()).max(1);
+        let tile = (SWEEP_BYTES / hit).max(SWEEP_MIN_ROWS);
         let k = if sweep {
             (rows.end - r).min(cur.left_in_axis()).min(tile)
         } else {

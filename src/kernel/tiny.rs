@@ -27,7 +27,10 @@ pub(crate) fn tiny<T: Copy, I: IndexElem>(
     let src_step = |k: usize| if k == dim { 0 } else { src.strides()[k] };
     let out_step = |k: usize| out_strides.get(k).copied().unwrap_or(0);
     let mut pos = [0usize; TINY_RANK];
-    let (mut s, mut i, mut o) = (src.offset() as isize, index.offset() as isize, 0isize);
+    // An empty source's offset is unchecked (layout invariant 3); it is never
+    // read (no value is in bounds of a size-0 dim), so start it at 0.
+    let src_start = if src.is_empty() { 0 } else { src.offset() };
+    let (mut s, mut i, mut o) = (src_start as isize, index.offset() as isize, 0isize);
     let n: usize = shape.iter().product();
     for _ in 0..n {
         let v = index.data()[i as usize];
