@@ -39,3 +39,61 @@ pub(crate) fn kernel_width<T>() -> usize {
         _ => 0,
     }
 }
+
+/// Element types `scatter_add` can sum: integers add wrapping (as torch's do),
+/// floats in their own precision (with the `half` feature, `f16` and `bf16` too,
+/// each sum rounded to the type).
+///
+/// ```
+/// use fastgather::Accumulate;
+/// assert_eq!(250u8.accumulate(10), 4); // wrapping, as torch's uint8
+/// assert_eq!(0.5f32.accumulate(0.25), 0.75);
+/// ```
+pub trait Accumulate: Element + bytemuck::Zeroable {
+    /// `self + other`.
+    fn accumulate(self, other: Self) -> Self;
+}
+
+macro_rules! accumulate_int {
+    ($($t:ty),*) => {$(
+        impl Accumulate for $t {
+            #[inline(always)]
+            fn accumulate(self, other: Self) -> Self {
+                self.wrapping_add(other)
+            }
+        }
+    )*};
+}
+accumulate_int!(i8, i16, i32, i64, i128, isize, u8, u16, u32, u64, u128, usize);
+
+impl Accumulate for f32 {
+    #[inline(always)]
+    fn accumulate(self, other: Self) -> Self {
+        self + other
+    }
+}
+
+impl Accumulate for f64 {
+    #[inline(always)]
+    fn accumulate(self, other: Self) -> Self {
+        self + other
+    }
+}
+
+#[cfg(feature = "half")]
+impl Accumulate for half::f16 {
+    /// Each sum rounds to f16, as torch's half `scatter_add_` does.
+    #[inline(always)]
+    fn accumulate(self, other: Self) -> Self {
+        half::f16::from_f32(self.to_f32() + other.to_f32())
+    }
+}
+
+#[cfg(feature = "half")]
+impl Accumulate for half::bf16 {
+    /// Each sum rounds to bf16, as torch's bfloat16 `scatter_add_` does.
+    #[inline(always)]
+    fn accumulate(self, other: Self) -> Self {
+        half::bf16::from_f32(self.to_f32() + other.to_f32())
+    }
+}

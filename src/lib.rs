@@ -200,13 +200,12 @@ pub use gather::{explain, explain_into, gather, gather_into, gather_into_with, g
 pub use index::IndexElem;
 pub use isa::Isa;
 pub mod reference;
-pub use element::Element;
+pub use element::{Accumulate, Element};
 pub use index_select::{index_select, take_along_axis};
 pub use options::{GatherOptions, IndexMode};
 pub use plan::LayoutClass;
 pub use scatter::{
     scatter, scatter_add, scatter_add_into, scatter_add_into_with, scatter_into, scatter_into_with,
-    Accumulate,
 };
 pub use view::{Tensor, TensorView, TensorViewMut};
 

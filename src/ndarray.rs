@@ -51,10 +51,10 @@ use ::ndarray::{
     Array, ArrayBase, ArrayD, ArrayView, ArrayViewMut, Axis, Data, DataMut, Dimension, IxDyn,
 };
 
+use crate::element::Accumulate;
 use crate::element::Element;
 use crate::error::GatherError;
 use crate::index::IndexElem;
-use crate::scatter::Accumulate;
 use crate::view::{try_vec, Tensor, TensorView, TensorViewMut};
 
 /// Element offset of logical position `[0, 0, ..]` from the lowest-addressed

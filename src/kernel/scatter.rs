@@ -5,6 +5,7 @@
 //! index order, so results are the same on any number of threads.
 
 use super::{Ahead, BadIndex};
+use crate::element::Accumulate;
 use crate::index::{in_bounds, IndexElem};
 use crate::plan::Plan;
 use std::ops::Range;
@@ -25,7 +26,7 @@ impl<E> Combine<E> for Assign {
 
 /// `scatter_add`: the value is added to the element.
 pub(crate) struct Add;
-impl<E: crate::Accumulate> Combine<E> for Add {
+impl<E: Accumulate> Combine<E> for Add {
     #[inline(always)]
     fn combine(old: E, new: E) -> E {
         old.accumulate(new)
