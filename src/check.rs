@@ -4,8 +4,9 @@
 
 use crate::error::GatherError;
 use crate::index::{resolve, IndexElem, Resolved};
+use crate::layout::for_each_position;
 use crate::options::IndexMode;
-use crate::view::{for_each_position, TensorView};
+use crate::view::TensorView;
 
 /// Wraps `dim` into `0..max(rank, 1)`, as torch's `maybe_wrap_dim`.
 pub(crate) fn wrap_dim(dim: isize, rank: usize) -> Result<usize, GatherError> {

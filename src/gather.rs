@@ -7,10 +7,11 @@ use crate::element::{kernel_width, Element};
 use crate::error::GatherError;
 use crate::index::IndexElem;
 use crate::kernel::tiny::tiny;
+use crate::layout::Layout;
 use crate::options::GatherOptions;
 use crate::plan::Plan;
 use crate::tune::TINY_RANK;
-use crate::view::{try_vec, Layout, Tensor, TensorView, TensorViewMut};
+use crate::view::{try_vec, Tensor, TensorView, TensorViewMut};
 
 /// Plans, chooses and runs a non-empty gather into `out`.
 ///

@@ -182,6 +182,7 @@ mod index_select;
 mod inline_vec;
 mod isa;
 mod kernel;
+mod layout;
 pub mod loss;
 #[cfg(feature = "ndarray")]
 #[cfg_attr(docsrs, doc(cfg(feature = "ndarray")))]

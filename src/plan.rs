@@ -23,7 +23,7 @@
 use crate::check::{check_scatter_shapes, check_shapes};
 use crate::error::GatherError;
 use crate::inline_vec::InlineVec;
-use crate::view::Layout;
+use crate::layout::Layout;
 
 /// What the reduced problem looks like; each class has its own kernel family.
 ///

@@ -13,7 +13,8 @@
 
 use crate::error::GatherError;
 use crate::index::IndexElem;
-use crate::view::{for_each_position, try_vec, Tensor, TensorView};
+use crate::layout::for_each_position;
+use crate::view::{try_vec, Tensor, TensorView};
 
 /// `torch.gather(src, dim, index)`, one element at a time.
 ///

@@ -10,7 +10,7 @@ use crate::index::IndexElem;
 use crate::scatter::{scatter_add_into, scatter_add_into_with};
 use crate::view::{try_vec, Tensor, TensorView, TensorViewMut};
 
-/// The gradient of [`cross_entropy_with_logits`] with respect to the logits,
+/// The gradient of [`cross_entropy_with_logits`](super::cross_entropy_with_logits) with respect to the logits,
 /// given the gradient of the loss: a 0-d `grad_output` for `Mean`/`Sum`, `[N]` for
 /// `None`. Row `n` is `g_n · (softmax(x_n) - target_n)` with
 /// `target = (1-ε)·one_hot(label) + ε/C`; the one-hot part is put in place by
