@@ -20,7 +20,7 @@ use crate::kernel::scalar::{self, Scalar};
 use crate::kernel::{BadIndex, Job};
 use crate::options::{GatherOptions, IndexMode};
 use crate::par::{self, Split};
-use crate::plan::{LayoutClass, Plan};
+use crate::plan::{LayoutClass, Plan, ScatterPlan};
 use crate::tune::{COLUMN_PACK_BYTES, ROW_PACK_BYTES, TINY_MAX, TINY_RANK};
 use std::ops::Range;
 
@@ -168,9 +168,9 @@ pub(crate) fn choose(
 /// The choice for a scatter or scatter_add plan on `path`: one row kernel,
 /// compiled under the path's features, rows never split (rows never share a
 /// written element, and each applies its values in index order).
-pub(crate) fn choose_scatter(plan: &Plan, path: Path) -> KernelChoice {
+pub(crate) fn choose_scatter(plan: &ScatterPlan, path: Path) -> KernelChoice {
     KernelChoice {
-        class: plan.class,
+        class: plan.class(),
         isa: path.isa(),
         kernel: "scatter::rows",
         driver: Driver::Plain,

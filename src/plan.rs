@@ -225,7 +225,7 @@ impl Plan {
         dim: usize,
         index: &Layout,
         values: &Layout,
-    ) -> Result<Plan, GatherError> {
+    ) -> Result<ScatterPlan, GatherError> {
         if dim >= dest.shape.len().max(1) {
             return Err(GatherError::DimOutOfRange {
                 dim: dim as isize,
@@ -247,9 +247,8 @@ impl Plan {
             .filter(|&(k, a)| k != dim && a.size != 1)
             .map(|(_, a)| a);
         let merged = merge(rest);
-        Ok(Self::assemble(
-            dest, dest_len, index, values, dim, merged, inner,
-        ))
+        let plan = Self::assemble(dest, dest_len, index, values, dim, merged, inner);
+        Ok(ScatterPlan { plan })
     }
 
     #[inline]
@@ -394,5 +393,92 @@ impl RowCursor<'_> {
             self.idx = self.idx.wrapping_sub(back.wrapping_mul(a.idx));
             self.out = self.out.wrapping_sub(back.wrapping_mul(a.out));
         }
+    }
+}
+
+/// The plan of a scatter, in its own words: the destination (written at the
+/// index values, along the dim) and the values (read by position). It is a
+/// gather plan underneath, with the destination in the source's place and the
+/// values in the output's, which only this type's accessors know.
+pub(crate) struct ScatterPlan {
+    plan: Plan,
+}
+
+/// Each operand's stride along one outer axis of a scatter.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct ScatterAxis {
+    pub dest: isize,
+    pub idx: isize,
+    pub values: isize,
+}
+
+impl ScatterPlan {
+    /// Rows: every position but the dim's.
+    pub(crate) fn rows(&self) -> usize {
+        self.plan.rows
+    }
+    /// Positions along the dim (the inner axis of a scatter plan).
+    pub(crate) fn inner(&self) -> usize {
+        self.plan.inner
+    }
+    /// The destination's size along the dim: index values must be below it.
+    pub(crate) fn bound(&self) -> usize {
+        self.plan.bound
+    }
+    /// The destination's stride along the dim (what an index value multiplies).
+    pub(crate) fn dim_stride(&self) -> isize {
+        self.plan.gather_stride
+    }
+    /// The index's and the values' strides along the dim.
+    pub(crate) fn idx_inner(&self) -> isize {
+        self.plan.idx_inner
+    }
+    pub(crate) fn values_inner(&self) -> isize {
+        self.plan.out_inner
+    }
+    pub(crate) fn class(&self) -> LayoutClass {
+        self.plan.class
+    }
+    /// The innermost outer axis, along which rows step evenly (all zero
+    /// without one).
+    pub(crate) fn step(&self) -> ScatterAxis {
+        let a = self.plan.outer.last().copied().unwrap_or_default();
+        ScatterAxis {
+            dest: a.src,
+            idx: a.idx,
+            values: a.out,
+        }
+    }
+    /// A cursor at the start of `row`.
+    pub(crate) fn rows_from(&self, row: usize) -> ScatterCursor<'_> {
+        ScatterCursor(self.plan.rows_from(row))
+    }
+}
+
+/// Element offsets of a scatter row's start in each operand.
+pub(crate) struct ScatterCursor<'p>(RowCursor<'p>);
+
+impl ScatterCursor<'_> {
+    #[inline(always)]
+    pub(crate) fn dest(&self) -> isize {
+        self.0.src
+    }
+    #[inline(always)]
+    pub(crate) fn idx(&self) -> isize {
+        self.0.idx
+    }
+    #[inline(always)]
+    pub(crate) fn values(&self) -> isize {
+        self.0.out
+    }
+    /// As [`RowCursor::left_in_axis`].
+    #[inline]
+    pub(crate) fn left_in_axis(&self) -> usize {
+        self.0.left_in_axis()
+    }
+    /// As [`RowCursor::advance_by`].
+    #[inline]
+    pub(crate) fn advance_by(&mut self, k: usize) {
+        self.0.advance_by(k)
     }
 }

@@ -41,8 +41,8 @@ fn run_scatter<T: Element, I: IndexElem, C: Combine<T>>(
     };
     let elem_bytes = 2 * size_of::<T>() + size_of::<I>();
     let ran = par::for_each_chunk(
-        plan.rows,
-        plan.inner,
+        plan.rows(),
+        plan.inner(),
         elem_bytes,
         opts.parallel,
         choice.split,
@@ -57,12 +57,13 @@ fn run_scatter<T: Element, I: IndexElem, C: Combine<T>>(
         },
     );
     ran.map_err(|_| {
-        let (value, position) = first_bad(index, plan.bound, IndexMode::Error).unwrap_or_default();
+        let (value, position) =
+            first_bad(index, plan.bound(), IndexMode::Error).unwrap_or_default();
         GatherError::IndexOutOfBounds {
             value,
             position,
             dim: d,
-            size: plan.bound,
+            size: plan.bound(),
         }
     })
 }

@@ -1,13 +1,13 @@
 //! The scatter kernel: `dest[p with p[dim] = idx[p]] ⊕= src[p]`.
 //!
-//! Runs on a plan from `Plan::for_scatter`, whose inner axis is the scatter dim:
+//! Runs on a plan from `Plan::scatter`, whose inner axis is the scatter dim:
 //! a row's writes may collide only with each other, and they are applied in
 //! index order, so results are the same on any number of threads.
 
 use super::{Ahead, BadIndex};
 use crate::element::Accumulate;
 use crate::index::{in_bounds, IndexElem};
-use crate::plan::Plan;
+use crate::plan::{ScatterAxis, ScatterCursor, ScatterPlan};
 use std::ops::Range;
 
 /// How a scattered value meets the element already there.
@@ -33,10 +33,10 @@ impl<E: Accumulate> Combine<E> for Add {
     }
 }
 
-/// The pointers of one scatter. In the plan, `src` is the written tensor
-/// (`dest` here) and `out` the tensor of values (`src` here).
+/// The pointers of one scatter: the destination, the index and the values
+/// (`src`, torch's name for them).
 pub(crate) struct ScatterJob<'p, E, I> {
-    pub plan: &'p Plan,
+    pub plan: &'p ScatterPlan,
     pub dest: *mut E,
     pub idx: *const I,
     pub src: *const E,
@@ -50,7 +50,7 @@ unsafe impl<E: Send + Sync, I: Sync> Sync for ScatterJob<'_, E, I> {}
 /// Scatters rows `rows` of the plan, combining with `C`.
 ///
 /// # Safety
-/// `job` holds a `Plan::for_scatter` plan and the base pointers of the buffers its
+/// `job` holds a `Plan::scatter` plan and the base pointers of the buffers its
 /// layouts were checked against (the destination also non-overlapping), `rows`
 /// lies within `0..plan.rows`, and no other thread touches these rows meanwhile.
 pub(crate) unsafe fn scatter_rows<E: Copy, I: IndexElem, C: Combine<E>>(
@@ -58,7 +58,7 @@ pub(crate) unsafe fn scatter_rows<E: Copy, I: IndexElem, C: Combine<E>>(
     rows: Range<usize>,
 ) -> Result<(), BadIndex> {
     let p = job.plan;
-    let step = p.outer.last().copied().unwrap_or_default();
+    let step = p.step();
     let mut cur = p.rows_from(rows.start);
     let mut r = rows.start;
     let mut scratch = Vec::new();
@@ -69,9 +69,9 @@ pub(crate) unsafe fn scatter_rows<E: Copy, I: IndexElem, C: Combine<E>>(
         // element still receives its values in index order along the dim.
         // A sweep takes at most `tile` rows, so that the destination elements it
         // can hit (`bound` per row) stay in L2 until the sweep is done with them.
-        let sweep = p.idx_inner.unsigned_abs() > step.idx.unsigned_abs();
+        let sweep = p.idx_inner().unsigned_abs() > step.idx.unsigned_abs();
         // A zero-sized element takes no room: the divisor is at least 1.
-        let hit = p.bound.max(1).saturating_mul(size_of::<E>()).max(1);
+        let hit = p.bound().max(1).saturating_mul(size_of::<E>()).max(1);
         let tile = (SWEEP_BYTES / hit).max(SWEEP_MIN_ROWS);
         let k = if sweep {
             (rows.end - r).min(cur.left_in_axis()).min(tile)
@@ -80,11 +80,11 @@ pub(crate) unsafe fn scatter_rows<E: Copy, I: IndexElem, C: Combine<E>>(
         } as isize;
         if !sweep {
             // The next row's destination, when it is contiguous and in range.
-            let next = r + 1 < rows.end && cur.left_in_axis() > 1 && p.gather_stride == 1;
+            let next = r + 1 < rows.end && cur.left_in_axis() > 1 && p.dim_stride() == 1;
             let ahead = next
                 .then(|| {
-                    let at = job.dest.wrapping_offset(cur.src + step.src);
-                    Ahead::over(at, p.bound, p.inner)
+                    let at = job.dest.wrapping_offset(cur.dest() + step.dest);
+                    Ahead::over(at, p.bound(), p.inner())
                 })
                 .flatten();
             // SAFETY: row `r` of the range: its index, value and destination
@@ -93,9 +93,9 @@ pub(crate) unsafe fn scatter_rows<E: Copy, I: IndexElem, C: Combine<E>>(
             unsafe {
                 scatter_line::<E, I, C>(
                     job,
-                    (cur.idx, cur.out, cur.src),
-                    (p.idx_inner, p.out_inner, 0),
-                    p.inner,
+                    (cur.idx(), cur.values(), cur.dest()),
+                    (p.idx_inner(), p.values_inner(), 0),
+                    p.inner(),
                     ahead,
                 )?
             };
@@ -105,7 +105,7 @@ pub(crate) unsafe fn scatter_rows<E: Copy, I: IndexElem, C: Combine<E>>(
             // invariants 2 and 3).
             unsafe { scatter_packed::<E, I, C>(job, &cur, step, k as usize, &mut scratch)? };
         } else {
-            for j in 0..p.inner as isize {
+            for j in 0..p.inner() as isize {
                 // SAFETY: dim position `j < inner` of rows `r..r + k`, which lie
                 // in the range and along the innermost outer axis, so each step
                 // of `step` is the next row's (plan invariants 2 and 3).
@@ -113,11 +113,11 @@ pub(crate) unsafe fn scatter_rows<E: Copy, I: IndexElem, C: Combine<E>>(
                     scatter_line::<E, I, C>(
                         job,
                         (
-                            cur.idx + j * p.idx_inner,
-                            cur.out + j * p.out_inner,
-                            cur.src,
+                            cur.idx() + j * p.idx_inner(),
+                            cur.values() + j * p.values_inner(),
+                            cur.dest(),
                         ),
-                        (step.idx, step.out, step.src),
+                        (step.idx, step.values, step.dest),
                         k as usize,
                         None,
                     )?
@@ -134,8 +134,8 @@ pub(crate) unsafe fn scatter_rows<E: Copy, I: IndexElem, C: Combine<E>>(
 /// can hit: when they are spread over far more pages than that copy (a
 /// destination row per dim position, as along dim 0) and each gets enough
 /// values to pay for copying it in and out.
-fn packs(p: &crate::plan::Plan, k: usize) -> bool {
-    p.gather_stride.unsigned_abs() > k && p.inner.saturating_mul(4) >= p.bound
+fn packs(p: &ScatterPlan, k: usize) -> bool {
+    p.dim_stride().unsigned_abs() > k && p.inner().saturating_mul(4) >= p.bound()
 }
 
 /// A sweep of `k` rows from the cursor's, accumulated in `scratch`: the
@@ -152,21 +152,21 @@ fn packs(p: &crate::plan::Plan, k: usize) -> bool {
 /// and along the innermost outer axis, whose step is `step`.
 unsafe fn scatter_packed<E: Copy, I: IndexElem, C: Combine<E>>(
     job: &ScatterJob<'_, E, I>,
-    cur: &crate::plan::RowCursor<'_>,
-    step: crate::plan::Axis,
+    cur: &ScatterCursor<'_>,
+    step: ScatterAxis,
     k: usize,
     scratch: &mut Vec<E>,
 ) -> Result<(), BadIndex> {
     let p = job.plan;
-    let at = |v: usize, t: usize| cur.src + t as isize * step.src + v as isize * p.gather_stride;
+    let at = |v: usize, t: usize| cur.dest() + t as isize * step.dest + v as isize * p.dim_stride();
     scratch.clear();
-    for v in 0..p.bound {
-        if step.src == 1 {
+    for v in 0..p.bound() {
+        if step.dest == 1 {
             // A hint past the last row may name any address: wrapping offsets.
-            let ahead = ((v + PACK_AHEAD) as isize).wrapping_mul(p.gather_stride);
-            super::prefetch_span(job.dest.wrapping_offset(cur.src.wrapping_add(ahead)), k);
+            let ahead = ((v + PACK_AHEAD) as isize).wrapping_mul(p.dim_stride());
+            super::prefetch_span(job.dest.wrapping_offset(cur.dest().wrapping_add(ahead)), k);
         }
-        if step.src == 1 {
+        if step.dest == 1 {
             // SAFETY: as below, for the `k` elements of rows `0..k`, which
             // are adjacent; `reserve` made room for them past `len`.
             unsafe {
@@ -183,12 +183,18 @@ unsafe fn scatter_packed<E: Copy, I: IndexElem, C: Combine<E>>(
         scratch.extend((0..k).map(|t| unsafe { job.dest.offset(at(v, t)).read() }));
     }
     let block = scratch.as_mut_ptr();
-    for j in 0..p.inner as isize {
-        let (iv, sv) = (cur.idx + j * p.idx_inner, cur.out + j * p.out_inner);
-        if (step.idx, step.out) == (1, 1) {
+    for j in 0..p.inner() as isize {
+        let (iv, sv) = (
+            cur.idx() + j * p.idx_inner(),
+            cur.values() + j * p.values_inner(),
+        );
+        if (step.idx, step.values) == (1, 1) {
             // Hints past the last dim position: wrapping offsets, as above.
             let d = SWEEP_AHEAD as isize;
-            let (ia, sa) = (d.wrapping_mul(p.idx_inner), d.wrapping_mul(p.out_inner));
+            let (ia, sa) = (
+                d.wrapping_mul(p.idx_inner()),
+                d.wrapping_mul(p.values_inner()),
+            );
             super::prefetch_span(job.idx.wrapping_offset(iv.wrapping_add(ia)), k);
             super::prefetch_span(job.src.wrapping_offset(sv.wrapping_add(sa)), k);
         }
@@ -198,23 +204,23 @@ unsafe fn scatter_packed<E: Copy, I: IndexElem, C: Combine<E>>(
         unsafe {
             let (idx, src) = (job.idx.offset(iv), job.src.offset(sv));
             let gs = k as isize;
-            if (step.idx, step.out) == (1, 1) {
-                scatter_line_body::<E, I, C>(idx, src, block, (1, 1, 1), gs, k, p.bound)?
+            if (step.idx, step.values) == (1, 1) {
+                scatter_line_body::<E, I, C>(idx, src, block, (1, 1, 1), gs, k, p.bound())?
             } else {
                 scatter_line_body::<E, I, C>(
                     idx,
                     src,
                     block,
-                    (step.idx, step.out, 1),
+                    (step.idx, step.values, 1),
                     gs,
                     k,
-                    p.bound,
+                    p.bound(),
                 )?
             }
         }
     }
-    for v in 0..p.bound {
-        if step.src == 1 {
+    for v in 0..p.bound() {
+        if step.dest == 1 {
             // SAFETY: the `k` adjacent elements copied in above, written back.
             unsafe {
                 let to = job.dest.offset(at(v, 0));
@@ -276,7 +282,7 @@ unsafe fn scatter_line<E: Copy, I: IndexElem, C: Combine<E>>(
     n: usize,
     ahead: Option<Ahead>,
 ) -> Result<(), BadIndex> {
-    let (p, gs) = (job.plan, job.plan.gather_stride);
+    let (p, gs) = (job.plan, job.plan.dim_stride());
     // SAFETY: the caller's offsets are those of an index position.
     let (idx, src, dest) = unsafe {
         (
@@ -298,18 +304,18 @@ unsafe fn scatter_line<E: Copy, I: IndexElem, C: Combine<E>>(
                     let m = AHEAD_CHUNK.min(n - j);
                     ahead.inspect(|a| a.lines(j, j + m));
                     let (idx, src) = (idx.add(j), src.add(j));
-                    scatter_line_body::<E, I, C>(idx, src, dest, (1, 1, 0), 1, m, p.bound)?;
+                    scatter_line_body::<E, I, C>(idx, src, dest, (1, 1, 0), 1, m, p.bound())?;
                     j += m;
                 }
                 Ok(())
             }
             ((1, 1, 0), 1) => {
-                scatter_line_body::<E, I, C>(idx, src, dest, (1, 1, 0), 1, n, p.bound)
+                scatter_line_body::<E, I, C>(idx, src, dest, (1, 1, 0), 1, n, p.bound())
             }
             ((1, 1, 1), _) => {
-                scatter_line_body::<E, I, C>(idx, src, dest, (1, 1, 1), gs, n, p.bound)
+                scatter_line_body::<E, I, C>(idx, src, dest, (1, 1, 1), gs, n, p.bound())
             }
-            _ => scatter_line_body::<E, I, C>(idx, src, dest, steps, gs, n, p.bound),
+            _ => scatter_line_body::<E, I, C>(idx, src, dest, steps, gs, n, p.bound()),
         }
     }
 }
