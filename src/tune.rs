@@ -75,3 +75,21 @@ pub(crate) const MIN_REUSE: usize = 64;
 pub(crate) const SWEEP_ROWS: usize = 16;
 /// Inner positions per sweep tile of the general kernel (a 32 KiB tile of `i64`).
 pub(crate) const SWEEP_COLS: usize = 256;
+
+// Scatter.
+
+/// Destination bytes one scatter sweep may hit: about an L2, so the swept
+/// block stays cached while wider sweeps read longer index and value runs.
+pub(crate) const SCATTER_SWEEP_BYTES: usize = 1024 << 10;
+/// Rows a scatter sweep takes even when they hit more (whole lines of `f32`).
+pub(crate) const SCATTER_SWEEP_MIN_ROWS: usize = 16;
+/// Destination rows ahead a packed sweep asks for while copying in (each a
+/// short run on a page of its own).
+pub(crate) const SCATTER_PACK_AHEAD: usize = 8;
+/// Dim positions ahead whose index and values a packed sweep asks for.
+pub(crate) const SCATTER_SWEEP_AHEAD: usize = 4;
+/// Positions of a scatter row per prefetch of the next row's lines.
+pub(crate) const SCATTER_AHEAD_CHUNK: usize = 256;
+/// Index values checked per block before any is applied (so a bad value
+/// stops the block before it writes).
+pub(crate) const SCATTER_BLOCK: usize = 8;

@@ -8,6 +8,11 @@ use super::{Ahead, BadIndex};
 use crate::element::Accumulate;
 use crate::index::{in_bounds, IndexElem};
 use crate::plan::{ScatterAxis, ScatterCursor, ScatterPlan};
+use crate::tune::{
+    SCATTER_AHEAD_CHUNK as AHEAD_CHUNK, SCATTER_BLOCK as BLOCK, SCATTER_PACK_AHEAD as PACK_AHEAD,
+    SCATTER_SWEEP_AHEAD as SWEEP_AHEAD, SCATTER_SWEEP_BYTES as SWEEP_BYTES,
+    SCATTER_SWEEP_MIN_ROWS as SWEEP_MIN_ROWS,
+};
 use std::ops::Range;
 
 /// How a scattered value meets the element already there.
@@ -141,8 +146,7 @@ fn packs(p: &ScatterPlan, k: usize) -> bool {
 /// A sweep of `k` rows from the cursor's, accumulated in `scratch`: the
 /// `bound × k` destination elements the rows can hit are copied in (element
 /// `(v, t)` to `v·k + t`; one `memcpy` per `v` when the rows are adjacent,
-/// which took `scatter_add` along dim 0 of [2048, 2048] `f32`, one thread,
-/// from 8.1-8.9 to 7.1-7.4 ms), every dim position's values are combined
+/// which halves the page walks of the copy), every dim position's values are combined
 /// there in index order, and the block is copied back. Each element thus sees the same
 /// sequence of combinations as in place. After a bad index the block is not
 /// copied back (the destination may be partly written, as documented).
@@ -236,38 +240,6 @@ unsafe fn scatter_packed<E: Copy, I: IndexElem, C: Combine<E>>(
     Ok(())
 }
 
-/// Destination bytes one sweep may hit: about an L2 (1 MiB here). Wider
-/// sweeps read longer index and value runs per page; the block still stays
-/// in L2. `scatter_add` along dim 0 of [2048, 2048] `f32`, one thread, packed
-/// and copied by `memcpy`: 9.97-10.4 ms at 256 KiB, 7.45-7.55 at 512 KiB,
-/// 6.19 at 768 KiB, 6.03-6.21 at 1 MiB, 6.14 at 1.5 MiB, 6.30-6.41 at 2 MiB,
-/// 6.60-6.67 at 4 MiB (two threads: 3.99-4.06 ms at 512 KiB, 3.28-3.30 at
-/// 1 MiB). Before the `memcpy` copies: 24.5 ms untiled, 18.0 ms in place at
-/// 512 KiB; packed, 10.2 ms at 512 KiB, 10.6 at 1 MiB.
-const SWEEP_BYTES: usize = 1024 << 10;
-/// Rows a sweep takes even when they hit more (whole cache lines of `f32`).
-const SWEEP_MIN_ROWS: usize = 16;
-
-/// Destination rows ahead that [`scatter_packed`] asks for while copying in,
-/// and dim positions ahead whose index and values it asks for while sweeping:
-/// each is a short run on a page of its own, where the hardware prefetcher
-/// starts cold. `scatter_add` along dim 0 of [2048, 2048] `f32`, one thread,
-/// ns per element: 2.75 without, 2.65 copying in only, 2.48 sweeping only,
-/// 2.29-2.32 with both (8 and 4); 8 and 8 measured the same, 16 and 4 2.31, 4
-/// and 2 2.64-2.69; asking for the rows ahead while copying back measured
-/// nothing.
-const PACK_AHEAD: usize = 8;
-const SWEEP_AHEAD: usize = 4;
-
-/// Positions of a row per prefetch of the next row's lines. `scatter_add`
-/// along dim 1 of [2048, 2048] `f32`, one thread, ns per element: 0.70 without
-/// prefetch, 0.60 at 64, 0.57-0.58 at 256, 0.60 at 1024, 0.66-0.69 for the whole
-/// row at once; two or three rows ahead measured slower than one.
-const AHEAD_CHUNK: usize = 256;
-
-/// Values checked per block of [`scatter_line_body`] before any is applied.
-const BLOCK: usize = 8;
-
 /// One line of index positions: `n` steps from the offsets `at` = (index,
 /// values, destination) by `steps` = (index, values, destination base).
 ///
@@ -352,10 +324,8 @@ unsafe fn scatter_line_body<E: Copy, I: IndexElem, C: Combine<E>>(
     while j < blocks {
         if (is, ds) == (1, 0) {
             // Along a contiguous row the index and value streams run on past
-            // it, so they are asked for ahead, a line at a time (dim-1
-            // `scatter_add` of [2048, 2048] `f32`: 0.60 -> 0.49 ns per element
-            // for the index, 0.47 with the values). A sweep across rows leaves
-            // them after `n` steps: there it measured slower.
+            // it, so they are asked for ahead, a line at a time. A sweep
+            // across rows leaves them after `n` steps: there it measured slower.
             super::prefetch_stream(idx.wrapping_add(j));
             if vs == 1 && j.is_multiple_of((64 / size_of::<E>().max(1)).max(BLOCK)) {
                 super::prefetch_stream(src.wrapping_add(j));
