@@ -399,7 +399,7 @@ fn tiny_path_for_small_calls() {
             };
             let n: usize = shape.iter().product();
             let bound = s.shape()[dim];
-            let mut iv: Vec<i64> = (0..n).map(|_| rng.below(bound) as i64).collect();
+            let mut iv: Vec<i64> = index_vec(&mut rng, n, bound, 0);
             if k == 2 {
                 iv[n - 3] = bound as i64; // one bad value near the end
             }
@@ -416,30 +416,21 @@ fn tiny_path_for_small_calls() {
                     tiny,
                     "{shape:?}: {choice:?}"
                 );
-                assert_eq!(
-                    gather_with(&s, dim as isize, idx, &GatherOptions::new()),
-                    want
-                );
+                let got = gather_with(&s, dim as isize, idx, &GatherOptions::new());
+                assert_same_result(&want, &got, &format!("{shape:?} tiny"));
                 let mut buf = vec![0.0f64; n];
                 let mut out = TensorViewMut::new(&mut buf, shape)
                     .unwrap()
                     .flip(1)
                     .unwrap();
-                let got = gather_into_with(&s, dim as isize, idx, &mut out, &GatherOptions::new());
-                match &want {
-                    Ok(w) => {
-                        got.unwrap();
-                        assert_eq!(out.as_view().to_vec(), w.as_slice());
-                    }
-                    Err(e) => assert_eq!(got.unwrap_err(), *e),
-                }
+                let got = gather_into_with(&s, dim as isize, idx, &mut out, &GatherOptions::new())
+                    .map(|()| Tensor::from_vec(out.as_view().to_vec(), shape).unwrap());
+                assert_same_result(&want, &got, &format!("{shape:?} tiny into"));
                 let i32s: Vec<i32> = iv.iter().map(|&v| v as i32).collect();
                 let idx32 = TensorView::new(&i32s, shape).unwrap();
                 let want32 = reference::gather(&s, dim as isize, &idx32);
-                assert_eq!(
-                    gather_with(&s, dim as isize, &idx32, &GatherOptions::new()),
-                    want32
-                );
+                let got32 = gather_with(&s, dim as isize, &idx32, &GatherOptions::new());
+                assert_same_result(&want32, &got32, &format!("{shape:?} tiny i32"));
                 let forced = GatherOptions::new().isa(Isa::Scalar);
                 let choice = explain(&s, dim as isize, idx, &forced).unwrap().unwrap();
                 assert_ne!(choice.kernel, "scalar::tiny");
@@ -728,4 +719,22 @@ fn available_paths_match_the_cpu() {
             assert_eq!(paths.contains(&isa), cpu, "{isa:?}: CPU has it: {cpu}");
         }
     }
+}
+
+/// The coverage check itself: a path the test meant to see, that never ran,
+/// fails the test.
+#[test]
+#[should_panic(expected = "never ran")]
+fn a_path_that_never_ran_fails() {
+    let src = TensorView::new(&[1u32, 2, 3, 4], &[2, 2]).unwrap();
+    let idx = TensorView::new(&[1i64, 0, 0, 1], &[2, 2]).unwrap();
+    let mut log = PathLog::new();
+    for isa in Isa::available() {
+        // Each path counts as forced, but only the scalar kernel is logged.
+        let choice = explain(&src, 1, &idx, &GatherOptions::new().isa(Isa::Scalar))
+            .unwrap()
+            .unwrap();
+        log.record(isa, &choice);
+    }
+    log.assert_covered("a_path_that_never_ran_fails", &[Isa::Scalar, Isa::Portable]);
 }

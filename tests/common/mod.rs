@@ -564,21 +564,35 @@ impl PathLog {
         self.ran.iter().any(|r| r.1 == isa)
     }
 
-    /// One line per path that ran: the path, then each kernel with the paths
-    /// that were forced to reach it.
+    /// One line per path that ran: each kernel, with the paths that were forced
+    /// to reach it.
     pub fn report(&self) -> String {
         let mut paths: Vec<Isa> = self.ran.iter().map(|r| r.1).collect();
         paths.sort();
         paths.dedup();
         let mut out = String::new();
         for isa in paths {
-            let kernels: Vec<String> = self
+            let mut kernels: Vec<&str> = self
                 .ran
                 .iter()
                 .filter(|r| r.1 == isa)
-                .map(|&(forced, _, kernel)| format!("{kernel} (forced {forced:?})"))
+                .map(|r| r.2)
                 .collect();
-            out += &format!("  {isa:?}: {}\n", kernels.join(", "));
+            kernels.sort_unstable();
+            kernels.dedup();
+            let parts: Vec<String> = kernels
+                .iter()
+                .map(|&k| {
+                    let forced: Vec<String> = self
+                        .ran
+                        .iter()
+                        .filter(|r| r.1 == isa && r.2 == k)
+                        .map(|r| format!("{:?}", r.0))
+                        .collect();
+                    format!("{k} (forced {})", forced.join(", "))
+                })
+                .collect();
+            out += &format!("  {isa:?}: {}\n", parts.join("; "));
         }
         out
     }
