@@ -1,4 +1,4 @@
-//! The numbered edge cases of SEMANTICS.md ("Edge cases every test layer must
+//! The numbered edge cases of docs/SEMANTICS.md ("Edge cases the tests
 //! cover"), each through every entry point and against the reference, plus the
 //! behaviour of the view operations the tests build layouts with.
 

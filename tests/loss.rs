@@ -2,6 +2,9 @@
 //! float64, and written down here), against finite differences, and against
 //! naive formulas; thread-count independence.
 
+mod common;
+
+use common::{index_vec, uniform_vec, Rng};
 use fastgather::loss::{
     cross_entropy, cross_entropy_with_logits, cross_entropy_with_logits_backward,
     cross_entropy_with_logits_backward_into, log_softmax, nll_loss, LossOptions, Reduction,
@@ -155,9 +158,7 @@ fn log_softmax_and_nll_match_torch() {
 #[test]
 fn backward_matches_finite_differences() {
     let (n, c) = (5, 7);
-    let x: Vec<f64> = (0..n * c)
-        .map(|k| ((k * 37 % 11) as f64 - 5.0) * 0.4)
-        .collect();
+    let x = uniform_vec(&mut Rng::new(0x10), n * c, -2.0, 2.0);
     let y = [0i64, 6, 3, 3, -100];
     let yv = TensorView::new(&y, &[n]).unwrap();
     for eps in [0.0, 0.1] {
@@ -194,10 +195,12 @@ fn backward_matches_finite_differences() {
 #[test]
 fn threads_do_not_change_results() {
     let (n, c) = (3000, 40);
-    let x: Vec<f32> = (0..n * c)
-        .map(|k| ((k * 7919 % 1000) as f32 - 500.0) * 0.01)
+    let mut rng = Rng::new(0x11);
+    let x: Vec<f32> = uniform_vec(&mut rng, n * c, -5.0, 5.0)
+        .into_iter()
+        .map(|v| v as f32)
         .collect();
-    let y: Vec<i64> = (0..n).map(|k| (k * 31 % c) as i64).collect();
+    let y: Vec<i64> = index_vec(&mut rng, n, c, 0);
     let xv = TensorView::new(&x, &[n, c]).unwrap();
     let yv = TensorView::new(&y, &[n]).unwrap();
     let opts = LossOptions::new().label_smoothing(0.05);
@@ -293,11 +296,10 @@ fn naive_row(row: &[f64], label: usize) -> (f64, Vec<f64>) {
 /// the padded tail, block plus tail, whole blocks), in f32 and f64.
 #[test]
 fn row_lengths_around_blocks() {
+    let mut rng = Rng::new(0x12);
     for c in [1usize, 2, 15, 16, 17, 63, 64, 65, 127, 128, 129, 1000] {
         let n = 3;
-        let x: Vec<f64> = (0..n * c)
-            .map(|k| ((k * 7919 % 613) as f64 - 306.0) * 0.031)
-            .collect();
+        let x = uniform_vec(&mut rng, n * c, -9.5, 9.5);
         let y: Vec<i64> = (0..n).map(|r| ((r * 5 + 1) % c) as i64).collect();
         let yv = TensorView::new(&y, &[n]).unwrap();
         let opts = LossOptions::new().reduction(Reduction::None);

@@ -2,6 +2,9 @@
 //! (permuted, reversed, broadcast, sliced), the array functions against the
 //! same calls on contiguous copies, and the refusal of gapped views.
 
+mod common;
+
+use common::Rng;
 use fastgather::ndarray::{
     gather_array, gather_into_array, index_select_array, into_array, scatter_add_array,
     scatter_array, take_along_axis_array, view, view_mut,
@@ -11,17 +14,6 @@ use ndarray::{
     arr0, array, s, Array, Array1, Array2, Array3, ArrayD, ArrayView, ArrayViewMut, Axis, IxDyn,
     ShapeBuilder,
 };
-
-struct Rng(u64);
-impl Rng {
-    fn below(&mut self, n: usize) -> usize {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        ((z ^ (z >> 31)) % n.max(1) as u64) as usize
-    }
-}
 
 fn cube() -> Array3<i32> {
     Array3::from_shape_fn((3, 4, 5), |(i, j, k)| (100 * i + 10 * j + k) as i32)
@@ -92,7 +84,7 @@ fn gapped_views_are_refused() {
 #[test]
 fn gather_array_matches_reference_on_every_layout() {
     let a = cube();
-    let mut rng = Rng(7);
+    let mut rng = Rng::new(7);
     let views: Vec<ArrayView<'_, i32, ndarray::Ix3>> = vec![
         a.view(),
         a.view().permuted_axes([1, 2, 0]),

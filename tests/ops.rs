@@ -1,22 +1,14 @@
 //! scatter, scatter_add, index_select, take_along_axis and the index modes,
 //! against torch's documented examples and naive per-element versions.
 
+mod common;
+
+use common::{index_vec, Rng};
 use fastgather::{
     gather_with, index_select, reference, scatter, scatter_add, scatter_add_into_with,
     scatter_into, take_along_axis, GatherError, GatherOptions, IndexMode, Tensor, TensorView,
     TensorViewMut,
 };
-
-struct Rng(u64);
-impl Rng {
-    fn below(&mut self, n: usize) -> usize {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        ((z ^ (z >> 31)) % n.max(1) as u64) as usize
-    }
-}
 
 /// torch's `scatter_` example: src = 1..=10 as [2, 5], index [[0, 1, 2, 0]], dim 0
 /// into zeros [3, 5].
@@ -96,14 +88,14 @@ fn naive_scatter_add(
 /// parallel: bit-identical to the naive version (same order of additions).
 #[test]
 fn scatter_add_collisions_match_naive_on_any_threads() {
-    let mut rng = Rng(3);
+    let mut rng = Rng::new(3);
     for dim in 0..3 {
         let dest_shape = [40, 30, 50];
         let mut idx_shape = [40, 30, 50];
         idx_shape[dim] = 300; // many more values than slots: collisions
         let src_shape = [idx_shape[0] + 1, idx_shape[1], idx_shape[2] + 2];
         let n: usize = idx_shape.iter().product();
-        let idx: Vec<i64> = (0..n).map(|_| rng.below(dest_shape[dim]) as i64).collect();
+        let idx: Vec<i64> = index_vec(&mut rng, n, dest_shape[dim], 0);
         let src: Vec<f64> = (0..src_shape.iter().product::<usize>())
             .map(|k| (k % 97) as f64 * 0.37 - 11.0)
             .collect();
@@ -140,7 +132,7 @@ fn scatter_add_collisions_match_naive_on_any_threads() {
 /// scatter's adjoint identity: <gather(x, idx), g> == <x, scatter_add(0, idx, g)>.
 #[test]
 fn scatter_add_is_gathers_adjoint() {
-    let mut rng = Rng(9);
+    let mut rng = Rng::new(9);
     let x: Vec<f64> = (0..6 * 7).map(|k| (k as f64).sin()).collect();
     let xv = TensorView::new(&x, &[6, 7]).unwrap();
     for dim in [0isize, 1, -1] {
@@ -150,9 +142,7 @@ fn scatter_add_is_gathers_adjoint() {
         } else {
             ([6usize, 9], 7)
         };
-        let idx: Vec<i64> = (0..shape[0] * shape[1])
-            .map(|_| rng.below(bound) as i64)
-            .collect();
+        let idx: Vec<i64> = index_vec(&mut rng, shape[0] * shape[1], bound, 0);
         let iv = TensorView::new(&idx, &shape).unwrap();
         let g: Vec<f64> = (0..idx.len()).map(|k| (k as f64 * 0.3).cos()).collect();
         let gv = TensorView::new(&g, &shape).unwrap();
@@ -363,11 +353,11 @@ fn index_modes() {
 /// naive loop, and the error names the first bad index in row-major order.
 #[test]
 fn scatter_add_rows_around_blocks() {
-    let mut rng = Rng(17);
+    let mut rng = Rng::new(17);
     for n in 1..=19usize {
         let rows = 3;
         let bound = 5;
-        let idx: Vec<i64> = (0..rows * n).map(|_| rng.below(bound) as i64).collect();
+        let idx: Vec<i64> = index_vec(&mut rng, rows * n, bound, 0);
         let src: Vec<f32> = (0..rows * n).map(|k| k as f32 * 0.25).collect();
         let iv = TensorView::new(&idx, &[rows, n]).unwrap();
         let sv = TensorView::new(&src, &[rows, n]).unwrap();
@@ -421,8 +411,8 @@ fn dim0_problem(
     (bound, cols, n): (usize, usize, usize),
     init: f32,
 ) -> (Vec<i64>, Vec<f32>, Vec<f32>) {
-    let mut rng = Rng(seed);
-    let idx: Vec<i64> = (0..n * cols).map(|_| rng.below(bound) as i64).collect();
+    let mut rng = Rng::new(seed);
+    let idx: Vec<i64> = index_vec(&mut rng, n * cols, bound, 0);
     let src: Vec<f32> = (0..n * cols)
         .map(|k| (k % 89) as f32 * 0.125 - 3.0)
         .collect();
@@ -519,9 +509,9 @@ fn scatter_add_packed_sweeps() {
 /// prefetched while one runs: bit-identical to the naive loop.
 #[test]
 fn scatter_add_long_rows() {
-    let mut rng = Rng(29);
+    let mut rng = Rng::new(29);
     for (rows, bound, n) in [(4usize, 1500usize, 1500usize), (3, 3000, 100)] {
-        let idx: Vec<i64> = (0..rows * n).map(|_| rng.below(bound) as i64).collect();
+        let idx: Vec<i64> = index_vec(&mut rng, rows * n, bound, 0);
         let src: Vec<f32> = (0..rows * n).map(|k| (k % 101) as f32 * 0.5).collect();
         let mut want = vec![1.0f32; rows * bound];
         for r in 0..rows {

@@ -4,25 +4,17 @@
 //!
 //! Each case asserts that the kernel `explain` names for the forced path is the
 //! one the kernel table promises, so a path that silently fell back fails here.
+//! Each test logs the kernels that ran (shown with `--nocapture`) and fails if
+//! a path `Isa::available()` reports was never forced, or one the test's
+//! element widths can reach never ran.
 
+mod common;
+
+use common::{assert_same_result, index_vec, random_vec, PathLog, Rng, TestElem};
 use fastgather::{
-    explain, explain_into, gather_into_with, gather_with, reference, Element, GatherOptions,
-    IndexElem, Isa, LayoutClass, Tensor, TensorView, TensorViewMut,
+    explain, explain_into, gather_into_with, gather_with, reference, GatherOptions, IndexElem, Isa,
+    LayoutClass, Tensor, TensorView, TensorViewMut,
 };
-
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
-}
 
 const LENGTHS: &[usize] = &[1, 2, 3, 4, 5, 7, 8, 9, 15, 16, 17, 31, 32, 33, 100, 4097];
 
@@ -37,13 +29,26 @@ fn expected_isa(class: LayoutClass, width: usize, isa: Isa) -> Isa {
     }
 }
 
-fn bytes<T: Element>(t: &[T]) -> Vec<u8> {
-    bytemuck::cast_slice(t).to_vec()
+/// The paths a test over elements of these widths must see run: every path the
+/// CPU reports, as the kernel table maps it for each width.
+fn meant(widths: &[usize]) -> Vec<Isa> {
+    let mut paths: Vec<Isa> = widths
+        .iter()
+        .flat_map(|&w| {
+            Isa::available()
+                .into_iter()
+                .map(move |isa| expected_isa(LayoutClass::LastDim, w, isa))
+        })
+        .collect();
+    paths.sort();
+    paths.dedup();
+    paths
 }
 
 /// Runs one problem on every path, sequential and parallel, allocating and
-/// into a strided out view, and compares with the reference.
-fn check<T: Element + std::fmt::Debug, I: IndexElem>(
+/// into a strided out view, compares with the reference, and logs the kernels.
+fn check<T: TestElem, I: IndexElem>(
+    log: &mut PathLog,
     src: &TensorView<'_, T>,
     dim: isize,
     idx: &TensorView<'_, I>,
@@ -60,75 +65,46 @@ fn check<T: Element + std::fmt::Debug, I: IndexElem>(
                 "{isa:?} did not run its own kernel ({})",
                 choice.kernel
             );
+            log.record(isa, &choice);
         }
         for opts in [opts.clone(), opts.clone().sequential()] {
             let got = gather_with(src, dim, idx, &opts);
-            match (&want, &got) {
-                (Ok(w), Ok(g)) => {
-                    assert_eq!(w.shape(), g.shape());
-                    assert_eq!(bytes(w.as_slice()), bytes(g.as_slice()), "{isa:?}");
-                }
-                _ => assert_eq!(want.as_ref().err(), got.as_ref().err(), "{isa:?}"),
-            }
-            // Into a reversed (negative-stride) output.
+            assert_same_result(&want, &got, &format!("{isa:?}"));
+            // Into a reversed (negative-stride) output holding other values.
             if let Ok(w) = &want {
-                let mut buf = w.as_slice().to_vec();
-                buf.reverse();
+                let mut buf: Vec<T> = random_vec(&mut Rng::new(w.len() as u64), w.len());
                 let shape = w.shape().to_vec();
                 let mut out = TensorViewMut::new(&mut buf, &shape).unwrap();
                 if !shape.is_empty() {
                     out = out.flip(0).unwrap();
                 }
                 gather_into_with(src, dim, idx, &mut out, &opts).unwrap();
-                assert_eq!(bytes(&out.as_view().to_vec()), bytes(w.as_slice()));
+                let into = Tensor::from_vec(out.as_view().to_vec(), &shape).unwrap();
+                assert_same_result(&want, &Ok(into), &format!("{isa:?} into a flipped out"));
             }
         }
     }
 }
 
-fn values<T: Element>(n: usize, rng: &mut Rng) -> Vec<T> {
-    let mut raw = vec![0u8; n * size_of::<T>()];
-    raw.iter_mut().for_each(|b| *b = rng.next() as u8);
-    (0..n)
-        .map(|k| bytemuck::pod_read_unaligned_like::<T>(&raw[k * size_of::<T>()..]))
-        .collect()
-}
-
-mod bytemuck {
-    pub use ::bytemuck::cast_slice;
-    /// `T` from the first `size_of::<T>()` bytes; `T` is one of the Pod test types.
-    pub fn pod_read_unaligned_like<T: ::bytemuck::NoUninit>(b: &[u8]) -> T {
-        assert!(b.len() >= size_of::<T>());
-        // SAFETY: the tests only instantiate this with `Pod` types (every bit
-        // pattern valid), and `read_unaligned` needs no alignment.
-        unsafe { b.as_ptr().cast::<T>().read_unaligned() }
-    }
-}
-
-fn indices<I: IndexElem>(n: usize, bound: usize, rng: &mut Rng) -> Vec<I> {
-    (0..n)
-        .map(|_| I::from_i64_wrapping(rng.below(bound) as i64))
-        .collect()
-}
-
 /// All classes for one (element, index) type pair.
-fn sweep<T: Element + std::fmt::Debug, I: IndexElem>(seed: u64) {
-    let mut rng = Rng(seed);
+fn sweep<T: TestElem, I: IndexElem>(name: &str, seed: u64) {
+    let mut rng = Rng::new(seed);
+    let mut log = PathLog::new();
     for &n in LENGTHS {
         for rows in [1usize, 3] {
             let c = 37;
-            let src: Vec<T> = values(rows * c * n.max(c), &mut rng);
+            let src: Vec<T> = random_vec(&mut rng, rows * c * n.max(c));
             // LastDim: [rows, c] gathered along dim 1 with n picks per row.
             let s = TensorView::new(&src[..rows * c], &[rows, c]).unwrap();
-            let iv: Vec<I> = indices(rows * n, c, &mut rng);
+            let iv: Vec<I> = index_vec(&mut rng, rows * n, c, 0);
             let idx = TensorView::new(&iv, &[rows, n]).unwrap();
             let class = if n == 1 && rows > 1 {
                 LayoutClass::Pick
             } else {
                 LayoutClass::LastDim
             };
-            check(&s, 1, &idx, class);
-            check(&s, -1, &idx, class);
+            check(&mut log, &s, 1, &idx, class);
+            check(&mut log, &s, -1, &idx, class);
             // A transposed source: rows of stride 1, gather stride `rows`.
             let t = TensorView::new(&src[..rows * c], &[c, rows])
                 .unwrap()
@@ -140,7 +116,7 @@ fn sweep<T: Element + std::fmt::Debug, I: IndexElem>(seed: u64) {
             } else {
                 class
             };
-            check(&t, 1, &idx, t_class);
+            check(&mut log, &t, 1, &idx, t_class);
             // InnerRun: [c, n] gathered along dim 0 into [rows, n].
             let s = TensorView::new(&src[..c * n], &[c, n]).unwrap();
             let idx = TensorView::new(&iv, &[rows, n]).unwrap();
@@ -150,12 +126,13 @@ fn sweep<T: Element + std::fmt::Debug, I: IndexElem>(seed: u64) {
             } else {
                 LayoutClass::InnerRun
             };
-            check(&s, 0, &idx, class);
+            check(&mut log, &s, 0, &idx, class);
             // Pick: one index per row of [n, c].
             let s = TensorView::new(&src[..n * c], &[n, c]).unwrap();
-            let pv: Vec<I> = indices(n, c, &mut rng);
+            let pv: Vec<I> = index_vec(&mut rng, n, c, 0);
             let idx = TensorView::new(&pv, &[n, 1]).unwrap();
             check(
+                &mut log,
                 &s,
                 1,
                 &idx,
@@ -167,33 +144,34 @@ fn sweep<T: Element + std::fmt::Debug, I: IndexElem>(seed: u64) {
             );
             // ExpandedRuns: [rows, c, n] along dim 1, index [rows, k, 1] expanded to n.
             let s = TensorView::new(&src[..rows * c * n], &[rows, c, n]).unwrap();
-            let ev: Vec<I> = indices(rows * 5, c, &mut rng);
+            let ev: Vec<I> = index_vec(&mut rng, rows * 5, c, 0);
             let idx = TensorView::new(&ev, &[rows, 5, 1])
                 .unwrap()
                 .expand(&[rows, 5, n])
                 .unwrap();
             if n > 1 {
-                check(&s, 1, &idx, LayoutClass::ExpandedRuns);
+                check(&mut log, &s, 1, &idx, LayoutClass::ExpandedRuns);
             }
             // StridedIndex: a transposed index.
-            let gv: Vec<I> = indices(n * rows, c, &mut rng);
+            let gv: Vec<I> = index_vec(&mut rng, n * rows, c, 0);
             let idx = TensorView::new(&gv, &[n, rows])
                 .unwrap()
                 .transpose(0, 1)
                 .unwrap();
             let s = TensorView::new(&src[..rows * c], &[rows, c]).unwrap();
             if n > 1 && rows > 1 {
-                check(&s, 1, &idx, LayoutClass::StridedIndex);
+                check(&mut log, &s, 1, &idx, LayoutClass::StridedIndex);
             }
         }
     }
+    log.assert_covered(name, &meant(&[size_of::<T>()]));
 }
 
 macro_rules! sweeps {
     ($($name:ident: $t:ty, $i:ty;)*) => {$(
         #[test]
         fn $name() {
-            sweep::<$t, $i>(size_of::<$t>() as u64 * 1000 + size_of::<$i>() as u64);
+            sweep::<$t, $i>(stringify!($name), size_of::<$t>() as u64 * 1000 + size_of::<$i>() as u64);
         }
     )*};
 }
@@ -202,7 +180,7 @@ macro_rules! sweeps_packed {
     ($($name:ident: $t:ty, $i:ty;)*) => {$(
         #[test]
         fn $name() {
-            packed::<$t, $i>(size_of::<$t>() as u64 * 77 + size_of::<$i>() as u64);
+            packed::<$t, $i>(stringify!($name), size_of::<$t>() as u64 * 77 + size_of::<$i>() as u64);
         }
     )*};
 }
@@ -228,6 +206,7 @@ sweeps! {
 /// path reports the first one in row-major order, whatever its value.
 #[test]
 fn bad_index_in_every_lane() {
+    let mut log = PathLog::new();
     let src: Vec<f32> = (0..64 * 40).map(|v| v as f32).collect();
     let s = TensorView::new(&src, &[64, 40]).unwrap();
     for n in [1usize, 8, 16, 19, 40] {
@@ -242,32 +221,36 @@ fn bad_index_in_every_lane() {
                 } else {
                     LayoutClass::LastDim
                 };
-                check(&s, 1, &idx, class);
+                check(&mut log, &s, 1, &idx, class);
                 let i32s: Vec<i32> = iv.iter().map(|&v| v as i32).collect();
                 let idx = TensorView::new(&i32s, &[64, n]).unwrap();
-                check(&s, 1, &idx, class);
+                check(&mut log, &s, 1, &idx, class);
             }
         }
     }
+    log.assert_covered("bad_index_in_every_lane", &meant(&[4]));
 }
 
 /// Large enough to be split across threads, by rows and by columns.
 #[test]
 fn threads_split_rows_and_columns() {
-    let mut rng = Rng(7);
-    let src: Vec<u16> = values(300 * 500, &mut rng);
+    let mut log = PathLog::new();
+    let mut rng = Rng::new(7);
+    let src: Vec<u16> = random_vec(&mut rng, 300 * 500);
     let s = TensorView::new(&src, &[300, 500]).unwrap();
-    let iv: Vec<i32> = indices(300 * 700, 500, &mut rng);
+    let iv: Vec<i32> = index_vec(&mut rng, 300 * 700, 500, 0);
     check(
+        &mut log,
         &s,
         1,
         &TensorView::new(&iv, &[300, 700]).unwrap(),
         LayoutClass::LastDim,
     );
-    let pv: Vec<i64> = indices(300 * 1000, 300, &mut rng);
-    let big: Vec<u16> = values(300 * 1000, &mut rng);
+    let pv: Vec<i64> = index_vec(&mut rng, 300 * 1000, 300, 0);
+    let big: Vec<u16> = random_vec(&mut rng, 300 * 1000);
     let b = TensorView::new(&big, &[300, 1000]).unwrap();
     check(
+        &mut log,
         &b,
         0,
         &TensorView::new(&pv, &[300, 1000]).unwrap(),
@@ -275,35 +258,40 @@ fn threads_split_rows_and_columns() {
     );
     // Many groups of rows sharing a packed source block (13 of 70 rows): whole
     // groups per task, a task boundary every two groups.
-    let mv: Vec<i32> = indices(13 * 70 * 96, 40, &mut rng);
-    let mid: Vec<f64> = values(13 * 40 * 96, &mut rng);
+    let mv: Vec<i32> = index_vec(&mut rng, 13 * 70 * 96, 40, 0);
+    let mid: Vec<f64> = random_vec(&mut rng, 13 * 40 * 96);
     check(
+        &mut log,
         &TensorView::new(&mid, &[13, 40, 96]).unwrap(),
         1,
         &TensorView::new(&mv, &[13, 70, 96]).unwrap(),
         LayoutClass::InnerRun,
     );
-    let one: Vec<i64> = indices(200_000, 1000, &mut rng);
-    let tall: Vec<u8> = values(200_000 * 3, &mut rng);
+    let one: Vec<i64> = index_vec(&mut rng, 200_000, 1000, 0);
+    let tall: Vec<u8> = random_vec(&mut rng, 200_000 * 3);
     let t = TensorView::new(&tall, &[200_000, 3]).unwrap();
     let one: Vec<i64> = one.iter().map(|v| v % 3).collect();
     check(
+        &mut log,
         &t,
         1,
         &TensorView::new(&one, &[200_000, 1]).unwrap(),
         LayoutClass::Pick,
     );
+    log.assert_covered("threads_split_rows_and_columns", &meant(&[2, 8, 1]));
 }
 
 /// 1- and 2-byte elements whose last reachable element ends the buffer: the
 /// 32-bit gathers must not be used there (they would read past the end).
 #[test]
 fn narrow_elements_at_the_buffer_end() {
+    let mut log = PathLog::new();
     for n in [1usize, 3, 8, 17, 64] {
         let src: Vec<u8> = (0..n as u8).collect();
         let s = TensorView::new(&src, &[1, n]).unwrap();
         let iv: Vec<i64> = (0..n as i64).rev().collect();
         check(
+            &mut log,
             &s,
             1,
             &TensorView::new(&iv, &[1, n]).unwrap(),
@@ -313,6 +301,7 @@ fn narrow_elements_at_the_buffer_end() {
         let s = TensorView::new(&src16, &[1, n]).unwrap();
         let i32s: Vec<i32> = (0..n as i32).rev().collect();
         check(
+            &mut log,
             &s,
             1,
             &TensorView::new(&i32s, &[1, n]).unwrap(),
@@ -321,18 +310,21 @@ fn narrow_elements_at_the_buffer_end() {
     }
     let out = Tensor::from_vec(vec![0u8], &[1]).unwrap();
     assert_eq!(out.as_slice(), &[0]);
+    log.assert_covered("narrow_elements_at_the_buffer_end", &meant(&[1, 2]));
 }
 
 /// Shapes that make the affine drivers pack source blocks into scratch: an
 /// `InnerRun` whose rows share a source base (many rows, a large gather stride),
 /// and a `LastDim` over a transposed source. Bad indices in the middle too.
-fn packed<T: Element + std::fmt::Debug, I: IndexElem>(seed: u64) {
-    let mut rng = Rng(seed);
+fn packed<T: TestElem, I: IndexElem>(name: &str, seed: u64) {
+    let mut rng = Rng::new(seed);
+    let mut log = PathLog::new();
     // InnerRun: src [50, 300] gathered along dim 0 into [100, 300].
-    let src: Vec<T> = values(50 * 300, &mut rng);
+    let src: Vec<T> = random_vec(&mut rng, 50 * 300);
     let s = TensorView::new(&src, &[50, 300]).unwrap();
-    let mut iv: Vec<I> = indices(100 * 300, 50, &mut rng);
+    let mut iv: Vec<I> = index_vec(&mut rng, 100 * 300, 50, 0);
     check(
+        &mut log,
         &s,
         0,
         &TensorView::new(&iv, &[100, 300]).unwrap(),
@@ -340,19 +332,21 @@ fn packed<T: Element + std::fmt::Debug, I: IndexElem>(seed: u64) {
     );
     iv[77 * 300 + 123] = I::from_i64_wrapping(50);
     check(
+        &mut log,
         &s,
         0,
         &TensorView::new(&iv, &[100, 300]).unwrap(),
         LayoutClass::InnerRun,
     );
     // LastDim over a transposed source: [260, 300] viewed as [300, 260].t().
-    let src: Vec<T> = values(300 * 260, &mut rng);
+    let src: Vec<T> = random_vec(&mut rng, 300 * 260);
     let t = TensorView::new(&src, &[300, 260])
         .unwrap()
         .transpose(0, 1)
         .unwrap();
-    let mut iv: Vec<I> = indices(260 * 40, 300, &mut rng);
+    let mut iv: Vec<I> = index_vec(&mut rng, 260 * 40, 300, 0);
     check(
+        &mut log,
         &t,
         1,
         &TensorView::new(&iv, &[260, 40]).unwrap(),
@@ -364,14 +358,16 @@ fn packed<T: Element + std::fmt::Debug, I: IndexElem>(seed: u64) {
         .permute(&[1, 2, 0])
         .unwrap();
     let i3 = TensorView::new(&iv, &[2, 130, 40]).unwrap();
-    check(&t3, 2, &i3, LayoutClass::LastDim);
+    check(&mut log, &t3, 2, &i3, LayoutClass::LastDim);
     iv[200 * 40 + 39] = I::from_i64_wrapping(-1);
     check(
+        &mut log,
         &t,
         1,
         &TensorView::new(&iv, &[260, 40]).unwrap(),
         LayoutClass::LastDim,
     );
+    log.assert_covered(name, &meant(&[size_of::<T>()]));
 }
 
 sweeps_packed! {
@@ -389,8 +385,8 @@ sweeps_packed! {
 /// indices (the first in row-major order) included.
 #[test]
 fn tiny_path_for_small_calls() {
-    let mut rng = Rng(31);
-    let src: Vec<f64> = values(6 * 7 * 5, &mut rng);
+    let mut rng = Rng::new(31);
+    let src: Vec<f64> = random_vec(&mut rng, 6 * 7 * 5);
     let s3 = TensorView::new(&src, &[6, 7, 5]).unwrap();
     let shapes: &[&[usize]] = &[&[1, 1, 1], &[2, 3, 1], &[3, 2, 5], &[2, 4, 4], &[3, 4, 3]];
     for (k, &shape) in shapes.iter().enumerate() {
@@ -403,7 +399,7 @@ fn tiny_path_for_small_calls() {
             };
             let n: usize = shape.iter().product();
             let bound = s.shape()[dim];
-            let mut iv: Vec<i64> = (0..n).map(|_| rng.below(bound) as i64).collect();
+            let mut iv: Vec<i64> = index_vec(&mut rng, n, bound, 0);
             if k == 2 {
                 iv[n - 3] = bound as i64; // one bad value near the end
             }
@@ -420,30 +416,21 @@ fn tiny_path_for_small_calls() {
                     tiny,
                     "{shape:?}: {choice:?}"
                 );
-                assert_eq!(
-                    gather_with(&s, dim as isize, idx, &GatherOptions::new()),
-                    want
-                );
+                let got = gather_with(&s, dim as isize, idx, &GatherOptions::new());
+                assert_same_result(&want, &got, &format!("{shape:?} tiny"));
                 let mut buf = vec![0.0f64; n];
                 let mut out = TensorViewMut::new(&mut buf, shape)
                     .unwrap()
                     .flip(1)
                     .unwrap();
-                let got = gather_into_with(&s, dim as isize, idx, &mut out, &GatherOptions::new());
-                match &want {
-                    Ok(w) => {
-                        got.unwrap();
-                        assert_eq!(out.as_view().to_vec(), w.as_slice());
-                    }
-                    Err(e) => assert_eq!(got.unwrap_err(), *e),
-                }
+                let got = gather_into_with(&s, dim as isize, idx, &mut out, &GatherOptions::new())
+                    .map(|()| Tensor::from_vec(out.as_view().to_vec(), shape).unwrap());
+                assert_same_result(&want, &got, &format!("{shape:?} tiny into"));
                 let i32s: Vec<i32> = iv.iter().map(|&v| v as i32).collect();
                 let idx32 = TensorView::new(&i32s, shape).unwrap();
                 let want32 = reference::gather(&s, dim as isize, &idx32);
-                assert_eq!(
-                    gather_with(&s, dim as isize, &idx32, &GatherOptions::new()),
-                    want32
-                );
+                let got32 = gather_with(&s, dim as isize, &idx32, &GatherOptions::new());
+                assert_same_result(&want32, &got32, &format!("{shape:?} tiny i32"));
                 let forced = GatherOptions::new().isa(Isa::Scalar);
                 let choice = explain(&s, dim as isize, idx, &forced).unwrap().unwrap();
                 assert_ne!(choice.kernel, "scalar::tiny");
@@ -466,12 +453,13 @@ fn tiny_path_for_small_calls() {
 /// at several positions, every index type.
 #[test]
 fn transposed_index_sweeps() {
-    let mut rng = Rng(41);
-    let src: Vec<f32> = values(130 * 50, &mut rng);
+    let mut log = PathLog::new();
+    let mut rng = Rng::new(41);
+    let src: Vec<f32> = random_vec(&mut rng, 130 * 50);
     let s = TensorView::new(&src, &[130, 50]).unwrap();
     for rows in [1usize, 3, 4, 7, 8, 9, 16, 17, 64, 65, 130] {
         for cols in [2usize, 4, 7, 8, 9, 33, 300] {
-            let mut iv: Vec<i64> = indices(cols * rows, 50, &mut rng);
+            let mut iv: Vec<i64> = index_vec(&mut rng, cols * rows, 50, 0);
             let bad = [None, Some(0), Some(cols * rows / 2), Some(cols * rows - 1)];
             let bad = if rows * cols > 2000 {
                 &bad[..2]
@@ -489,17 +477,19 @@ fn transposed_index_sweeps() {
                 } else {
                     LayoutClass::StridedIndex
                 };
-                transposed_as::<i64>(&s, &iv, rows, cols, class);
-                transposed_as::<i32>(&s, &iv, rows, cols, class);
-                transposed_as::<u32>(&s, &iv, rows, cols, class);
-                transposed_as::<u64>(&s, &iv, rows, cols, class);
+                transposed_as::<i64>(&mut log, &s, &iv, rows, cols, class);
+                transposed_as::<i32>(&mut log, &s, &iv, rows, cols, class);
+                transposed_as::<u32>(&mut log, &s, &iv, rows, cols, class);
+                transposed_as::<u64>(&mut log, &s, &iv, rows, cols, class);
             }
         }
     }
+    log.assert_covered("transposed_index_sweeps", &meant(&[4]));
 }
 
 /// `iv`, stored [cols, rows], as a [rows, cols] index of type `I`.
 fn transposed_as<I: IndexElem>(
+    log: &mut PathLog,
     s: &TensorView<'_, f32>,
     iv: &[i64],
     rows: usize,
@@ -511,7 +501,7 @@ fn transposed_as<I: IndexElem>(
         .unwrap()
         .transpose(0, 1)
         .unwrap();
-    check(s, 1, &idx, class);
+    check(log, s, 1, &idx, class);
 }
 
 /// Strided outputs (`General`: rows gathered into a tile, then copied out by
@@ -520,28 +510,31 @@ fn transposed_as<I: IndexElem>(
 /// the transpose sizes, every element width, bad values.
 #[test]
 fn strided_output_sweeps() {
-    let mut rng = Rng(53);
+    let mut log = PathLog::new();
+    let mut rng = Rng::new(53);
     for rows in [2usize, 4, 7, 8, 9, 17, 64, 65, 130] {
         for cols in [2usize, 4, 7, 8, 9, 33, 300] {
-            strided_outputs::<u8, i64>(rows, cols, &mut rng);
-            strided_outputs::<u16, i32>(rows, cols, &mut rng);
-            strided_outputs::<f32, i64>(rows, cols, &mut rng);
-            strided_outputs::<f32, i32>(rows, cols, &mut rng);
-            strided_outputs::<f64, u32>(rows, cols, &mut rng);
-            strided_outputs::<u128, i64>(rows, cols, &mut rng);
+            strided_outputs::<u8, i64>(&mut log, rows, cols, &mut rng);
+            strided_outputs::<u16, i32>(&mut log, rows, cols, &mut rng);
+            strided_outputs::<f32, i64>(&mut log, rows, cols, &mut rng);
+            strided_outputs::<f32, i32>(&mut log, rows, cols, &mut rng);
+            strided_outputs::<f64, u32>(&mut log, rows, cols, &mut rng);
+            strided_outputs::<u128, i64>(&mut log, rows, cols, &mut rng);
         }
     }
+    log.assert_covered("strided_output_sweeps", &meant(&[1, 2, 4, 8, 16]));
 }
 
-fn strided_outputs<T: Element + std::fmt::Debug, I: IndexElem>(
+fn strided_outputs<T: TestElem, I: IndexElem>(
+    log: &mut PathLog,
     rows: usize,
     cols: usize,
     rng: &mut Rng,
 ) {
     let c = 50;
-    let src: Vec<T> = values(rows * c, rng);
+    let src: Vec<T> = random_vec(rng, rows * c);
     let s = TensorView::new(&src, &[rows, c]).unwrap();
-    let mut iv: Vec<I> = indices(rows * cols, c, rng);
+    let mut iv: Vec<I> = index_vec(rng, rows * cols, c, 0);
     if rows * cols < 2000 && rng.below(3) == 0 {
         let k = rng.below(rows * cols);
         iv[k] = I::from_i64_wrapping([50, -1, i64::MAX][k % 3]);
@@ -554,7 +547,7 @@ fn strided_outputs<T: Element + std::fmt::Debug, I: IndexElem>(
             GatherOptions::new().isa(isa).sequential(),
         ] {
             for layout in 0..3 {
-                let mut buf: Vec<T> = values(rows * cols * 2, rng);
+                let mut buf: Vec<T> = random_vec(rng, rows * cols * 2);
                 let mut out = match layout {
                     // Transposed: rows adjacent in the buffer.
                     0 => TensorViewMut::new(&mut buf[..rows * cols], &[cols, rows])
@@ -578,15 +571,10 @@ fn strided_outputs<T: Element + std::fmt::Debug, I: IndexElem>(
                     choice.isa,
                     expected_isa(LayoutClass::General, size_of::<T>(), isa)
                 );
-                let got = gather_into_with(&s, 1, &idx, &mut out, &opts);
-                match &want {
-                    Ok(w) => {
-                        got.unwrap();
-                        let got = out.as_view().to_vec();
-                        assert_eq!(bytes(&got), bytes(w.as_slice()), "{isa:?} layout {layout}");
-                    }
-                    Err(e) => assert_eq!(got.as_ref().err(), Some(e), "{isa:?}"),
-                }
+                log.record(isa, &choice);
+                let got = gather_into_with(&s, 1, &idx, &mut out, &opts)
+                    .map(|()| Tensor::from_vec(out.as_view().to_vec(), &[rows, cols]).unwrap());
+                assert_same_result(&want, &got, &format!("{isa:?} layout {layout}"));
             }
         }
     }
@@ -597,15 +585,17 @@ fn strided_outputs<T: Element + std::fmt::Debug, I: IndexElem>(
 /// (bands end where the innermost outer axis does); 4- and 8-byte values.
 #[test]
 fn strided_index_layouts() {
-    let mut rng = Rng(47);
-    let src: Vec<u16> = values(3 * 40 * 30, &mut rng);
-    let iv: Vec<i64> = indices(3 * 40 * 42, 30, &mut rng);
+    let mut log = PathLog::new();
+    let mut rng = Rng::new(47);
+    let src: Vec<u16> = random_vec(&mut rng, 3 * 40 * 30);
+    let iv: Vec<i64> = index_vec(&mut rng, 3 * 40 * 42, 30, 0);
     let jv: Vec<i32> = iv.iter().map(|&v| v as i32).collect();
-    strided_layouts_as(&src, &iv);
-    strided_layouts_as(&src, &jv);
+    strided_layouts_as(&mut log, &src, &iv);
+    strided_layouts_as(&mut log, &src, &jv);
+    log.assert_covered("strided_index_layouts", &meant(&[2]));
 }
 
-fn strided_layouts_as<I: IndexElem>(src: &[u16], v: &[I]) {
+fn strided_layouts_as<I: IndexElem>(log: &mut PathLog, src: &[u16], v: &[I]) {
     let s2 = TensorView::new(&src[..40 * 30], &[40, 30]).unwrap();
     let s3 = TensorView::new(src, &[3, 40, 30]).unwrap();
     // [40, 21] read every other value of [40, 42].
@@ -613,7 +603,7 @@ fn strided_layouts_as<I: IndexElem>(src: &[u16], v: &[I]) {
         .unwrap()
         .slice(1, 0, 42, 2)
         .unwrap();
-    check(&s2, 1, &idx, LayoutClass::StridedIndex);
+    check(log, &s2, 1, &idx, LayoutClass::StridedIndex);
     // Stored [21, 40], viewed [40, 21] with its rows in reverse order.
     let idx = TensorView::new(&v[..21 * 40], &[21, 40])
         .unwrap()
@@ -621,43 +611,47 @@ fn strided_layouts_as<I: IndexElem>(src: &[u16], v: &[I]) {
         .unwrap()
         .flip(0)
         .unwrap();
-    check(&s2, 1, &idx, LayoutClass::StridedIndex);
+    check(log, &s2, 1, &idx, LayoutClass::StridedIndex);
     // Stored [3, 21, 40], viewed [3, 40, 21].
     let idx = TensorView::new(&v[..3 * 21 * 40], &[3, 21, 40])
         .unwrap()
         .transpose(1, 2)
         .unwrap();
-    check(&s3, 2, &idx, LayoutClass::StridedIndex);
+    check(log, &s3, 2, &idx, LayoutClass::StridedIndex);
 }
 
 /// Long rows (source spans of 4-32 KiB, where the load paths prefetch the
 /// next row while one runs), every path, 1-, 4- and 8-byte elements.
 #[test]
 fn long_rows_prefetch_the_next() {
-    let mut rng = Rng(43);
+    let mut log = PathLog::new();
+    let mut rng = Rng::new(43);
     for (rows, bound, n) in [
         (5usize, 1100usize, 1100usize),
         (3, 4096, 700),
         (4, 2000, 64),
     ] {
-        let s8: Vec<u8> = values(rows * bound, &mut rng);
-        let s32: Vec<f32> = values(rows * bound, &mut rng);
-        let s64: Vec<u64> = values(rows * bound, &mut rng);
-        let iv: Vec<i64> = indices(rows * n, bound, &mut rng);
+        let s8: Vec<u8> = random_vec(&mut rng, rows * bound);
+        let s32: Vec<f32> = random_vec(&mut rng, rows * bound);
+        let s64: Vec<u64> = random_vec(&mut rng, rows * bound);
+        let iv: Vec<i64> = index_vec(&mut rng, rows * n, bound, 0);
         let idx = TensorView::new(&iv, &[rows, n]).unwrap();
         check(
+            &mut log,
             &TensorView::new(&s8, &[rows, bound]).unwrap(),
             1,
             &idx,
             LayoutClass::LastDim,
         );
         check(
+            &mut log,
             &TensorView::new(&s32, &[rows, bound]).unwrap(),
             1,
             &idx,
             LayoutClass::LastDim,
         );
         check(
+            &mut log,
             &TensorView::new(&s64, &[rows, bound]).unwrap(),
             1,
             &idx,
@@ -666,6 +660,7 @@ fn long_rows_prefetch_the_next() {
         let i32s: Vec<i32> = iv.iter().map(|&v| v as i32).collect();
         let idx = TensorView::new(&i32s, &[rows, n]).unwrap();
         check(
+            &mut log,
             &TensorView::new(&s32, &[rows, bound]).unwrap(),
             1,
             &idx,
@@ -675,13 +670,14 @@ fn long_rows_prefetch_the_next() {
     // A strided gather axis (every second or third element of the row): the
     // next row's span is `(bound - 1) · step + 1` elements.
     for (rows, bound, n, step) in [(5usize, 1000usize, 900usize, 2usize), (3, 700, 300, 3)] {
-        let s32: Vec<f32> = values(rows * bound * step, &mut rng);
-        let s64: Vec<u64> = values(rows * bound * step, &mut rng);
-        let iv: Vec<i64> = indices(rows * n, bound, &mut rng);
+        let s32: Vec<f32> = random_vec(&mut rng, rows * bound * step);
+        let s64: Vec<u64> = random_vec(&mut rng, rows * bound * step);
+        let iv: Vec<i64> = index_vec(&mut rng, rows * n, bound, 0);
         let idx = TensorView::new(&iv, &[rows, n]).unwrap();
         let (wide, every) = (bound * step, step as isize);
         let v32 = TensorView::new(&s32, &[rows, wide]).unwrap();
         check(
+            &mut log,
             &v32.slice(1, 0, wide, every).unwrap(),
             1,
             &idx,
@@ -689,10 +685,56 @@ fn long_rows_prefetch_the_next() {
         );
         let v64 = TensorView::new(&s64, &[rows, wide]).unwrap();
         check(
+            &mut log,
             &v64.slice(1, 0, wide, every).unwrap(),
             1,
             &idx,
             LayoutClass::LastDim,
         );
     }
+    log.assert_covered("long_rows_prefetch_the_next", &meant(&[1, 4, 8]));
+}
+
+/// `Isa::available()` reports every path the CPU can run, so the sweeps above,
+/// which cover what it reports, cannot pass by leaving one out.
+#[test]
+fn available_paths_match_the_cpu() {
+    let paths = Isa::available();
+    println!("paths this CPU reports: {paths:?}");
+    assert_eq!(&paths[..2], &[Isa::Scalar, Isa::Portable]);
+    #[cfg(target_arch = "x86_64")]
+    {
+        let avx2 = is_x86_feature_detected!("avx2");
+        let avx512 = avx2
+            && is_x86_feature_detected!("avx512f")
+            && is_x86_feature_detected!("avx512bw")
+            && is_x86_feature_detected!("avx512vl")
+            && is_x86_feature_detected!("avx512dq");
+        for (isa, cpu) in [
+            (Isa::Avx2, avx2),
+            (Isa::Avx2Gather, avx2),
+            (Isa::Avx512, avx512),
+            (Isa::Avx512Gather, avx512),
+        ] {
+            assert_eq!(paths.contains(&isa), cpu, "{isa:?}: CPU has it: {cpu}");
+        }
+    }
+}
+
+/// The coverage check itself: a path the test meant to see, that never ran,
+/// fails the test.
+#[test]
+#[should_panic(expected = "never ran")]
+fn a_path_that_never_ran_fails() {
+    let src = TensorView::new(&[1u32, 2, 3, 4], &[2, 2]).unwrap();
+    let idx = TensorView::new(&[1i64, 0, 0, 1], &[2, 2]).unwrap();
+    let mut log = PathLog::new();
+    for isa in Isa::available() {
+        // Each path counts as forced, but only the scalar kernel is logged.
+        let choice = explain(&src, 1, &idx, &GatherOptions::new().isa(Isa::Scalar))
+            .unwrap()
+            .unwrap();
+        log.record(isa, &choice);
+    }
+    log.assert_covered("a_path_that_never_ran_fails", &[Isa::Scalar, Isa::Portable]);
 }

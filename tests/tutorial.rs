@@ -1,4 +1,4 @@
-//! The three tutorial examples of SEMANTICS.md, verbatim, through `gather`,
+//! The three worked examples of docs/SEMANTICS.md, verbatim, through `gather`,
 //! `gather_into` and the reference, with `dim` given both ways, in every index
 //! type and layout.
 

@@ -6,7 +6,7 @@
 
 use fastgather::{
     gather, gather_into, gather_into_with, gather_with, reference, Element, GatherError,
-    GatherOptions, IndexElem, Isa, Tensor, TensorView, TensorViewMut,
+    GatherOptions, IndexElem, Isa, KernelChoice, Tensor, TensorView, TensorViewMut,
 };
 use std::fmt::Debug;
 
@@ -57,6 +57,12 @@ impl Rng {
     /// A fair coin.
     pub fn coin(&mut self) -> bool {
         self.next_u64() & 1 == 1
+    }
+
+    /// Uniform in `lo..hi`, 53 random bits.
+    pub fn uniform(&mut self, lo: f64, hi: f64) -> f64 {
+        let unit = (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64;
+        lo + (hi - lo) * unit
     }
 
     /// One element of a non-empty slice.
@@ -153,6 +159,12 @@ impl TestElem for f64 {
 /// `n` random values.
 pub fn random_vec<T: TestElem>(rng: &mut Rng, n: usize) -> Vec<T> {
     (0..n).map(|_| T::random(rng)).collect()
+}
+
+/// `n` values uniform in `lo..hi`: finite, moderate numbers for arithmetic
+/// (the losses), where [`TestElem::random`]'s NaNs and extremes would not do.
+pub fn uniform_vec(rng: &mut Rng, n: usize, lo: f64, hi: f64) -> Vec<f64> {
+    (0..n).map(|_| rng.uniform(lo, hi)).collect()
 }
 
 /// The raw bytes of a slice (empty for zero-sized types).
@@ -518,6 +530,94 @@ pub fn random_out<T: TestElem>(rng: &mut Rng, shape: &[usize], style: Style) -> 
     };
     let layout = make_layout(rng, shape, style, false);
     Strided::filled(rng, layout, T::random)
+}
+
+// ---------------------------------------------------------------------------
+// Which paths ran
+// ---------------------------------------------------------------------------
+
+/// The kernels a test's calls ran, as `explain` names them, so that a sweep
+/// meant to cover every instruction-set path fails when one never ran instead
+/// of passing quietly without it.
+#[derive(Debug, Default)]
+pub struct PathLog {
+    /// (forced path, path that ran, kernel), each once, in first-seen order.
+    ran: Vec<(Isa, Isa, &'static str)>,
+}
+
+impl PathLog {
+    /// An empty log.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Notes that a call forced onto `forced` runs `choice`.
+    pub fn record(&mut self, forced: Isa, choice: &KernelChoice) {
+        let entry = (forced, choice.isa, choice.kernel);
+        if !self.ran.contains(&entry) {
+            self.ran.push(entry);
+        }
+    }
+
+    /// Whether some call ran on `isa`.
+    pub fn ran(&self, isa: Isa) -> bool {
+        self.ran.iter().any(|r| r.1 == isa)
+    }
+
+    /// One line per path that ran: each kernel, with the paths that were forced
+    /// to reach it.
+    pub fn report(&self) -> String {
+        let mut paths: Vec<Isa> = self.ran.iter().map(|r| r.1).collect();
+        paths.sort();
+        paths.dedup();
+        let mut out = String::new();
+        for isa in paths {
+            let mut kernels: Vec<&str> = self
+                .ran
+                .iter()
+                .filter(|r| r.1 == isa)
+                .map(|r| r.2)
+                .collect();
+            kernels.sort_unstable();
+            kernels.dedup();
+            let parts: Vec<String> = kernels
+                .iter()
+                .map(|&k| {
+                    let forced: Vec<String> = self
+                        .ran
+                        .iter()
+                        .filter(|r| r.1 == isa && r.2 == k)
+                        .map(|r| format!("{:?}", r.0))
+                        .collect();
+                    format!("{k} (forced {})", forced.join(", "))
+                })
+                .collect();
+            out += &format!("  {isa:?}: {}\n", parts.join("; "));
+        }
+        out
+    }
+
+    /// Prints which paths ran, then panics unless every path the CPU reports
+    /// was forced in some call that ran a kernel, and every path of `meant`
+    /// ran.
+    #[track_caller]
+    pub fn assert_covered(&self, test: &str, meant: &[Isa]) {
+        let report = self.report();
+        println!("{test}: paths that ran\n{report}");
+        let unforced: Vec<Isa> = Isa::available()
+            .into_iter()
+            .filter(|isa| !self.ran.iter().any(|r| r.0 == *isa))
+            .collect();
+        assert!(
+            unforced.is_empty(),
+            "{test}: {unforced:?} (reported by the CPU) never forced onto a kernel; ran:\n{report}"
+        );
+        let missing: Vec<Isa> = meant.iter().copied().filter(|&i| !self.ran(i)).collect();
+        assert!(
+            missing.is_empty(),
+            "{test}: {missing:?} never ran; ran:\n{report}"
+        );
+    }
 }
 
 // ---------------------------------------------------------------------------
