@@ -8,9 +8,10 @@ decodes to exactly the case named here. Check a seed with
 Re-run this script after changing a decoder: python3 fuzz/gen_seeds.py
 
 Files named regress_* are inputs the fuzzers found (crashes since fixed, see
-tests/fuzz_regressions.rs), kept as seeds so every run replays them first;
-this script leaves them alone. If a decoder changes, re-check them with
-`cargo fuzz fmt` and re-create them from the test's case if needed.
+tests/fuzz_regressions.rs), kept as seeds so every run replays them first.
+Those written below were re-created here from the case they decode to when a
+decoder changed; any other regress_* file is left alone, so after changing a
+decoder re-check them with `cargo fuzz fmt` and add them here if needed.
 """
 import os
 import struct
@@ -136,19 +137,29 @@ def layout(shape, order=None, pads=None, small=None, raw=None, flip=0, zero=0,
 
 # ---- gather_differential -----------------------------------------------------
 
-ELEM = {"u8": 0, "u16": 2, "f32": 4, "u64": 6, "u128": 8, "pair": 9, "bool": 10,
-        "u24": 12, "u32": 14, "zst": 15}
-IDX = {"i64": 0, "i32": 3, "u32": 6, "u64": 7}
+ELEM = {"u8": 0, "u16": 1, "u32": 2, "f32": 3, "u64": 4, "f64": 5, "u128": 6, "pair": 7,
+        "bool": 8, "char": 9, "u24": 10, "u40": 11, "u16x3": 12, "zst": 13}
+IDX = {"i64": 0, "i32": 1, "u32": 2, "u64": 3}
 IDX_RANK = {None: 0, "+1": 28, "-1": 29, "0": 30, "1": 31}
+# gather_differential's SMALL_CAP / SMALL_BUF / LARGE_CAP / LARGE_BUF.
+SMALL_CAP, SMALL_BUF, LARGE_CAP, LARGE_BUF = 1 << 11, 1 << 14, 1 << 16, 1 << 17
 
 
-def diff_case(elem, idx_type, src_shape, dim, idx_shape, *, modes=False, seed=0x5EED, idx_rank=None,
-              out_shape_code=0, src_layout=None, idx_layout=None, out_layout=None,
+def diff_case(elem, idx_type, src_shape, dim, idx_shape, *, large=False, modes=False, seed=0x5EED,
+              idx_rank=None, out_shape_code=0, src_layout=None, idx_layout=None, out_layout=None,
               idx_mode=0, idx_values=None, sprinkle=None, overrides=(), src_values="prng",
               raw_src=()):
+    cap, buf_cap = (LARGE_CAP, LARGE_BUF) if large else (SMALL_CAP, SMALL_BUF)
+    for shape in (src_shape, idx_shape):
+        # The decoder cuts larger shapes (common::fit); seeds say what they mean.
+        n = 1
+        for d in shape:
+            n *= d
+        assert n <= cap, (shape, cap)
     r = len(src_shape)
     big_r = max(r, 1)
-    b = bytes([ELEM[elem] | IDX[idx_type] << 4 | (0x80 if modes else 0), r | IDX_RANK[idx_rank] << 3])
+    b = bytes([240 if large else 0, ELEM[elem] | IDX[idx_type] << 4 | (0x40 if modes else 0),
+               r | IDX_RANK[idx_rank] << 3])
     if isinstance(dim, int):
         assert -big_r <= dim < big_r
         b += bytes([dim + big_r])
@@ -181,7 +192,7 @@ def diff_case(elem, idx_type, src_shape, dim, idx_shape, *, modes=False, seed=0x
     lay_bytes = []
     lens = []
     for shape, kw in ((src_shape, src_layout), (idx_shape, idx_layout), (out_shape, out_layout)):
-        lb, _, _, ln = layout(shape, **(kw or {}))
+        lb, _, _, ln = layout(shape, cap=buf_cap, **(kw or {}))
         lay_bytes.append(lb)
         lens.append(ln)
     b += b"".join(lay_bytes)
@@ -267,8 +278,21 @@ def diff_seeds():
         "u64", "i64", [1, 5], 0, [3, 5], src_layout={"raw": [(1 << 63) - 1, 1]})
     # Lengths around vector widths, and a parallel-sized run (4097 * 3 * 24 bytes).
     s["lastdim_17_u8"] = diff_case("u8", "i32", [3, 17], 1, [3, 16])
-    s["parallel_u128"] = diff_case("u128", "i64", [4097, 3], 0, [4097, 3])
+    s["parallel_u128"] = diff_case("u128", "i64", [4097, 3], 0, [4097, 3], large=True)
+    s["parallel_u8_i32_strided_out"] = diff_case(
+        "u8", "i32", [64, 1023], 1, [64, 1024], large=True, out_layout={"order": [1, 0]})
+    s["parallel_bool_modes"] = diff_case(
+        "bool", "i64", [256, 255], 1, [256, 255], large=True, modes=True, sprinkle=9)
     s["zst_elements"] = diff_case("zst", "i64", [3, 4], 1, [3, 7])
+    # Odd widths, bool and char (outputs must be valid values).
+    s["u40_transposed"] = diff_case("u40", "i64", [5, 9], 0, [4, 9], src_layout={"order": [1, 0]})
+    s["u16x3_flipped"] = diff_case("u16x3", "i32", [3, 33], 1, [3, 40], src_layout={"flip": 0b10})
+    s["char_raw_values"] = diff_case(
+        "char", "u32", [4, 17], 1, [4, 17], src_values="raw",
+        raw_src=[0x41, 0xD800, 0x10FFFF, 0xDFFF, 0x110000, 0xFFFFFFFF])
+    s["bool_expanded_index"] = diff_case(
+        "bool", "i64", [7, 65], 1, [7, 64], idx_layout={"small": [1, 0]})
+    s["f64_lastdim_33"] = diff_case("f64", "u64", [2, 33], 1, [2, 33])
     # Index modes (Wrap, Clamp, Fill) on top of the default checks.
     s["modes_wrap_clamp_fill_i64"] = diff_case(
         "f32", "i64", [2, 3], 1, [2, 4], modes=True,
@@ -279,6 +303,24 @@ def diff_seeds():
         "u8", "u64", [6], 0, [4], modes=True, idx_values=[-1, 5, 6, -6])
     s["modes_empty_dim_bool"] = diff_case("bool", "i64", [2, 0], 1, [2, 3], modes=True)
     s["modes_zst_fill"] = diff_case("zst", "i32", [3], -1, [5], modes=True, idx_values=[0, -1, 3, 9, -4])
+    # Fill values of another type (bool byte 2, a surrogate char) are refused;
+    # the foreign type comes from the seed, so several seeds.
+    for k, seed in enumerate((1, 2, 3, 4)):
+        s[f"modes_fill_bool_{k}"] = diff_case(
+            "bool", "i64", [3, 40], 1, [3, 40], modes=True, seed=seed, sprinkle=4)
+        s[f"modes_fill_char_{k}"] = diff_case(
+            "char", "i32", [40, 3], 0, [40, 3], modes=True, seed=seed, sprinkle=4)
+    s["modes_fill_u24_out_strided"] = diff_case(
+        "u24", "i64", [9, 9], 0, [9, 9], modes=True, sprinkle=2, out_layout={"flip": 0b01})
+    # Re-created fuzz finds (tests/fuzz_regressions.rs,
+    # gather_along_size_one_axis_with_huge_stride).
+    s["regress_size1_huge_gather_stride_2d_u64"] = diff_case(
+        "u64", "u64", [1, 1], -2, [1, 1], modes=True, seed=0,
+        src_layout={"raw": [-3167464241074536448, 0]}, idx_layout={"small": [1, 1]},
+        out_layout={"small": [1, 1]})
+    s["regress_size1_huge_gather_stride_u128"] = diff_case(
+        "u128", "i64", [1], -1, [1], seed=0x2100000700000026, out_shape_code=254,
+        src_layout={"raw": [-3386706945552417247]}, out_layout={"raw_offset": 4611704710125545625})
     return s
 
 
