@@ -141,25 +141,23 @@ ELEM = {"u8": 0, "u16": 1, "u32": 2, "f32": 3, "u64": 4, "f64": 5, "u128": 6, "p
         "bool": 8, "char": 9, "u24": 10, "u40": 11, "u16x3": 12, "zst": 13}
 IDX = {"i64": 0, "i32": 1, "u32": 2, "u64": 3}
 IDX_RANK = {None: 0, "+1": 28, "-1": 29, "0": 30, "1": 31}
-# gather_differential's SMALL_CAP / SMALL_BUF / LARGE_CAP / LARGE_BUF.
-SMALL_CAP, SMALL_BUF, LARGE_CAP, LARGE_BUF = 1 << 11, 1 << 14, 1 << 16, 1 << 17
+# gather_differential's CAP and BUF_CAP.
+CAP, BUF_CAP = 1 << 9, 1 << 12
 
 
-def diff_case(elem, idx_type, src_shape, dim, idx_shape, *, large=False, modes=False, seed=0x5EED,
+def diff_case(elem, idx_type, src_shape, dim, idx_shape, *, modes=False, seed=0x5EED,
               idx_rank=None, out_shape_code=0, src_layout=None, idx_layout=None, out_layout=None,
               idx_mode=0, idx_values=None, sprinkle=None, overrides=(), src_values="prng",
               raw_src=()):
-    cap, buf_cap = (LARGE_CAP, LARGE_BUF) if large else (SMALL_CAP, SMALL_BUF)
     for shape in (src_shape, idx_shape):
         # The decoder cuts larger shapes (common::fit); seeds say what they mean.
         n = 1
         for d in shape:
             n *= d
-        assert n <= cap, (shape, cap)
+        assert n <= CAP, (shape, CAP)
     r = len(src_shape)
     big_r = max(r, 1)
-    b = bytes([240 if large else 0, ELEM[elem] | IDX[idx_type] << 4 | (0x40 if modes else 0),
-               r | IDX_RANK[idx_rank] << 3])
+    b = bytes([ELEM[elem] | IDX[idx_type] << 4 | (0x40 if modes else 0), r | IDX_RANK[idx_rank] << 3])
     if isinstance(dim, int):
         assert -big_r <= dim < big_r
         b += bytes([dim + big_r])
@@ -192,7 +190,7 @@ def diff_case(elem, idx_type, src_shape, dim, idx_shape, *, large=False, modes=F
     lay_bytes = []
     lens = []
     for shape, kw in ((src_shape, src_layout), (idx_shape, idx_layout), (out_shape, out_layout)):
-        lb, _, _, ln = layout(shape, cap=buf_cap, **(kw or {}))
+        lb, _, _, ln = layout(shape, cap=BUF_CAP, **(kw or {}))
         lay_bytes.append(lb)
         lens.append(ln)
     b += b"".join(lay_bytes)
@@ -276,13 +274,13 @@ def diff_seeds():
     # A huge stride on a size-1 axis is a valid view.
     s["huge_stride_size1"] = diff_case(
         "u64", "i64", [1, 5], 0, [3, 5], src_layout={"raw": [(1 << 63) - 1, 1]})
-    # Lengths around vector widths, and a parallel-sized run (4097 * 3 * 24 bytes).
+    # Lengths around vector widths and past the scalar sweep's 256 columns.
     s["lastdim_17_u8"] = diff_case("u8", "i32", [3, 17], 1, [3, 16])
-    s["parallel_u128"] = diff_case("u128", "i64", [4097, 3], 0, [4097, 3], large=True)
-    s["parallel_u8_i32_strided_out"] = diff_case(
-        "u8", "i32", [64, 1023], 1, [64, 1024], large=True, out_layout={"order": [1, 0]})
-    s["parallel_bool_modes"] = diff_case(
-        "bool", "i64", [256, 255], 1, [256, 255], large=True, modes=True, sprinkle=9)
+    s["dim0_u128"] = diff_case("u128", "i64", [129, 3], 0, [127, 3])
+    s["lastdim_257_u8_i32_strided_out"] = diff_case(
+        "u8", "i32", [1, 257], 1, [1, 256], out_layout={"order": [1, 0]})
+    s["bool_modes_16x31"] = diff_case(
+        "bool", "i64", [16, 31], 1, [16, 31], modes=True, sprinkle=9)
     s["zst_elements"] = diff_case("zst", "i64", [3, 4], 1, [3, 7])
     # Odd widths, bool and char (outputs must be valid values).
     s["u40_transposed"] = diff_case("u40", "i64", [5, 9], 0, [4, 9], src_layout={"order": [1, 0]})
@@ -404,6 +402,118 @@ def views_seeds():
     return s
 
 
+# ---- ops ---------------------------------------------------------------------
+
+OPS_ELEM = {"i64": 0, "u8": 1, "u16": 2, "u32": 3, "f32": 4, "f64": 5, "u128": 6, "bool": 7,
+            "char": 8, "u24": 9, "u40": 10, "u16x3": 11, "pair": 12, "zst": 15}
+OPS_CAP = 1 << 12
+
+
+def ops_kinds(elem, idx_type, add=False):
+    assert not add or OPS_ELEM[elem] < 7, "scatter_add needs a numeric type"
+    return bytes([OPS_ELEM[elem] | IDX[idx_type] << 4 | (0x40 if add else 0)])
+
+
+def ops_scatter(elem, idx_type, dest_shape, index_shape, src_extra, dim, *, add=False,
+                dest_layout=None, src_layout=None, idx_layout=None, seed=0, values=(),
+                parallel=False):
+    """values: one per element of the index buffer, each in 0..bound or -1."""
+    r = len(dest_shape)
+    big_r = max(r, 1)
+    b = bytes([0]) + ops_kinds(elem, idx_type, add) + bytes([r])
+    b += b"".join(size(n) for n in dest_shape) + b"".join(size(n) for n in index_shape)
+    b += bytes(src_extra)
+    assert 0 <= dim + big_r // 2 <= big_r
+    b += bytes([dim + big_r // 2])
+    src_shape = [n + e for n, e in zip(index_shape, src_extra)]
+    lens = []
+    for shape, kw in ((dest_shape, dest_layout), (src_shape, src_layout), (index_shape, idx_layout)):
+        lb, _, _, ln = layout(shape, cap=OPS_CAP, **(kw or {}))
+        b += lb
+        lens.append(ln)
+    b += bytes([seed])
+    vals = list(values) + [0] * (lens[2] - len(values))
+    assert len(vals) == lens[2], (len(vals), lens[2])
+    b += bytes(251 if v == -1 else v for v in vals)
+    return b + bytes([1 if parallel else 0])
+
+
+def ops_select(elem, idx_type, src_shape, dim, picks, *, zero_d=False, src_layout=None,
+               take_shape=None, take_layout=None, take_values=()):
+    """picks in -1..=size; take_shape per axis: "same", 1, or a size for an
+    incompatible axis; take_values in -n-1..=n+1 for n = src_shape[dim]."""
+    r = len(src_shape)
+    big_r = max(r, 1)
+    b = bytes([1]) + ops_kinds(elem, idx_type) + bytes([r])
+    b += b"".join(size(n) for n in src_shape)
+    b += layout(src_shape, cap=OPS_CAP, **(src_layout or {}))[0]
+    b += bytes([7])  # value seed
+    b += bytes([dim + big_r + 1])
+    assert not zero_d or len(picks) == 1
+    b += bytes([6 if zero_d else len(picks)])
+    b += bytes(v + 1 for v in picks)
+    if r == 0:
+        return b
+    d = dim % r
+    shape = []
+    for k, t in enumerate(take_shape or ["same"] * r):
+        if t == "same":
+            b += bytes([0])
+            shape.append(src_shape[k])
+        elif t == 1:
+            b += bytes([100])
+            shape.append(1)
+        else:
+            b += bytes([200 + (t - 200) % 7])
+            shape.append(t)
+    lb, _, _, ln = layout(shape, cap=OPS_CAP, **(take_layout or {}))
+    b += lb
+    n = src_shape[d]
+    vals = list(take_values) + [0] * (ln - len(take_values))
+    return b + bytes(v + n + 1 for v in vals)
+
+
+def ops_seeds():
+    s = {}
+    # tests/fuzz_regressions.rs, scatter_add_packed_sweep_with_huge_dim_stride.
+    for k, stride in enumerate((1 << 62, -(1 << 62), (1 << 63) - 1, -(1 << 63))):
+        s[f"regress_scatter_add_packed_huge_dim_stride_{k}"] = ops_scatter(
+            "i64", "i64", [2, 4], [1, 4], [0, 0], 0, add=True,
+            dest_layout={"raw": [100, 1]}, src_layout={"raw": [stride, 1]},
+            idx_layout={"raw": [stride, 1]}, values=[1, 0, 1, 0])
+    # A zero-sized element: the sweep (dim 0 of a contiguous destination).
+    s["scatter_zst_dim0"] = ops_scatter("zst", "i64", [3, 5], [2, 5], [1, 0], 0,
+                                        values=[2, 0, 1, 1, 0, 0, 2, 2, 1, 0])
+    s["scatter_zst_dim1"] = ops_scatter("zst", "i32", [3, 5], [3, 2], [0, 0], 1, values=[4, 0] * 3)
+    s["scatter_bool_dim1"] = ops_scatter("bool", "i64", [3, 4], [3, 4], [0, 1], 1,
+                                         values=[3, 2, 1, 0, 0, 0, 1, 1, 2, 3, 3, 2])
+    s["scatter_char_transposed_dest"] = ops_scatter(
+        "char", "u32", [4, 3], [2, 3], [0, 0], 0, dest_layout={"order": [1, 0]},
+        values=[3, 0, 1, 2, 2, 3])
+    s["scatter_u40_flipped_src"] = ops_scatter("u40", "u64", [5], [4], [1], 0,
+                                               src_layout={"flip": 1}, values=[4, 0, 4, 2])
+    s["scatter_u16x3_bad_value"] = ops_scatter("u16x3", "i64", [2, 3], [2, 3], [0, 0], 1,
+                                               values=[0, 1, 2, 2, -1, 0])
+    s["scatter_add_f32_dim0"] = ops_scatter("f32", "i64", [3, 4], [4, 4], [0, 0], 0, add=True,
+                                            values=[0, 1, 2, 0] * 4)
+    s["scatter_add_u8_parallel"] = ops_scatter("u8", "i32", [2, 6], [2, 6], [0, 0], 1, add=True,
+                                               values=[5, 5, 5, 0, 1, 2] * 2, parallel=True)
+    s["scatter_add_u128_padded_dest"] = ops_scatter(
+        "u128", "i64", [3, 3], [3, 3], [0, 0], 0, add=True, dest_layout={"pads": [1, 6]},
+        values=[2, 1, 0, 0, 0, 0, 1, 1, 1])
+    s["select_bool_dim0"] = ops_select("bool", "i64", [4, 3], 0, [3, 0, -1],
+                                       take_shape=["same", 1], take_values=[0, -1, 3, -4])
+    s["select_char_0d_index"] = ops_select("char", "i32", [3, 5], 1, [4], zero_d=True,
+                                           take_shape=[1, "same"], take_values=[-1, 0, 5, 4, -5])
+    s["select_zst"] = ops_select("zst", "u64", [2, 3], -1, [2, 2, 0],
+                                 take_shape=["same", "same"], take_values=[0, 1, 2, -1, -2, -3])
+    s["select_u24_flipped"] = ops_select("u24", "i64", [5, 2], 0, [4, 1, 0, 2],
+                                         src_layout={"flip": 1}, take_shape=["same", 1],
+                                         take_values=[4, 3, 2, 1, 0])
+    s["select_0d_src"] = ops_select("u16x3", "i64", [], 0, [0, 0, 1])
+    return s
+
+
 def write(target, seeds):
     d = os.path.join(HERE, "seeds", target)
     os.makedirs(d, exist_ok=True)
@@ -416,3 +526,4 @@ def write(target, seeds):
 if __name__ == "__main__":
     write("gather_differential", diff_seeds())
     write("views", views_seeds())
+    write("ops", ops_seeds())
