@@ -8,9 +8,10 @@ decodes to exactly the case named here. Check a seed with
 Re-run this script after changing a decoder: python3 fuzz/gen_seeds.py
 
 Files named regress_* are inputs the fuzzers found (crashes since fixed, see
-tests/fuzz_regressions.rs), kept as seeds so every run replays them first;
-this script leaves them alone. If a decoder changes, re-check them with
-`cargo fuzz fmt` and re-create them from the test's case if needed.
+tests/fuzz_regressions.rs), kept as seeds so every run replays them first.
+Those written below were re-created here from the case they decode to when a
+decoder changed; any other regress_* file is left alone, so after changing a
+decoder re-check them with `cargo fuzz fmt` and add them here if needed.
 """
 import os
 import struct
@@ -136,19 +137,27 @@ def layout(shape, order=None, pads=None, small=None, raw=None, flip=0, zero=0,
 
 # ---- gather_differential -----------------------------------------------------
 
-ELEM = {"u8": 0, "u16": 2, "f32": 4, "u64": 6, "u128": 8, "pair": 9, "bool": 10,
-        "u24": 12, "u32": 14, "zst": 15}
-IDX = {"i64": 0, "i32": 3, "u32": 6, "u64": 7}
+ELEM = {"u8": 0, "u16": 1, "u32": 2, "f32": 3, "u64": 4, "f64": 5, "u128": 6, "pair": 7,
+        "bool": 8, "char": 9, "u24": 10, "u40": 11, "u16x3": 12, "zst": 13}
+IDX = {"i64": 0, "i32": 1, "u32": 2, "u64": 3}
 IDX_RANK = {None: 0, "+1": 28, "-1": 29, "0": 30, "1": 31}
+# gather_differential's CAP and BUF_CAP.
+CAP, BUF_CAP = 1 << 9, 1 << 12
 
 
-def diff_case(elem, idx_type, src_shape, dim, idx_shape, *, modes=False, seed=0x5EED, idx_rank=None,
-              out_shape_code=0, src_layout=None, idx_layout=None, out_layout=None,
+def diff_case(elem, idx_type, src_shape, dim, idx_shape, *, modes=False, seed=0x5EED,
+              idx_rank=None, out_shape_code=0, src_layout=None, idx_layout=None, out_layout=None,
               idx_mode=0, idx_values=None, sprinkle=None, overrides=(), src_values="prng",
               raw_src=()):
+    for shape in (src_shape, idx_shape):
+        # The decoder cuts larger shapes (common::fit); seeds say what they mean.
+        n = 1
+        for d in shape:
+            n *= d
+        assert n <= CAP, (shape, CAP)
     r = len(src_shape)
     big_r = max(r, 1)
-    b = bytes([ELEM[elem] | IDX[idx_type] << 4 | (0x80 if modes else 0), r | IDX_RANK[idx_rank] << 3])
+    b = bytes([ELEM[elem] | IDX[idx_type] << 4 | (0x40 if modes else 0), r | IDX_RANK[idx_rank] << 3])
     if isinstance(dim, int):
         assert -big_r <= dim < big_r
         b += bytes([dim + big_r])
@@ -181,7 +190,7 @@ def diff_case(elem, idx_type, src_shape, dim, idx_shape, *, modes=False, seed=0x
     lay_bytes = []
     lens = []
     for shape, kw in ((src_shape, src_layout), (idx_shape, idx_layout), (out_shape, out_layout)):
-        lb, _, _, ln = layout(shape, **(kw or {}))
+        lb, _, _, ln = layout(shape, cap=BUF_CAP, **(kw or {}))
         lay_bytes.append(lb)
         lens.append(ln)
     b += b"".join(lay_bytes)
@@ -265,10 +274,23 @@ def diff_seeds():
     # A huge stride on a size-1 axis is a valid view.
     s["huge_stride_size1"] = diff_case(
         "u64", "i64", [1, 5], 0, [3, 5], src_layout={"raw": [(1 << 63) - 1, 1]})
-    # Lengths around vector widths, and a parallel-sized run (4097 * 3 * 24 bytes).
+    # Lengths around vector widths and past the scalar sweep's 256 columns.
     s["lastdim_17_u8"] = diff_case("u8", "i32", [3, 17], 1, [3, 16])
-    s["parallel_u128"] = diff_case("u128", "i64", [4097, 3], 0, [4097, 3])
+    s["dim0_u128"] = diff_case("u128", "i64", [129, 3], 0, [127, 3])
+    s["lastdim_257_u8_i32_strided_out"] = diff_case(
+        "u8", "i32", [1, 257], 1, [1, 256], out_layout={"order": [1, 0]})
+    s["bool_modes_16x31"] = diff_case(
+        "bool", "i64", [16, 31], 1, [16, 31], modes=True, sprinkle=9)
     s["zst_elements"] = diff_case("zst", "i64", [3, 4], 1, [3, 7])
+    # Odd widths, bool and char (outputs must be valid values).
+    s["u40_transposed"] = diff_case("u40", "i64", [5, 9], 0, [4, 9], src_layout={"order": [1, 0]})
+    s["u16x3_flipped"] = diff_case("u16x3", "i32", [3, 33], 1, [3, 40], src_layout={"flip": 0b10})
+    s["char_raw_values"] = diff_case(
+        "char", "u32", [4, 17], 1, [4, 17], src_values="raw",
+        raw_src=[0x41, 0xD800, 0x10FFFF, 0xDFFF, 0x110000, 0xFFFFFFFF])
+    s["bool_expanded_index"] = diff_case(
+        "bool", "i64", [7, 65], 1, [7, 64], idx_layout={"small": [1, 0]})
+    s["f64_lastdim_33"] = diff_case("f64", "u64", [2, 33], 1, [2, 33])
     # Index modes (Wrap, Clamp, Fill) on top of the default checks.
     s["modes_wrap_clamp_fill_i64"] = diff_case(
         "f32", "i64", [2, 3], 1, [2, 4], modes=True,
@@ -279,6 +301,24 @@ def diff_seeds():
         "u8", "u64", [6], 0, [4], modes=True, idx_values=[-1, 5, 6, -6])
     s["modes_empty_dim_bool"] = diff_case("bool", "i64", [2, 0], 1, [2, 3], modes=True)
     s["modes_zst_fill"] = diff_case("zst", "i32", [3], -1, [5], modes=True, idx_values=[0, -1, 3, 9, -4])
+    # Fill values of another type (bool byte 2, a surrogate char) are refused;
+    # the foreign type comes from the seed, so several seeds.
+    for k, seed in enumerate((1, 2, 3, 4)):
+        s[f"modes_fill_bool_{k}"] = diff_case(
+            "bool", "i64", [3, 40], 1, [3, 40], modes=True, seed=seed, sprinkle=4)
+        s[f"modes_fill_char_{k}"] = diff_case(
+            "char", "i32", [40, 3], 0, [40, 3], modes=True, seed=seed, sprinkle=4)
+    s["modes_fill_u24_out_strided"] = diff_case(
+        "u24", "i64", [9, 9], 0, [9, 9], modes=True, sprinkle=2, out_layout={"flip": 0b01})
+    # Re-created fuzz finds (tests/fuzz_regressions.rs,
+    # gather_along_size_one_axis_with_huge_stride).
+    s["regress_size1_huge_gather_stride_2d_u64"] = diff_case(
+        "u64", "u64", [1, 1], -2, [1, 1], modes=True, seed=0,
+        src_layout={"raw": [-3167464241074536448, 0]}, idx_layout={"small": [1, 1]},
+        out_layout={"small": [1, 1]})
+    s["regress_size1_huge_gather_stride_u128"] = diff_case(
+        "u128", "i64", [1], -1, [1], seed=0x2100000700000026, out_shape_code=254,
+        src_layout={"raw": [-3386706945552417247]}, out_layout={"raw_offset": 4611704710125545625})
     return s
 
 
@@ -362,6 +402,118 @@ def views_seeds():
     return s
 
 
+# ---- ops ---------------------------------------------------------------------
+
+OPS_ELEM = {"i64": 0, "u8": 1, "u16": 2, "u32": 3, "f32": 4, "f64": 5, "u128": 6, "bool": 7,
+            "char": 8, "u24": 9, "u40": 10, "u16x3": 11, "pair": 12, "zst": 15}
+OPS_CAP = 1 << 12
+
+
+def ops_kinds(elem, idx_type, add=False):
+    assert not add or OPS_ELEM[elem] < 7, "scatter_add needs a numeric type"
+    return bytes([OPS_ELEM[elem] | IDX[idx_type] << 4 | (0x40 if add else 0)])
+
+
+def ops_scatter(elem, idx_type, dest_shape, index_shape, src_extra, dim, *, add=False,
+                dest_layout=None, src_layout=None, idx_layout=None, seed=0, values=(),
+                parallel=False):
+    """values: one per element of the index buffer, each in 0..bound or -1."""
+    r = len(dest_shape)
+    big_r = max(r, 1)
+    b = bytes([0]) + ops_kinds(elem, idx_type, add) + bytes([r])
+    b += b"".join(size(n) for n in dest_shape) + b"".join(size(n) for n in index_shape)
+    b += bytes(src_extra)
+    assert 0 <= dim + big_r // 2 <= big_r
+    b += bytes([dim + big_r // 2])
+    src_shape = [n + e for n, e in zip(index_shape, src_extra)]
+    lens = []
+    for shape, kw in ((dest_shape, dest_layout), (src_shape, src_layout), (index_shape, idx_layout)):
+        lb, _, _, ln = layout(shape, cap=OPS_CAP, **(kw or {}))
+        b += lb
+        lens.append(ln)
+    b += bytes([seed])
+    vals = list(values) + [0] * (lens[2] - len(values))
+    assert len(vals) == lens[2], (len(vals), lens[2])
+    b += bytes(251 if v == -1 else v for v in vals)
+    return b + bytes([1 if parallel else 0])
+
+
+def ops_select(elem, idx_type, src_shape, dim, picks, *, zero_d=False, src_layout=None,
+               take_shape=None, take_layout=None, take_values=()):
+    """picks in -1..=size; take_shape per axis: "same", 1, or a size for an
+    incompatible axis; take_values in -n-1..=n+1 for n = src_shape[dim]."""
+    r = len(src_shape)
+    big_r = max(r, 1)
+    b = bytes([1]) + ops_kinds(elem, idx_type) + bytes([r])
+    b += b"".join(size(n) for n in src_shape)
+    b += layout(src_shape, cap=OPS_CAP, **(src_layout or {}))[0]
+    b += bytes([7])  # value seed
+    b += bytes([dim + big_r + 1])
+    assert not zero_d or len(picks) == 1
+    b += bytes([6 if zero_d else len(picks)])
+    b += bytes(v + 1 for v in picks)
+    if r == 0:
+        return b
+    d = dim % r
+    shape = []
+    for k, t in enumerate(take_shape or ["same"] * r):
+        if t == "same":
+            b += bytes([0])
+            shape.append(src_shape[k])
+        elif t == 1:
+            b += bytes([100])
+            shape.append(1)
+        else:
+            b += bytes([200 + (t - 200) % 7])
+            shape.append(t)
+    lb, _, _, ln = layout(shape, cap=OPS_CAP, **(take_layout or {}))
+    b += lb
+    n = src_shape[d]
+    vals = list(take_values) + [0] * (ln - len(take_values))
+    return b + bytes(v + n + 1 for v in vals)
+
+
+def ops_seeds():
+    s = {}
+    # tests/fuzz_regressions.rs, scatter_add_packed_sweep_with_huge_dim_stride.
+    for k, stride in enumerate((1 << 62, -(1 << 62), (1 << 63) - 1, -(1 << 63))):
+        s[f"regress_scatter_add_packed_huge_dim_stride_{k}"] = ops_scatter(
+            "i64", "i64", [2, 4], [1, 4], [0, 0], 0, add=True,
+            dest_layout={"raw": [100, 1]}, src_layout={"raw": [stride, 1]},
+            idx_layout={"raw": [stride, 1]}, values=[1, 0, 1, 0])
+    # A zero-sized element: the sweep (dim 0 of a contiguous destination).
+    s["scatter_zst_dim0"] = ops_scatter("zst", "i64", [3, 5], [2, 5], [1, 0], 0,
+                                        values=[2, 0, 1, 1, 0, 0, 2, 2, 1, 0])
+    s["scatter_zst_dim1"] = ops_scatter("zst", "i32", [3, 5], [3, 2], [0, 0], 1, values=[4, 0] * 3)
+    s["scatter_bool_dim1"] = ops_scatter("bool", "i64", [3, 4], [3, 4], [0, 1], 1,
+                                         values=[3, 2, 1, 0, 0, 0, 1, 1, 2, 3, 3, 2])
+    s["scatter_char_transposed_dest"] = ops_scatter(
+        "char", "u32", [4, 3], [2, 3], [0, 0], 0, dest_layout={"order": [1, 0]},
+        values=[3, 0, 1, 2, 2, 3])
+    s["scatter_u40_flipped_src"] = ops_scatter("u40", "u64", [5], [4], [1], 0,
+                                               src_layout={"flip": 1}, values=[4, 0, 4, 2])
+    s["scatter_u16x3_bad_value"] = ops_scatter("u16x3", "i64", [2, 3], [2, 3], [0, 0], 1,
+                                               values=[0, 1, 2, 2, -1, 0])
+    s["scatter_add_f32_dim0"] = ops_scatter("f32", "i64", [3, 4], [4, 4], [0, 0], 0, add=True,
+                                            values=[0, 1, 2, 0] * 4)
+    s["scatter_add_u8_parallel"] = ops_scatter("u8", "i32", [2, 6], [2, 6], [0, 0], 1, add=True,
+                                               values=[5, 5, 5, 0, 1, 2] * 2, parallel=True)
+    s["scatter_add_u128_padded_dest"] = ops_scatter(
+        "u128", "i64", [3, 3], [3, 3], [0, 0], 0, add=True, dest_layout={"pads": [1, 6]},
+        values=[2, 1, 0, 0, 0, 0, 1, 1, 1])
+    s["select_bool_dim0"] = ops_select("bool", "i64", [4, 3], 0, [3, 0, -1],
+                                       take_shape=["same", 1], take_values=[0, -1, 3, -4])
+    s["select_char_0d_index"] = ops_select("char", "i32", [3, 5], 1, [4], zero_d=True,
+                                           take_shape=[1, "same"], take_values=[-1, 0, 5, 4, -5])
+    s["select_zst"] = ops_select("zst", "u64", [2, 3], -1, [2, 2, 0],
+                                 take_shape=["same", "same"], take_values=[0, 1, 2, -1, -2, -3])
+    s["select_u24_flipped"] = ops_select("u24", "i64", [5, 2], 0, [4, 1, 0, 2],
+                                         src_layout={"flip": 1}, take_shape=["same", 1],
+                                         take_values=[4, 3, 2, 1, 0])
+    s["select_0d_src"] = ops_select("u16x3", "i64", [], 0, [0, 0, 1])
+    return s
+
+
 def write(target, seeds):
     d = os.path.join(HERE, "seeds", target)
     os.makedirs(d, exist_ok=True)
@@ -374,3 +526,4 @@ def write(target, seeds):
 if __name__ == "__main__":
     write("gather_differential", diff_seeds())
     write("views", views_seeds())
+    write("ops", ops_seeds())

@@ -13,6 +13,7 @@
 #![allow(dead_code)]
 
 use arbitrary::{Arbitrary, Unstructured};
+use std::fmt;
 
 pub fn byte(u: &mut Unstructured<'_>) -> u8 {
     u8::arbitrary(u).unwrap_or(0)
@@ -45,8 +46,8 @@ pub fn splitmix64(mut x: u64) -> u64 {
 
 /// Sizes reached by size bytes 210..=239: around SIMD widths and chunk edges.
 pub const SIZE_TABLE: [usize; 30] = [
-    6, 7, 8, 9, 10, 11, 12, 13, 15, 16, 17, 23, 24, 25, 31, 32, 33, 63, 64, 65, 127, 128, 129,
-    255, 256, 257, 1023, 1024, 4096, 4097,
+    6, 7, 8, 9, 10, 11, 12, 13, 15, 16, 17, 23, 24, 25, 31, 32, 33, 63, 64, 65, 127, 128, 129, 255,
+    256, 257, 1023, 1024, 4096, 4097,
 ];
 
 /// One axis size whose first byte `b` was already read.
@@ -66,6 +67,20 @@ pub fn size_from(b: u8, u: &mut Unstructured<'_>, wide: bool) -> usize {
 pub fn size(u: &mut Unstructured<'_>, wide: bool) -> usize {
     let b = byte(u);
     size_from(b, u, wide)
+}
+
+/// Cuts sizes so that `shape` has at most `cap` elements: each axis keeps its
+/// size if the budget left by the axes before it allows, else takes what is left
+/// (at least 1). Small shapes decode unchanged, and a large size still lands on
+/// a large (if not the same) size instead of making the case useless.
+pub fn fit(shape: &mut [usize], cap: usize) {
+    let mut left = cap.max(1);
+    for s in shape.iter_mut() {
+        if *s > left {
+            *s = left;
+        }
+        left /= (*s).max(1);
+    }
 }
 
 /// Row-major element count with a left-to-right checked product.
@@ -182,7 +197,11 @@ pub fn layout(u: &mut Unstructured<'_>, shape: &[usize], cap: usize) -> LayoutSp
         slack = byte(u) as i8 as i128;
     }
     let empty = shape.contains(&0);
-    let (lo, hi) = if empty { (0, 0) } else { extent(shape, &strides) };
+    let (lo, hi) = if empty {
+        (0, 0)
+    } else {
+        extent(shape, &strides)
+    };
     let offset: i128 = match raw_offset {
         Some(o) => o as i128,
         None => extra.saturating_sub(lo),
@@ -195,7 +214,11 @@ pub fn layout(u: &mut Unstructured<'_>, shape: &[usize], cap: usize) -> LayoutSp
     if m & 0x80 != 0 {
         len = raw_u16(u) as i128;
     }
-    let len = if (0..=cap as i128).contains(&len) { len as usize } else { 64.min(cap) };
+    let len = if (0..=cap as i128).contains(&len) {
+        len as usize
+    } else {
+        64.min(cap)
+    };
     let offset = usize::try_from(offset).unwrap_or(usize::MAX);
     LayoutSpec {
         shape: shape.to_vec(),
@@ -233,4 +256,100 @@ pub fn offset_of(offset: i128, strides: &[i128], pos: &[usize]) -> i128 {
     pos.iter().zip(strides).fold(offset, |acc, (&p, &s)| {
         acc.saturating_add((p as i128).saturating_mul(s))
     })
+}
+
+/// An element type under test. Values are made from raw bits and compared by
+/// their bytes, never by `==` (NaN) and never read as `Self` before [`valid`]
+/// vouched for them (a `bool` byte of 2 is undefined behaviour to read).
+///
+/// [`valid`]: Elem::valid
+pub trait Elem: fastgather::Element + Copy + fmt::Debug + 'static {
+    /// A valid value made from (the low bytes of) `x`.
+    fn from_bits(x: u128) -> Self;
+    fn iota(i: usize) -> Self {
+        Self::from_bits(i as u128 + 1)
+    }
+    /// Whether one element's bytes are a valid `Self`.
+    fn valid(_bytes: &[u8]) -> bool {
+        true
+    }
+}
+
+macro_rules! pod_elem {
+    ($($t:ty),*) => {$(
+        impl Elem for $t {
+            fn from_bits(x: u128) -> Self {
+                bytemuck::pod_read_unaligned(&x.to_le_bytes()[..std::mem::size_of::<Self>()])
+            }
+        }
+    )*};
+}
+pod_elem!(
+    u8,
+    u16,
+    u32,
+    u64,
+    u128,
+    i64,
+    [u64; 2],
+    [u8; 3],
+    [u8; 5],
+    [u16; 3],
+    ()
+);
+
+impl Elem for f32 {
+    fn from_bits(x: u128) -> Self {
+        f32::from_bits(x as u32)
+    }
+    fn iota(i: usize) -> Self {
+        (i + 1) as f32
+    }
+}
+
+impl Elem for f64 {
+    fn from_bits(x: u128) -> Self {
+        f64::from_bits(x as u64)
+    }
+    fn iota(i: usize) -> Self {
+        (i + 1) as f64
+    }
+}
+
+impl Elem for bool {
+    fn from_bits(x: u128) -> Self {
+        x & 1 == 1
+    }
+    fn valid(b: &[u8]) -> bool {
+        b[0] <= 1
+    }
+}
+
+impl Elem for char {
+    fn from_bits(x: u128) -> Self {
+        let v = x as u32 % 0x11_0000;
+        // Surrogates move 2 KiB down, into valid scalar values.
+        char::from_u32(v).unwrap_or_else(|| char::from_u32(v - 0x800).unwrap())
+    }
+    fn valid(b: &[u8]) -> bool {
+        char::from_u32(u32::from_le_bytes([b[0], b[1], b[2], b[3]])).is_some()
+    }
+}
+
+/// One element's bytes as a little-endian number (`()` is 0).
+pub fn bits<T: Elem>(x: &T) -> u128 {
+    let b = bytemuck::bytes_of(x);
+    let mut a = [0u8; 16];
+    a[..b.len()].copy_from_slice(b);
+    u128::from_le_bytes(a)
+}
+
+/// The first element of `xs` whose bytes are not a valid `T`, if any.
+pub fn first_invalid<T: Elem>(xs: &[T]) -> Option<usize> {
+    let w = std::mem::size_of::<T>();
+    if w == 0 {
+        return None;
+    }
+    let bytes: &[u8] = bytemuck::cast_slice(xs);
+    bytes.chunks_exact(w).position(|b| !T::valid(b))
 }
