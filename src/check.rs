@@ -9,6 +9,7 @@ use crate::options::IndexMode;
 use crate::view::TensorView;
 
 /// Wraps `dim` into `0..max(rank, 1)`, as torch's `maybe_wrap_dim`.
+#[inline]
 pub(crate) fn wrap_dim(dim: isize, rank: usize) -> Result<usize, GatherError> {
     let rank = rank.max(1);
     let r = rank as isize;
@@ -19,6 +20,7 @@ pub(crate) fn wrap_dim(dim: isize, rank: usize) -> Result<usize, GatherError> {
 }
 
 /// torch's rank and size rules for a non-empty index (docs/SEMANTICS.md).
+#[inline]
 pub(crate) fn check_shapes(src: &[usize], dim: usize, index: &[usize]) -> Result<(), GatherError> {
     if index.len().max(1) != src.len().max(1) {
         return Err(GatherError::RankMismatch {

@@ -86,6 +86,7 @@ impl KernelChoice {
 
 /// Whether a gather takes the tiny path: a small index, no forced path or
 /// driver (tests that force one get it), torch's index mode.
+#[inline]
 pub(crate) fn takes_tiny(len: usize, rank: usize, opts: &GatherOptions) -> bool {
     len <= TINY_MAX
         && rank <= TINY_RANK

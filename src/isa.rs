@@ -114,6 +114,7 @@ pub(crate) enum Path {
 
 impl Path {
     /// The path `isa` names, if this CPU runs it.
+    #[inline]
     pub(crate) fn detect(isa: Isa) -> Option<Path> {
         match isa {
             Isa::Scalar => Some(Path::Scalar),
@@ -135,6 +136,7 @@ impl Path {
 
     /// The widest scalar-load path this CPU runs (hardware gathers are slow on
     /// many CPUs, so they are chosen only when forced); detected once.
+    #[inline]
     pub(crate) fn best() -> Path {
         static BEST: OnceLock<Path> = OnceLock::new();
         *BEST.get_or_init(|| {
@@ -147,6 +149,7 @@ impl Path {
 
     /// The path `isa` names if given, else the best one; an error if this CPU
     /// lacks the one asked for.
+    #[inline]
     pub(crate) fn resolve(isa: Option<Isa>) -> Result<Path, GatherError> {
         match isa {
             None => Ok(Path::best()),
@@ -235,6 +238,7 @@ struct Caps {
 }
 
 #[cfg(target_arch = "x86_64")]
+#[inline]
 fn caps() -> Caps {
     static CAPS: OnceLock<Caps> = OnceLock::new();
     *CAPS.get_or_init(|| Caps {

@@ -238,6 +238,7 @@ impl GatherOptions {
     }
 
     /// The path these options run on this CPU, with its detection token.
+    #[inline]
     pub(crate) fn path(&self) -> Result<Path, GatherError> {
         Path::resolve(self.isa)
     }

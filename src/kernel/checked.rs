@@ -30,9 +30,9 @@ impl<L: Lanes> RowBody for Checked<L> {
             // direct.
             unsafe {
                 if direct {
-                    one_row::<L, E, I, true>(self.0, &row, ahead)?;
+                    self.0.row::<E, I, true>(&row, ahead)?;
                 } else {
-                    one_row::<L, E, I, false>(self.0, &row, ahead)?;
+                    self.0.row::<E, I, false>(&row, ahead)?;
                 }
             }
         }
@@ -52,7 +52,7 @@ impl<L: Lanes> RowBody for Checked<L> {
 /// As [`RowBody::rows`] for a group of one row, with `DIRECT` only if
 /// `r.si == 0 && r.gs == 1`.
 #[inline(always)]
-unsafe fn one_row<L: Lanes, E: Copy, I: IndexElem, const DIRECT: bool>(
+pub(crate) unsafe fn one_row<L: Lanes, E: Copy, I: IndexElem, const DIRECT: bool>(
     lanes: L,
     r: &Row<E, I>,
     ahead: Option<Ahead>,

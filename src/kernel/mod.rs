@@ -369,6 +369,18 @@ pub(crate) trait Lanes: Copy {
         None
     }
 
+    /// Runs one row of the checked-loads body: each path's thin
+    /// `#[target_feature]` shim around [`checked::one_row`], so that every row
+    /// body is its own function, compiled under the path's features.
+    ///
+    /// # Safety
+    /// As [`checked::one_row`].
+    unsafe fn row<E: Copy, I: IndexElem, const DIRECT: bool>(
+        self,
+        r: &Row<E, I>,
+        ahead: Option<Ahead>,
+    ) -> Result<(), BadIndex>;
+
     /// Fills a tile; paths with vector transposes override it.
     ///
     /// # Safety

@@ -5,7 +5,8 @@
 //! x86-64 build, NEON on aarch64), so this path needs no runtime detection and
 //! no token.
 
-use super::Lanes;
+use super::checked::one_row;
+use super::{Ahead, BadIndex, Lanes, Row};
 use crate::index::IndexElem;
 use wide::{i64x4, CmpGt};
 
@@ -32,5 +33,15 @@ impl Lanes for Portable {
         let raw: [i64; 4] = std::array::from_fn(|k| unsafe { p.add(k).read() }.to_i64());
         let flipped = i64x4::new(raw) ^ i64x4::splat(i64::MIN);
         bound.cmp_gt(flipped).move_mask() == 0b1111
+    }
+
+    #[inline]
+    unsafe fn row<E: Copy, I: IndexElem, const DIRECT: bool>(
+        self,
+        r: &Row<E, I>,
+        ahead: Option<Ahead>,
+    ) -> Result<(), BadIndex> {
+        // SAFETY: forwarded (this function's contract).
+        unsafe { one_row::<Self, E, I, DIRECT>(self, r, ahead) }
     }
 }

@@ -12,8 +12,9 @@ use super::transpose;
 use crate::index::{IndexElem, IndexKind};
 use crate::isa::Avx2;
 use crate::kernel::affine::Driver;
+use crate::kernel::checked::one_row;
 use crate::kernel::scalar::row_range;
-use crate::kernel::{affine, BadIndex, Job, Lanes, Row, RowBody, Tile};
+use crate::kernel::{affine, Ahead, BadIndex, Job, Lanes, Row, RowBody, Tile};
 use core::arch::x86_64::*;
 use std::ops::Range;
 
@@ -65,6 +66,16 @@ impl Lanes for Avx2Lanes {
     }
 
     #[inline(always)]
+    unsafe fn row<E: Copy, I: IndexElem, const DIRECT: bool>(
+        self,
+        r: &Row<E, I>,
+        ahead: Option<Ahead>,
+    ) -> Result<(), BadIndex> {
+        // SAFETY: the token proves AVX2; the row is the caller's.
+        unsafe { checked_row::<E, I, DIRECT>(self, r, ahead) }
+    }
+
+    #[inline(always)]
     unsafe fn store_combined<E: Copy>(self, out: *mut E, at: impl Fn(usize) -> *const E) {
         // SAFETY: the token proves AVX2; reads and the store as the caller
         // promises (elements read unaligned: they may be byte arrays).
@@ -76,6 +87,21 @@ impl Lanes for Avx2Lanes {
         // SAFETY: the token proves AVX2; the block is the caller's.
         unsafe { transpose::fill_avx2(self.0, t) }
     }
+}
+
+/// The checked-loads row body compiled under AVX2.
+///
+/// # Safety
+/// As [`one_row`].
+#[inline]
+#[target_feature(enable = "avx2")]
+unsafe fn checked_row<E: Copy, I: IndexElem, const DIRECT: bool>(
+    lanes: Avx2Lanes,
+    r: &Row<E, I>,
+    ahead: Option<Ahead>,
+) -> Result<(), BadIndex> {
+    // SAFETY: forwarded.
+    unsafe { one_row::<_, E, I, DIRECT>(lanes, r, ahead) }
 }
 
 /// Four elements of 4 or 8 bytes, one vector store.

@@ -14,8 +14,9 @@ use super::transpose;
 use crate::index::{IndexElem, IndexKind};
 use crate::isa::Avx512;
 use crate::kernel::affine::Driver;
+use crate::kernel::checked::one_row;
 use crate::kernel::scalar::row_range;
-use crate::kernel::{affine, prefetch_stream, BadIndex, Job, Lanes, Row, RowBody, Tile};
+use crate::kernel::{affine, prefetch_stream, Ahead, BadIndex, Job, Lanes, Row, RowBody, Tile};
 use core::arch::x86_64::*;
 use std::ops::Range;
 
@@ -79,6 +80,16 @@ impl Lanes for Avx512Lanes {
     }
 
     #[inline(always)]
+    unsafe fn row<E: Copy, I: IndexElem, const DIRECT: bool>(
+        self,
+        r: &Row<E, I>,
+        ahead: Option<Ahead>,
+    ) -> Result<(), BadIndex> {
+        // SAFETY: the token proves AVX-512; the row is the caller's.
+        unsafe { checked_row::<E, I, DIRECT>(self, r, ahead) }
+    }
+
+    #[inline(always)]
     unsafe fn store_combined<E: Copy>(self, out: *mut E, at: impl Fn(usize) -> *const E) {
         // SAFETY: the token proves AVX-512; reads and the store as the caller
         // promises.
@@ -90,6 +101,21 @@ impl Lanes for Avx512Lanes {
         // SAFETY: the token proves AVX-512 and AVX2; the block is the caller's.
         unsafe { transpose::fill_avx512(self.0, t) }
     }
+}
+
+/// The checked-loads row body compiled under AVX-512.
+///
+/// # Safety
+/// As [`one_row`].
+#[inline]
+#[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512dq,avx2")]
+unsafe fn checked_row<E: Copy, I: IndexElem, const DIRECT: bool>(
+    lanes: Avx512Lanes,
+    r: &Row<E, I>,
+    ahead: Option<Ahead>,
+) -> Result<(), BadIndex> {
+    // SAFETY: forwarded.
+    unsafe { one_row::<_, E, I, DIRECT>(lanes, r, ahead) }
 }
 
 #[inline]
