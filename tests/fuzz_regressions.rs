@@ -101,7 +101,7 @@ fn slice_of_empty_view_with_huge_stride_and_step() {
 /// A size-1 gather axis may carry any stride (it is never stepped along, so plan
 /// invariant 3 bounds nothing about it), but the affine drivers do arithmetic
 /// on `gather_stride` as if it were a span inside the buffer:
-/// `prefetch_distance` (`bound · width · |gather_stride|`) and `Pack::choose`
+/// `prefetch_distance` (`bound · width · |gather_stride|`) and `affine::packing`
 /// (`|gather_stride| · width`) in `src/kernel/affine.rs` overflow `usize` (a
 /// panic with overflow checks, garbage otherwise) for strides past about 2^59.
 /// Found on the `Avx512` path with `u128` and `u64` elements; the cases below

@@ -548,7 +548,7 @@ fn foreign_fill<T: 'static>(pick: u64, x: u128) -> GatherOptions {
 }
 
 /// The index modes, each against the reference run on an index rewritten by the
-/// mode's documented rule (SEMANTICS.md, "Extensions"): `Wrap` maps `-n..0` to
+/// mode's documented rule (docs/SEMANTICS.md): `Wrap` maps `-n..0` to
 /// `0..n`, `Clamp` clips to `0..n` (still an error for `n == 0`), `Fill` puts the
 /// fill value wherever the value is outside `0..n`. Values the rule leaves out
 /// of range stay as they were, so the reference reports the first of them, with

@@ -1,6 +1,6 @@
 //! Tiles filled by register transposes: a block whose rows are adjacent in
 //! memory (a transposed index, a transposed source) is read a run of rows per
-//! load and written out as dense rows (see `affine::drive_index_tiles` and
+//! load and written out as dense rows (see `affine::drive_tiles` and
 //! `affine::drive_packed_rows`). 4-byte values go 8 × 8 in 256-bit registers,
 //! 8-byte values 4 × 4 on AVX2 and 8 × 8 on AVX-512; other widths one at a
 //! time.
