@@ -111,10 +111,9 @@ pub fn gather_with<T: Element, I: IndexElem>(
         }
         // SAFETY: `data` has room for `n` elements, the dense output's.
         unsafe { run(src, d, index, None, data.as_mut_ptr(), opts)? };
-        // SAFETY: the run succeeded, so every position of the index's shape, which
-        // covers all `n` slots of the dense layout, was written (plan invariant 1
-        // and the kernel contract: a kernel that returns `Ok` wrote its whole
-        // rectangle).
+        // SAFETY: the run succeeded, so all `n` slots of the dense layout were
+        // written (plan invariant 1; kernel contract: `Ok` means every output
+        // position of the rectangle was written).
         unsafe { data.set_len(n) };
     }
     Ok(Tensor::from_parts(data, index.shape().into()))
