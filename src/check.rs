@@ -8,17 +8,6 @@ use crate::layout::for_each_position;
 use crate::options::IndexMode;
 use crate::view::TensorView;
 
-/// Wraps `dim` into `0..max(rank, 1)`, as torch's `maybe_wrap_dim`.
-#[inline]
-pub(crate) fn wrap_dim(dim: isize, rank: usize) -> Result<usize, GatherError> {
-    let rank = rank.max(1);
-    let r = rank as isize;
-    if dim < -r || dim >= r {
-        return Err(GatherError::DimOutOfRange { dim, rank });
-    }
-    Ok(if dim < 0 { dim + r } else { dim } as usize)
-}
-
 /// torch's rank and size rules for a non-empty index (docs/SEMANTICS.md).
 #[inline]
 pub(crate) fn check_shapes(src: &[usize], dim: usize, index: &[usize]) -> Result<(), GatherError> {

@@ -1,7 +1,8 @@
 //! The public gather entry points: validation in torch's order, then the plan.
 
-pub(crate) use crate::check::wrap_dim;
 use crate::check::{check_shapes, first_bad};
+pub(crate) use crate::dim::wrap_dim;
+use crate::dim::Dim;
 use crate::dispatch::{choose, run_by_width, takes_tiny, KernelChoice};
 use crate::element::{kernel_width, Element};
 use crate::error::GatherError;
@@ -74,7 +75,7 @@ unsafe fn run<T: Element, I: IndexElem>(
 /// ```
 pub fn gather<T: Element, I: IndexElem>(
     src: &TensorView<'_, T>,
-    dim: isize,
+    dim: impl Dim,
     index: &TensorView<'_, I>,
 ) -> Result<Tensor<T>, GatherError> {
     gather_with(src, dim, index, &GatherOptions::default())
@@ -93,7 +94,7 @@ pub fn gather<T: Element, I: IndexElem>(
 /// ```
 pub fn gather_with<T: Element, I: IndexElem>(
     src: &TensorView<'_, T>,
-    dim: isize,
+    dim: impl Dim,
     index: &TensorView<'_, I>,
     opts: &GatherOptions,
 ) -> Result<Tensor<T>, GatherError> {
@@ -136,7 +137,7 @@ pub fn gather_with<T: Element, I: IndexElem>(
 /// ```
 pub fn gather_into<T: Element, I: IndexElem>(
     src: &TensorView<'_, T>,
-    dim: isize,
+    dim: impl Dim,
     index: &TensorView<'_, I>,
     out: &mut TensorViewMut<'_, T>,
 ) -> Result<(), GatherError> {
@@ -157,7 +158,7 @@ pub fn gather_into<T: Element, I: IndexElem>(
 /// ```
 pub fn gather_into_with<T: Element, I: IndexElem>(
     src: &TensorView<'_, T>,
-    dim: isize,
+    dim: impl Dim,
     index: &TensorView<'_, I>,
     out: &mut TensorViewMut<'_, T>,
     opts: &GatherOptions,
@@ -203,7 +204,7 @@ pub fn gather_into_with<T: Element, I: IndexElem>(
 /// ```
 pub fn explain<T: Element, I: IndexElem>(
     src: &TensorView<'_, T>,
-    dim: isize,
+    dim: impl Dim,
     index: &TensorView<'_, I>,
     opts: &GatherOptions,
 ) -> Result<Option<KernelChoice>, GatherError> {
@@ -225,7 +226,7 @@ pub fn explain<T: Element, I: IndexElem>(
 /// ```
 pub fn explain_into<T: Element, I: IndexElem>(
     src: &TensorView<'_, T>,
-    dim: isize,
+    dim: impl Dim,
     index: &TensorView<'_, I>,
     out: &TensorViewMut<'_, T>,
     opts: &GatherOptions,
@@ -242,7 +243,7 @@ pub fn explain_into<T: Element, I: IndexElem>(
 /// [`explain`] with the output's layout (`None`: dense).
 fn explain_layout<T: Element, I: IndexElem>(
     src: &TensorView<'_, T>,
-    dim: isize,
+    dim: impl Dim,
     index: &TensorView<'_, I>,
     out: Option<&Layout>,
     opts: &GatherOptions,

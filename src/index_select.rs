@@ -3,9 +3,10 @@
 //! kernels and threads.
 
 use crate::check::first_bad;
+use crate::dim::{wrap_dim, Dim};
 use crate::element::Element;
 use crate::error::GatherError;
-use crate::gather::{gather_with, wrap_dim};
+use crate::gather::gather_with;
 use crate::index::IndexElem;
 use crate::options::{GatherOptions, IndexMode};
 use crate::view::{Tensor, TensorView};
@@ -43,7 +44,7 @@ use crate::view::{Tensor, TensorView};
 /// ```
 pub fn index_select<T: Element, I: IndexElem>(
     src: &TensorView<'_, T>,
-    dim: isize,
+    dim: impl Dim,
     index: &TensorView<'_, I>,
 ) -> Result<Tensor<T>, GatherError> {
     let d = wrap_dim(dim, src.rank())?;
@@ -120,7 +121,7 @@ pub fn index_select<T: Element, I: IndexElem>(
 pub fn take_along_axis<T: Element, I: IndexElem>(
     arr: &TensorView<'_, T>,
     indices: &TensorView<'_, I>,
-    axis: isize,
+    axis: impl Dim,
 ) -> Result<Tensor<T>, GatherError> {
     let d = wrap_dim(axis, arr.rank())?;
     if arr.rank() != indices.rank() {

@@ -3,6 +3,7 @@
 //! are what every kernel's safety rests on. Also the view operations on
 //! layouts (permute, expand, slice, ...), each returning a checked layout.
 
+use crate::dim::{expand_sizes, reshape_sizes, slice_bounds, wrap_all, wrap_dim, wrap_in, Dim};
 use crate::error::GatherError;
 use crate::inline_vec::InlineVec;
 
@@ -215,6 +216,61 @@ impl Layout {
             ));
         }
         Ok(())
+    }
+
+    // The view operations as the API takes them: torch's dims (negative count
+    // from the end) and sizes (`-1` inferred or kept), resolved, then applied.
+
+    pub(crate) fn permute_dims(&self, dims: &[impl Dim]) -> Result<Self, GatherError> {
+        if dims.len() != self.shape.len() {
+            return Err(GatherError::RankLengthMismatch {
+                shape_len: self.shape.len(),
+                other_len: dims.len(),
+            });
+        }
+        self.permute(&wrap_all(dims, self.shape.len().max(1))?)
+    }
+
+    pub(crate) fn transpose_dims(&self, a: impl Dim, b: impl Dim) -> Result<Self, GatherError> {
+        let rank = self.shape.len();
+        let (a, b) = (wrap_dim(a, rank)?, wrap_dim(b, rank)?);
+        if rank == 0 {
+            return Ok(self.clone()); // torch: a 0-d tensor's transpose(0, -1) is itself
+        }
+        self.transpose(a, b)
+    }
+
+    pub(crate) fn expand_dims(&self, shape: &[impl Dim]) -> Result<Self, GatherError> {
+        self.expand(&expand_sizes(shape, &self.shape)?)
+    }
+
+    pub(crate) fn slice_dims(
+        &self,
+        dim: impl Dim,
+        start: impl Dim,
+        end: impl Dim,
+        step: impl Dim,
+    ) -> Result<Self, GatherError> {
+        let d = wrap_dim(dim, self.shape.len())?;
+        self.axis("slice", d)?;
+        let (start, end) = slice_bounds(start, end, self.shape[d]);
+        self.slice(d, start, end, step.to_isize())
+    }
+
+    pub(crate) fn flip_dim(&self, dim: impl Dim) -> Result<Self, GatherError> {
+        let d = wrap_dim(dim, self.shape.len())?;
+        if self.shape.is_empty() {
+            return Ok(self.clone());
+        }
+        self.slice(d, 0, self.shape[d], -1)
+    }
+
+    pub(crate) fn unsqueeze_dim(&self, dim: impl Dim) -> Result<Self, GatherError> {
+        self.unsqueeze(wrap_in(dim.to_isize(), self.shape.len() + 1)?)
+    }
+
+    pub(crate) fn reshape_dims(&self, shape: &[impl Dim]) -> Result<Self, GatherError> {
+        self.reshape(&reshape_sizes(shape, self.numel())?)
     }
 
     pub(crate) fn permute(&self, dims: &[usize]) -> Result<Self, GatherError> {

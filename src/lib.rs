@@ -172,6 +172,7 @@
 
 mod arch;
 mod check;
+mod dim;
 mod dispatch;
 mod driver;
 mod element;
@@ -194,6 +195,7 @@ mod scatter;
 mod tune;
 mod view;
 
+pub use dim::Dim;
 pub use dispatch::KernelChoice;
 pub use driver::Driver;
 pub use error::GatherError;

@@ -1,7 +1,8 @@
 //! `scatter` and `scatter_add`: gather's adjoint, on the same views, plans and
 //! threads.
 
-use crate::check::{first_bad, wrap_dim};
+use crate::check::first_bad;
+use crate::dim::{wrap_dim, Dim};
 use crate::dispatch::{choose_scatter, on_path};
 use crate::element::{Accumulate, Element};
 use crate::error::GatherError;
@@ -14,7 +15,7 @@ use crate::view::{Tensor, TensorView, TensorViewMut};
 
 fn run_scatter<T: Element, I: IndexElem, C: Combine<T>>(
     dest: &mut TensorViewMut<'_, T>,
-    dim: isize,
+    dim: impl Dim,
     index: &TensorView<'_, I>,
     src: &TensorView<'_, T>,
     opts: &GatherOptions,
@@ -86,7 +87,7 @@ fn run_scatter<T: Element, I: IndexElem, C: Combine<T>>(
 /// ```
 pub fn scatter_into<T: Element, I: IndexElem>(
     dest: &mut TensorViewMut<'_, T>,
-    dim: isize,
+    dim: impl Dim,
     index: &TensorView<'_, I>,
     src: &TensorView<'_, T>,
 ) -> Result<(), GatherError> {
@@ -107,7 +108,7 @@ pub fn scatter_into<T: Element, I: IndexElem>(
 /// ```
 pub fn scatter_into_with<T: Element, I: IndexElem>(
     dest: &mut TensorViewMut<'_, T>,
-    dim: isize,
+    dim: impl Dim,
     index: &TensorView<'_, I>,
     src: &TensorView<'_, T>,
     opts: &GatherOptions,
@@ -129,7 +130,7 @@ pub fn scatter_into_with<T: Element, I: IndexElem>(
 /// ```
 pub fn scatter<T: Element, I: IndexElem>(
     input: &TensorView<'_, T>,
-    dim: isize,
+    dim: impl Dim,
     index: &TensorView<'_, I>,
     src: &TensorView<'_, T>,
 ) -> Result<Tensor<T>, GatherError> {
@@ -156,7 +157,7 @@ pub fn scatter<T: Element, I: IndexElem>(
 /// ```
 pub fn scatter_add_into<T: Accumulate, I: IndexElem>(
     dest: &mut TensorViewMut<'_, T>,
-    dim: isize,
+    dim: impl Dim,
     index: &TensorView<'_, I>,
     src: &TensorView<'_, T>,
 ) -> Result<(), GatherError> {
@@ -177,7 +178,7 @@ pub fn scatter_add_into<T: Accumulate, I: IndexElem>(
 /// ```
 pub fn scatter_add_into_with<T: Accumulate, I: IndexElem>(
     dest: &mut TensorViewMut<'_, T>,
-    dim: isize,
+    dim: impl Dim,
     index: &TensorView<'_, I>,
     src: &TensorView<'_, T>,
     opts: &GatherOptions,
@@ -200,7 +201,7 @@ pub fn scatter_add_into_with<T: Accumulate, I: IndexElem>(
 /// ```
 pub fn scatter_add<T: Accumulate, I: IndexElem>(
     input: &TensorView<'_, T>,
-    dim: isize,
+    dim: impl Dim,
     index: &TensorView<'_, I>,
     src: &TensorView<'_, T>,
 ) -> Result<Tensor<T>, GatherError> {

@@ -5,6 +5,7 @@
 //! buffer when the view is made; `Layout::check` lists the invariants the
 //! kernels rely on.
 
+use crate::dim::{reshape_sizes, Dim};
 use crate::error::GatherError;
 use crate::layout::{
     contiguous_strides, for_each_position, numel, numel_isize, Dims, Layout, Strides,
@@ -323,8 +324,8 @@ impl<'a, T> TensorView<'a, T> {
     /// assert_eq!(p.strides(), &[1, 12, 4]);
     /// assert!(v.permute(&[0, 0, 1]).is_err());
     /// ```
-    pub fn permute(&self, dims: &[usize]) -> Result<Self, GatherError> {
-        self.derive(self.layout.permute(dims))
+    pub fn permute(&self, dims: &[impl Dim]) -> Result<Self, GatherError> {
+        self.derive(self.layout.permute_dims(dims))
     }
 
     /// Swaps two dims.
@@ -334,8 +335,8 @@ impl<'a, T> TensorView<'a, T> {
     /// let v = TensorView::new(&[1, 2, 3, 4, 5, 6], &[2, 3]).unwrap();
     /// assert_eq!(v.transpose(0, 1).unwrap().to_vec(), vec![1, 4, 2, 5, 3, 6]);
     /// ```
-    pub fn transpose(&self, a: usize, b: usize) -> Result<Self, GatherError> {
-        self.derive(self.layout.transpose(a, b))
+    pub fn transpose(&self, a: impl Dim, b: impl Dim) -> Result<Self, GatherError> {
+        self.derive(self.layout.transpose_dims(a, b))
     }
 
     /// Broadcasts size-1 dims (and new leading dims) to `shape` with stride 0, as
@@ -349,8 +350,8 @@ impl<'a, T> TensorView<'a, T> {
     /// assert_eq!(e.to_vec(), vec![1, 1, 2, 2, 1, 1, 2, 2, 1, 1, 2, 2]);
     /// assert!(col.expand(&[3, 2]).is_err()); // size 2 cannot become 3
     /// ```
-    pub fn expand(&self, shape: &[usize]) -> Result<Self, GatherError> {
-        self.derive(self.layout.expand(shape))
+    pub fn expand(&self, shape: &[impl Dim]) -> Result<Self, GatherError> {
+        self.derive(self.layout.expand_dims(shape))
     }
 
     /// Keeps positions `start..end` of `dim`, every `step`-th; a negative step
@@ -364,12 +365,12 @@ impl<'a, T> TensorView<'a, T> {
     /// ```
     pub fn slice(
         &self,
-        dim: usize,
-        start: usize,
-        end: usize,
-        step: isize,
+        dim: impl Dim,
+        start: impl Dim,
+        end: impl Dim,
+        step: impl Dim,
     ) -> Result<Self, GatherError> {
-        self.derive(self.layout.slice(dim, start, end, step))
+        self.derive(self.layout.slice_dims(dim, start, end, step))
     }
 
     /// Reverses `dim` (a negative stride).
@@ -381,9 +382,8 @@ impl<'a, T> TensorView<'a, T> {
     /// assert_eq!(f.strides(), &[-1]);
     /// assert_eq!(f.to_vec(), vec![3, 2, 1]);
     /// ```
-    pub fn flip(&self, dim: usize) -> Result<Self, GatherError> {
-        let size = self.layout.shape.get(dim).copied().unwrap_or(0);
-        self.derive(self.layout.slice(dim, 0, size, -1))
+    pub fn flip(&self, dim: impl Dim) -> Result<Self, GatherError> {
+        self.derive(self.layout.flip_dim(dim))
     }
 
     /// Inserts a size-1 dim at `dim`.
@@ -394,8 +394,8 @@ impl<'a, T> TensorView<'a, T> {
     /// assert_eq!(v.unsqueeze(0).unwrap().shape(), &[1, 3]);
     /// assert_eq!(v.unsqueeze(1).unwrap().shape(), &[3, 1]); // t.unsqueeze(-1)
     /// ```
-    pub fn unsqueeze(&self, dim: usize) -> Result<Self, GatherError> {
-        self.derive(self.layout.unsqueeze(dim))
+    pub fn unsqueeze(&self, dim: impl Dim) -> Result<Self, GatherError> {
+        self.derive(self.layout.unsqueeze_dim(dim))
     }
 
     /// A new shape over the same elements; the view must be contiguous.
@@ -407,8 +407,8 @@ impl<'a, T> TensorView<'a, T> {
     /// let m = TensorView::new(&[0u8; 6], &[2, 3]).unwrap();
     /// assert!(m.transpose(0, 1).unwrap().reshape(&[6]).is_err()); // not contiguous
     /// ```
-    pub fn reshape(&self, shape: &[usize]) -> Result<Self, GatherError> {
-        self.derive(self.layout.reshape(shape))
+    pub fn reshape(&self, shape: &[impl Dim]) -> Result<Self, GatherError> {
+        self.derive(self.layout.reshape_dims(shape))
     }
 
     /// The whole underlying buffer, including elements the view does not address.
@@ -508,8 +508,8 @@ impl<'a, T> TensorViewMut<'a, T> {
     /// let v = TensorViewMut::new(&mut buf, &[2, 3]).unwrap().permute(&[1, 0]).unwrap();
     /// assert_eq!(v.shape(), &[3, 2]);
     /// ```
-    pub fn permute(self, dims: &[usize]) -> Result<Self, GatherError> {
-        let l = self.layout.permute(dims);
+    pub fn permute(self, dims: &[impl Dim]) -> Result<Self, GatherError> {
+        let l = self.layout.permute_dims(dims);
         self.derive(l)
     }
 
@@ -522,8 +522,8 @@ impl<'a, T> TensorViewMut<'a, T> {
     /// *v.get_mut(&[2, 0]).unwrap() = 9;
     /// assert_eq!(buf, [0, 0, 9, 0, 0, 0]);
     /// ```
-    pub fn transpose(self, a: usize, b: usize) -> Result<Self, GatherError> {
-        let l = self.layout.transpose(a, b);
+    pub fn transpose(self, a: impl Dim, b: impl Dim) -> Result<Self, GatherError> {
+        let l = self.layout.transpose_dims(a, b);
         self.derive(l)
     }
 
@@ -541,12 +541,12 @@ impl<'a, T> TensorViewMut<'a, T> {
     /// ```
     pub fn slice(
         self,
-        dim: usize,
-        start: usize,
-        end: usize,
-        step: isize,
+        dim: impl Dim,
+        start: impl Dim,
+        end: impl Dim,
+        step: impl Dim,
     ) -> Result<Self, GatherError> {
-        let l = self.layout.slice(dim, start, end, step);
+        let l = self.layout.slice_dims(dim, start, end, step);
         self.derive(l)
     }
 
@@ -559,9 +559,8 @@ impl<'a, T> TensorViewMut<'a, T> {
     /// *v.get_mut(&[0]).unwrap() = 1;
     /// assert_eq!(buf, [0, 0, 1]);
     /// ```
-    pub fn flip(self, dim: usize) -> Result<Self, GatherError> {
-        let size = self.layout.shape.get(dim).copied().unwrap_or(0);
-        let l = self.layout.slice(dim, 0, size, -1);
+    pub fn flip(self, dim: impl Dim) -> Result<Self, GatherError> {
+        let l = self.layout.flip_dim(dim);
         self.derive(l)
     }
 
@@ -573,8 +572,8 @@ impl<'a, T> TensorViewMut<'a, T> {
     /// let v = TensorViewMut::new(&mut buf, &[3]).unwrap().unsqueeze(1).unwrap();
     /// assert_eq!(v.shape(), &[3, 1]);
     /// ```
-    pub fn unsqueeze(self, dim: usize) -> Result<Self, GatherError> {
-        let l = self.layout.unsqueeze(dim);
+    pub fn unsqueeze(self, dim: impl Dim) -> Result<Self, GatherError> {
+        let l = self.layout.unsqueeze_dim(dim);
         self.derive(l)
     }
 
@@ -586,8 +585,8 @@ impl<'a, T> TensorViewMut<'a, T> {
     /// let v = TensorViewMut::new(&mut buf, &[6]).unwrap().reshape(&[3, 2]).unwrap();
     /// assert_eq!(v.strides(), &[2, 1]);
     /// ```
-    pub fn reshape(self, shape: &[usize]) -> Result<Self, GatherError> {
-        let l = self.layout.reshape(shape);
+    pub fn reshape(self, shape: &[impl Dim]) -> Result<Self, GatherError> {
+        let l = self.layout.reshape_dims(shape);
         self.derive(l)
     }
 
@@ -746,6 +745,61 @@ impl<T> Tensor<T> {
             })?
             .into_vec();
         Ok(Self::from_parts(data, shape.into()))
+    }
+
+    /// The same elements under a new shape (torch's `reshape`; always free, as a
+    /// tensor is contiguous). At most one size may be `-1`, inferred from the
+    /// others.
+    ///
+    /// ```
+    /// # use fastgather::Tensor;
+    /// let t = Tensor::from_vec((0..6).collect::<Vec<i32>>(), &[6]).unwrap();
+    /// let t = t.reshape(&[-1, 2]).unwrap();
+    /// assert_eq!(t.shape(), &[3, 2]);
+    /// assert!(t.clone().reshape(&[4, -1]).is_err()); // 6 is not a multiple of 4
+    /// assert!(t.reshape(&[-1, -1]).is_err());
+    /// ```
+    pub fn reshape(self, shape: &[impl Dim]) -> Result<Self, GatherError> {
+        let sizes = reshape_sizes(shape, self.data.len())?;
+        let n = numel_isize(&sizes)?;
+        if n != self.data.len() {
+            return Err(GatherError::InvalidViewOp {
+                op: "reshape",
+                reason: format!(
+                    "shape {sizes:?} holds {n} elements, the tensor holds {}",
+                    self.data.len()
+                ),
+            });
+        }
+        Ok(Self::from_parts(self.data, sizes.as_slice().into()))
+    }
+
+    /// The one element of a one-element tensor, of any rank (torch's
+    /// `.item()`): the value of a reduced loss, say.
+    ///
+    /// ```
+    /// use fastgather::{GatherError, Tensor};
+    /// assert_eq!(Tensor::scalar(0.25f32).item(), Ok(0.25));
+    /// assert_eq!(Tensor::from_vec(vec![7], &[1, 1]).unwrap().item(), Ok(7));
+    /// assert!(matches!(
+    ///     Tensor::from_vec(vec![1, 2], &[2]).unwrap().item(),
+    ///     Err(GatherError::InvalidViewOp { op: "item", .. })
+    /// ));
+    /// ```
+    pub fn item(&self) -> Result<T, GatherError>
+    where
+        T: Copy,
+    {
+        match self.data.as_slice() {
+            [one] => Ok(*one),
+            all => Err(GatherError::InvalidViewOp {
+                op: "item",
+                reason: format!(
+                    "a tensor with {} elements cannot be converted to a scalar",
+                    all.len()
+                ),
+            }),
+        }
     }
 
     /// Assembles a tensor whose length was checked by the caller.
