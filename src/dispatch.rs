@@ -92,7 +92,7 @@ pub(crate) fn takes_tiny(len: usize, rank: usize, opts: &GatherOptions) -> bool 
         && rank <= TINY_RANK
         && opts.isa.is_none()
         && opts.driver.is_none()
-        && opts.mode == IndexMode::Error
+        && opts.index_mode() == IndexMode::Error
 }
 
 /// The table. For a gather plan with elements of `width` bytes (0 for widths

@@ -16,14 +16,15 @@ use std::fmt;
 /// let idx = TensorView::new(&[0i64, 1, 2, 0], &[2, 2]).unwrap();
 /// let err = gather(&src, 1, &idx).unwrap_err();
 /// match &err {
-///     GatherError::IndexOutOfBounds { value, position, dim, size } => {
+///     GatherError::IndexOutOfBounds { value, position, dim, size, .. } => {
 ///         assert_eq!((*value, position.as_slice(), *dim, *size), (2, &[1, 0][..], 1, 2));
 ///     }
 ///     other => panic!("unexpected error: {other}"),
 /// }
 /// assert_eq!(
 ///     err.to_string(),
-///     "index 2 at position [1, 0] is out of bounds for dimension 1 with size 2 (valid range 0..2)"
+///     "index 2 is out of bounds for dimension 1 with size 2 \
+///      (at position [1, 0] of the index; valid indices are 0..=1)"
 /// );
 /// // It is a std::error::Error, so `?` converts it into a Box<dyn Error>.
 /// let boxed: Box<dyn std::error::Error> = err.into();
@@ -80,8 +81,12 @@ pub enum GatherError {
         position: Vec<usize>,
         /// The gather dim.
         dim: usize,
-        /// `src.size(dim)`: valid values are `0..size`.
+        /// `src.size(dim)`.
         size: usize,
+        /// Whether values in `-size..0` were accepted, counting from the end
+        /// ([`crate::IndexMode::Wrap`], [`crate::take_along_axis`]): the valid
+        /// values are `-size..size` rather than `0..size`.
+        wraps: bool,
     },
     /// The `out` view of `gather_into` does not have the index's shape.
     OutShapeMismatch {
@@ -208,12 +213,21 @@ impl fmt::Display for GatherError {
                 position,
                 dim,
                 size,
-            } => write!(
-                f,
-                "index {value} at position {} is out of bounds for dimension {dim} with size \
-                 {size} (valid range 0..{size})",
-                shape(position)
-            ),
+                wraps,
+            } => {
+                // torch's sentence, whole; then where, and what the call accepts.
+                write!(
+                    f,
+                    "index {value} is out of bounds for dimension {dim} with size {size} \
+                     (at position {} of the index; ",
+                    shape(position)
+                )?;
+                match (*size, *wraps) {
+                    (0, _) => write!(f, "the dimension is empty, so no index is valid)"),
+                    (n, false) => write!(f, "valid indices are 0..={})", n - 1),
+                    (n, true) => write!(f, "valid indices are -{n}..={})", n - 1),
+                }
+            }
             Self::OutShapeMismatch { expected, actual } => write!(
                 f,
                 "out has shape {} but the index has shape {} (out is never resized)",

@@ -10,6 +10,7 @@ use crate::index::IndexElem;
 use crate::kernel::tiny::tiny;
 use crate::layout::Layout;
 use crate::options::GatherOptions;
+use crate::options::IndexMode;
 use crate::plan::Plan;
 use crate::tune::TINY_RANK;
 use crate::view::{try_vec, Tensor, TensorView, TensorViewMut};
@@ -37,20 +38,38 @@ unsafe fn run<T: Element, I: IndexElem>(
         index.layout(),
         out_layout,
     )?;
-    let choice = choose(&plan, kernel_width::<T>(), path, opts.mode, opts.driver)?;
+    let choice = choose(
+        &plan,
+        kernel_width::<T>(),
+        path,
+        opts.index_mode(),
+        opts.driver,
+    )?;
     let fill = opts.fill_bytes::<T>()?;
     let (s, i) = (src.data().as_ptr(), index.data().as_ptr());
     // SAFETY: the plan was built from these views (checked against their
     // buffers when made) and `out`'s layout (the caller's); the choice is
     // the table's for this plan; `fill_bytes` matched the fill's type to `T`.
-    let ran = unsafe { run_by_width(&choice, &plan, s, i, out, opts.mode, fill, opts.parallel) };
+    let ran = unsafe {
+        run_by_width(
+            &choice,
+            &plan,
+            s,
+            i,
+            out,
+            opts.index_mode(),
+            fill,
+            opts.parallel,
+        )
+    };
     ran.map_err(|_| {
-        let (value, position) = first_bad(index, plan.bound, opts.mode).unwrap_or_default();
+        let (value, position) = first_bad(index, plan.bound, opts.index_mode()).unwrap_or_default();
         GatherError::IndexOutOfBounds {
             value,
             position,
             dim,
             size: plan.bound,
+            wraps: opts.index_mode() == IndexMode::Wrap,
         }
     })
 }
@@ -257,5 +276,12 @@ fn explain_layout<T: Element, I: IndexElem>(
     if takes_tiny(index.len(), index.rank(), opts) {
         return Ok(Some(KernelChoice::tiny(plan.class)));
     }
-    choose(&plan, kernel_width::<T>(), path, opts.mode, opts.driver).map(Some)
+    choose(
+        &plan,
+        kernel_width::<T>(),
+        path,
+        opts.index_mode(),
+        opts.driver,
+    )
+    .map(Some)
 }

@@ -204,7 +204,10 @@ pub use index::IndexElem;
 pub use isa::Isa;
 pub mod reference;
 pub use element::{Accumulate, Element};
-pub use index_select::{index_select, take_along_axis};
+pub use index_select::{
+    index_select, index_select_into, index_select_into_with, index_select_with, take_along_axis,
+    take_along_axis_into, take_along_axis_into_with, take_along_axis_with,
+};
 pub use options::{GatherOptions, IndexMode};
 pub use plan::LayoutClass;
 pub use scatter::{

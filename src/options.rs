@@ -21,7 +21,9 @@ pub struct GatherOptions {
     pub(crate) parallel: bool,
     pub(crate) isa: Option<Isa>,
     pub(crate) driver: Option<Driver>,
-    pub(crate) mode: IndexMode,
+    /// `None`: the operation's own default (torch's `Error`, numpy's `Wrap`
+    /// for `take_along_axis`).
+    pub(crate) mode: Option<IndexMode>,
     /// The fill value for [`IndexMode::Fill`], with its type.
     pub(crate) fill: Option<Fill>,
 }
@@ -45,7 +47,7 @@ impl Default for GatherOptions {
             parallel: true,
             isa: None,
             driver: None,
-            mode: IndexMode::Error,
+            mode: None,
             fill: None,
         }
     }
@@ -177,7 +179,7 @@ impl GatherOptions {
     /// assert_eq!(gather_with(&src, 0, &last, &opts).unwrap().as_slice(), &[4]);
     /// ```
     pub fn mode(mut self, mode: IndexMode) -> Self {
-        self.mode = mode;
+        self.mode = Some(mode);
         self
     }
 
@@ -206,7 +208,7 @@ impl GatherOptions {
         let mut fill = [0u8; 16];
         let n = bytes.len().min(16);
         fill[..n].copy_from_slice(&bytes[..n]);
-        self.mode = IndexMode::Fill;
+        self.mode = Some(IndexMode::Fill);
         self.fill = Some(Fill {
             bytes: fill,
             width: bytes.len(),
@@ -219,7 +221,7 @@ impl GatherOptions {
     /// The fill value's bytes, if the mode needs one: only a value of type `T`
     /// itself (at most 16 bytes) is accepted, so the bytes are a valid `T`.
     pub(crate) fn fill_bytes<T: 'static>(&self) -> Result<[u8; 16], GatherError> {
-        match (self.mode, self.fill) {
+        match (self.index_mode(), self.fill) {
             (IndexMode::Fill, Some(f)) if f.ty == TypeId::of::<T>() && f.width <= 16 => Ok(f.bytes),
             (IndexMode::Fill, given) => Err(GatherError::InvalidOption {
                 reason: format!(
@@ -235,6 +237,20 @@ impl GatherOptions {
             }),
             _ => Ok([0; 16]),
         }
+    }
+
+    /// The index mode asked for, or torch's `Error`.
+    #[inline]
+    pub(crate) fn index_mode(&self) -> IndexMode {
+        self.mode.unwrap_or(IndexMode::Error)
+    }
+
+    /// These options with `mode` as the default index mode (an operation
+    /// whose own default is not torch's).
+    pub(crate) fn or_mode(&self, mode: IndexMode) -> Self {
+        let mut opts = self.clone();
+        opts.mode.get_or_insert(mode);
+        opts
     }
 
     /// The path these options run on this CPU, with its detection token.

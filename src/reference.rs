@@ -74,6 +74,7 @@ pub fn gather<T: Copy, I: IndexElem>(
                 position: pos.to_vec(),
                 dim: d,
                 size,
+                wraps: false,
             });
             return false;
         }

@@ -20,7 +20,7 @@ fn run_scatter<T: Element, I: IndexElem, C: Combine<T>>(
     src: &TensorView<'_, T>,
     opts: &GatherOptions,
 ) -> Result<(), GatherError> {
-    if opts.mode != IndexMode::Error {
+    if opts.index_mode() != IndexMode::Error {
         return Err(GatherError::InvalidOption {
             reason: "scatter only supports IndexMode::Error".to_string(),
         });
@@ -65,6 +65,7 @@ fn run_scatter<T: Element, I: IndexElem, C: Combine<T>>(
             position,
             dim: d,
             size: plan.bound(),
+            wraps: false,
         }
     })
 }

@@ -290,6 +290,7 @@ fn empty_source_axis_is_a_size_mismatch_off_dim() {
             position: vec![0, 0],
             dim: 0,
             size: 0,
+            wraps: false
         }
     );
 }
@@ -312,6 +313,7 @@ fn index_out_of_bounds_torch_example() {
                 position: vec![1, 1],
                 dim: 1,
                 size: 3,
+                wraps: false
             }
         );
         // torch: "index 5 is out of bounds for dimension 1 with size 3"
@@ -346,6 +348,7 @@ fn special_values<I: IndexElem + Debug>(values: &[i64]) {
                         position: vec![at / 3, at % 3],
                         dim: d,
                         size,
+                        wraps: false
                     },
                     "raw value {raw}, dim {dim}, at {at}"
                 );
@@ -422,6 +425,7 @@ fn expanded_index_reports_the_first_bad_row() {
                 position: vec![first / 6, first % 6, 0],
                 dim: 1,
                 size: 10,
+                wraps: false
             },
             "bad rows {bad:?}"
         );
@@ -444,6 +448,7 @@ fn special_values_u64() {
             position: vec![1],
             dim: 0,
             size: 2,
+            wraps: false
         }
     );
     assert_msg(&e, &["18446744073709551615", "[1]"]);
@@ -485,6 +490,7 @@ fn extreme_values_with_large_gather_stride() {
                 position: vec![1, 1],
                 dim: 0,
                 size: 3,
+                wraps: false
             }
         );
     }
@@ -517,6 +523,7 @@ fn first_bad_in_row_major_order_of_a_transposed_index() {
                 position: vec![0, 3],
                 dim: dim as usize,
                 size: [3, 4][dim as usize],
+                wraps: false
             }
         );
     }
@@ -539,6 +546,7 @@ fn first_bad_in_row_major_order_of_a_transposed_index() {
             position: vec![0, 2],
             dim: 1,
             size: 4,
+            wraps: false
         }
     );
 }
@@ -577,6 +585,7 @@ fn first_bad_in_big_index(rows: usize, cols: usize, bad_rows: &[usize], transpos
         position: vec![first, (k * 7 + 3) % cols],
         dim: 1,
         size: cols,
+        wraps: false,
     };
     for _ in 0..4 {
         assert_eq!(gather(&src, 1, &index).unwrap_err(), want);
@@ -744,7 +753,7 @@ fn rank_length_mismatch() {
     );
     let m = TensorViewMut::new(&mut buf, &[3, 4]).unwrap();
     assert_eq!(
-        m.permute(&[]).unwrap_err(),
+        m.permute(&[0usize; 0]).unwrap_err(),
         GatherError::RankLengthMismatch {
             shape_len: 2,
             other_len: 0
@@ -975,27 +984,53 @@ fn assert_view_op<T>(res: Result<T, GatherError>, op: &str) {
     }
 }
 
+#[track_caller]
+fn assert_dim_error<T>(res: Result<T, GatherError>, dim: isize, rank: usize) {
+    match res {
+        Err(e @ GatherError::DimOutOfRange { .. }) => {
+            assert_eq!(e, GatherError::DimOutOfRange { dim, rank });
+            assert_msg(&e, &["dimension out of range", &dim.to_string()]);
+        }
+        Err(e) => panic!("expected DimOutOfRange, got {e:?}"),
+        Ok(_) => panic!("expected DimOutOfRange, got a view"),
+    }
+}
+
 #[test]
 fn invalid_view_ops() {
     let data: Vec<u8> = (0..6).collect();
     let v = TensorView::new(&data, &[2, 3]).unwrap();
     assert_view_op(v.permute(&[0, 0]), "permute");
-    assert_view_op(v.permute(&[0, 2]), "permute");
-    assert_view_op(v.transpose(0, 2), "transpose");
-    assert_view_op(v.transpose(7, 0), "transpose");
-    assert_view_op(v.slice(2, 0, 1, 1), "slice");
-    assert_view_op(v.slice(1, 0, 4, 1), "slice");
-    assert_view_op(v.slice(1, 2, 1, 1), "slice");
+    assert_view_op(v.permute(&[-1, 1]), "permute"); // -1 is dim 1: repeated
     assert_view_op(v.slice(1, 0, 3, 0), "slice");
     assert_view_op(v.expand(&[2, 6]), "expand");
     assert_view_op(v.expand(&[3]), "expand");
     assert_view_op(v.expand(&[4, 3]), "expand");
-    assert_view_op(v.unsqueeze(3), "unsqueeze");
+    assert_view_op(v.expand(&[-1, 2, 3]), "expand"); // -1 for a new leading dim
     assert_view_op(v.reshape(&[4]), "reshape");
     assert_view_op(v.reshape(&[7]), "reshape");
+    assert_view_op(v.reshape(&[-1, -1]), "reshape");
+    assert_view_op(v.reshape(&[-1, 4]), "reshape");
+    assert_view_op(v.reshape(&[-2, 3]), "reshape");
     assert_view_op(v.transpose(0, 1).unwrap().reshape(&[6]), "reshape");
     assert_view_op(v.slice(1, 0, 3, 2).unwrap().reshape(&[4]), "reshape");
-    assert!(matches!(v.flip(2), Err(GatherError::InvalidViewOp { .. })));
+
+    // Dims outside [-rank, rank - 1] are torch's dim error, whatever the operation.
+    assert_dim_error(v.permute(&[0, 2]), 2, 2);
+    assert_dim_error(v.transpose(0, 2), 2, 2);
+    assert_dim_error(v.transpose(-3, 0), -3, 2);
+    assert_dim_error(v.slice(2, 0, 1, 1), 2, 2);
+    assert_dim_error(v.flip(2), 2, 2);
+    assert_dim_error(v.unsqueeze(3), 3, 3); // unsqueeze accepts [-3, 2]
+    assert_dim_error(v.unsqueeze(-4), -4, 3);
+    assert_dim_error(v.unsqueeze(usize::MAX), isize::MAX, 3);
+
+    // Slices take Python's bounds: negative from the end, clamped, empty when reversed.
+    assert_eq!(v.slice(1, 0, 4, 1).unwrap().shape(), &[2, 3]);
+    assert_eq!(v.slice(1, 2, 1, 1).unwrap().shape(), &[2, 0]);
+    assert_eq!(v.slice(-1, -2, 100, 1).unwrap().to_vec(), vec![1, 2, 4, 5]);
+    assert_eq!(v.slice(0, -100, -1, 1).unwrap().to_vec(), vec![0, 1, 2]);
+
     let x = 0u8;
     let s = TensorView::scalar(&x);
     assert_eq!(
@@ -1005,51 +1040,28 @@ fn invalid_view_ops() {
             other_len: 1
         }
     );
-    assert!(matches!(s.flip(0), Err(GatherError::InvalidViewOp { .. })));
-    assert_view_op(s.unsqueeze(1), "unsqueeze");
+    // A 0-d view takes dims 0 and -1 (torch's wrap_scalar) and is its own flip.
+    assert_eq!(s.flip(0).unwrap().to_vec(), vec![0]);
+    assert_eq!(s.transpose(0, -1).unwrap().rank(), 0);
+    assert_dim_error(s.flip(1), 1, 1);
+    assert_eq!(s.unsqueeze(-1).unwrap().shape(), &[1]);
+    assert_dim_error(s.unsqueeze(1), 1, 1);
 
     let mut buf: Vec<u8> = (0..6).collect();
-    assert_view_op(
-        TensorViewMut::new(&mut buf, &[2, 3])
-            .unwrap()
-            .permute(&[1, 1]),
-        "permute",
-    );
-    assert_view_op(
-        TensorViewMut::new(&mut buf, &[2, 3])
-            .unwrap()
-            .transpose(0, 2),
-        "transpose",
-    );
-    assert_view_op(
-        TensorViewMut::new(&mut buf, &[2, 3])
-            .unwrap()
-            .slice(0, 1, 3, 1),
-        "slice",
-    );
-    assert_view_op(
-        TensorViewMut::new(&mut buf, &[2, 3])
-            .unwrap()
-            .slice(0, 0, 2, 0),
-        "slice",
-    );
-    assert_view_op(
-        TensorViewMut::new(&mut buf, &[2, 3]).unwrap().unsqueeze(5),
-        "unsqueeze",
-    );
-    assert_view_op(
-        TensorViewMut::new(&mut buf, &[2, 3]).unwrap().reshape(&[5]),
-        "reshape",
-    );
-    let t = TensorViewMut::new(&mut buf, &[2, 3])
-        .unwrap()
-        .transpose(0, 1)
-        .unwrap();
-    assert_view_op(t.reshape(&[6]), "reshape");
-    assert!(matches!(
-        TensorViewMut::new(&mut buf, &[2, 3]).unwrap().flip(3),
-        Err(GatherError::InvalidViewOp { .. })
-    ));
+    macro_rules! m {
+        () => {
+            TensorViewMut::new(&mut buf, &[2, 3]).unwrap()
+        };
+    }
+    assert_view_op(m!().permute(&[1, 1]), "permute");
+    assert_dim_error(m!().transpose(0, 2), 2, 2);
+    assert_eq!(m!().slice(0, 1, 3, 1).unwrap().shape(), &[1, 3]);
+    assert_view_op(m!().slice(0, 0, 2, 0), "slice");
+    assert_dim_error(m!().unsqueeze(5), 5, 3);
+    assert_view_op(m!().reshape(&[5]), "reshape");
+    assert_eq!(m!().reshape(&[3, -1]).unwrap().shape(), &[3, 2]);
+    assert_view_op(m!().transpose(0, 1).unwrap().reshape(&[6]), "reshape");
+    assert_dim_error(m!().flip(3), 3, 2);
 }
 
 #[test]
@@ -1172,6 +1184,7 @@ fn every_message_carries_its_facts() {
                 position: vec![3, 0, 17],
                 dim: 2,
                 size: 11,
+                wraps: false,
             },
             vec![
                 "-9223372036854775808",

@@ -244,7 +244,8 @@ fn loss_errors() {
             value: 4,
             position: vec![1],
             dim: 1,
-            size: 4
+            size: 4,
+            wraps: false
         }
     );
     let short = TensorView::new(&[0i64, 1], &[2]).unwrap();

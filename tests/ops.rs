@@ -192,7 +192,8 @@ fn scatter_errors() {
             value: 3,
             position: vec![0, 1],
             dim: 1,
-            size: 3
+            size: 3,
+            wraps: false
         })
     );
     // Rank mismatch and bad dim.
@@ -239,7 +240,8 @@ fn index_select_matches_torch() {
             value: 3,
             position: vec![2],
             dim: 0,
-            size: 3
+            size: 3,
+            wraps: false
         })
     );
     let two_d = TensorView::new(&[0i64, 1], &[1, 2]).unwrap();
@@ -312,7 +314,8 @@ fn index_modes() {
             value: 3,
             position: vec![1],
             dim: 0,
-            size: 3
+            size: 3,
+            wraps: false
         })
     );
     let ok = TensorView::new(&[-1i64, -3, 2], &[3]).unwrap();
@@ -393,6 +396,7 @@ fn scatter_add_rows_around_blocks() {
                     position,
                     dim,
                     size,
+                    wraps: false,
                 } => {
                     assert_eq!(value, bad[n + bad_at] as i128);
                     assert_eq!(position, vec![1, bad_at]);

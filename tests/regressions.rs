@@ -29,6 +29,7 @@ fn out_of_bounds(value: i128, position: &[usize], dim: usize, size: usize) -> Ga
         position: position.to_vec(),
         dim,
         size,
+        wraps: false,
     }
 }
 
@@ -275,11 +276,11 @@ fn element_counts_past_isize_are_refused() {
     TensorView::with_strides(&one, &[1 << 62, 1], &[0, 0], 0).unwrap();
     let base = TensorView::new(&one, &[1, 1]).unwrap();
     assert_eq!(
-        base.expand(&[1 << 62, 2]).unwrap_err(),
+        base.expand(&[1usize << 62, 2]).unwrap_err(),
         overflow(&[1 << 62, 2])
     );
     assert_eq!(
-        base.expand(&[1 << 32, 1 << 31]).unwrap_err(),
+        base.expand(&[1usize << 32, 1 << 31]).unwrap_err(),
         overflow(&[1 << 32, 1 << 31])
     );
     assert_eq!(

@@ -40,6 +40,7 @@ pub(crate) fn tiny<T: Copy, I: IndexElem>(
                 position: pos[..shape.len()].to_vec(),
                 dim,
                 size: bound,
+                wraps: false,
             });
         }
         put(o, src.data()[(s + v.to_i64() as isize * along) as usize]);

@@ -67,6 +67,7 @@ impl<'v, 'a, F: Copy, I: IndexElem> Rows<'v, 'a, F, I> {
                     position: vec![r],
                     dim: 1,
                     size: self.c,
+                    wraps: false,
                 });
             }
         }

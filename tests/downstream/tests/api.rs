@@ -161,6 +161,7 @@ fn errors_are_matched_with_a_wildcard() {
         position,
         dim,
         size,
+        wraps: false
     } = e
     {
         assert_eq!((value, position, dim, size), (3, vec![0], 0, 3));
