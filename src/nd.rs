@@ -378,7 +378,7 @@ pub trait GatherExt<T, D: Dimension>: sealed::Sealed {
     /// let x = array![[1, 2, 3], [4, 5, 6]];
     /// // Transposed index, read in place.
     /// let idx = array![[2i64, 0], [1, 1]];
-    /// assert_eq!(x.gather(1, &idx.t()).unwrap(), array![[3, 1], [6, 5]]);
+    /// assert_eq!(x.gather(1, &idx.t()).unwrap(), array![[3, 2], [4, 5]]);
     /// ```
     fn gather<I: IndexElem, DI: Dimension>(
         &self,
@@ -631,7 +631,7 @@ impl<T, D: Dimension> GatherExt<T, D> for ArrayRef<T, D> {
         T: Element,
     {
         const OP: &str = "gather";
-        let (src, index) = (operand(OP, "self", self)?, operand(OP, "index", index)?);
+        let (src, index) = (operand(OP, "`self`", self)?, operand(OP, "`index`", index)?);
         to_array(crate::gather_with(&src, dim, &index, options)?)
     }
 
@@ -658,8 +658,8 @@ impl<T, D: Dimension> GatherExt<T, D> for ArrayRef<T, D> {
         T: Element,
     {
         const OP: &str = "gather_into";
-        let (src, index) = (operand(OP, "self", self)?, operand(OP, "index", index)?);
-        crate::gather_into_with(&src, dim, &index, &mut output(OP, "out", out)?, options)
+        let (src, index) = (operand(OP, "`self`", self)?, operand(OP, "`index`", index)?);
+        crate::gather_into_with(&src, dim, &index, &mut output(OP, "`out`", out)?, options)
     }
 
     fn scatter<I: IndexElem, DI: Dimension, DS: Dimension>(
@@ -685,7 +685,7 @@ impl<T, D: Dimension> GatherExt<T, D> for ArrayRef<T, D> {
         T: Element,
     {
         const OP: &str = "scatter";
-        let (index, src) = (operand(OP, "index", index)?, operand(OP, "src", src)?);
+        let (index, src) = (operand(OP, "`index`", index)?, operand(OP, "`src`", src)?);
         modified_copy(OP, self, |dest| {
             crate::scatter_into_with(dest, dim, &index, &src, options)
         })
@@ -714,8 +714,8 @@ impl<T, D: Dimension> GatherExt<T, D> for ArrayRef<T, D> {
         T: Element,
     {
         const OP: &str = "scatter_into";
-        let (index, src) = (operand(OP, "index", index)?, operand(OP, "src", src)?);
-        crate::scatter_into_with(&mut output(OP, "self", self)?, dim, &index, &src, options)
+        let (index, src) = (operand(OP, "`index`", index)?, operand(OP, "`src`", src)?);
+        crate::scatter_into_with(&mut output(OP, "`self`", self)?, dim, &index, &src, options)
     }
 
     fn scatter_add<I: IndexElem, DI: Dimension, DS: Dimension>(
@@ -741,7 +741,7 @@ impl<T, D: Dimension> GatherExt<T, D> for ArrayRef<T, D> {
         T: Accumulate,
     {
         const OP: &str = "scatter_add";
-        let (index, src) = (operand(OP, "index", index)?, operand(OP, "src", src)?);
+        let (index, src) = (operand(OP, "`index`", index)?, operand(OP, "`src`", src)?);
         modified_copy(OP, self, |dest| {
             crate::scatter_add_into_with(dest, dim, &index, &src, options)
         })
@@ -770,8 +770,8 @@ impl<T, D: Dimension> GatherExt<T, D> for ArrayRef<T, D> {
         T: Accumulate,
     {
         const OP: &str = "scatter_add_into";
-        let (index, src) = (operand(OP, "index", index)?, operand(OP, "src", src)?);
-        let mut dest = output(OP, "self", self)?;
+        let (index, src) = (operand(OP, "`index`", index)?, operand(OP, "`src`", src)?);
+        let mut dest = output(OP, "`self`", self)?;
         crate::scatter_add_into_with(&mut dest, dim, &index, &src, options)
     }
 
@@ -786,7 +786,7 @@ impl<T, D: Dimension> GatherExt<T, D> for ArrayRef<T, D> {
         T: Element,
     {
         const OP: &str = "index_select";
-        let (src, index) = (operand(OP, "self", self)?, operand(OP, "index", index)?);
+        let (src, index) = (operand(OP, "`self`", self)?, operand(OP, "`index`", index)?);
         to_array(crate::index_select(&src, dim, &index)?)
     }
 
@@ -799,7 +799,10 @@ impl<T, D: Dimension> GatherExt<T, D> for ArrayRef<T, D> {
         T: Element,
     {
         const OP: &str = "take_along_axis";
-        let (arr, indices) = (operand(OP, "self", self)?, operand(OP, "indices", indices)?);
+        let (arr, indices) = (
+            operand(OP, "`self`", self)?,
+            operand(OP, "`indices`", indices)?,
+        );
         to_array(crate::take_along_axis(&arr, &indices, axis)?)
     }
 
@@ -875,7 +878,7 @@ mod tests {
                 op: "gather",
                 reason,
             }) => {
-                assert!(reason.starts_with("self "), "{reason}");
+                assert!(reason.starts_with("`self` "), "{reason}");
                 assert!(reason.contains("copy_if_gapped"), "{reason}");
             }
             other => panic!("expected a refusal, got {other:?}"),

@@ -158,20 +158,23 @@ fn gapped_arrays_are_refused_with_their_name() {
         Err(e) => panic!("expected a refusal, got {e}"),
         Ok(()) => panic!("expected a refusal, got Ok"),
     };
-    assert_eq!(name(gapped.gather(1, &idx).map(drop)), "gather: self");
-    assert_eq!(name(src.gather(1, &gapped_idx).map(drop)), "gather: index");
+    assert_eq!(name(gapped.gather(1, &idx).map(drop)), "gather: `self`");
+    assert_eq!(
+        name(src.gather(1, &gapped_idx).map(drop)),
+        "gather: `index`"
+    );
     assert_eq!(
         name(src.index_select(0, &gapped_idx.row(0)).map(drop)),
-        "index_select: index"
+        "index_select: `index`"
     );
     assert_eq!(
         name(gapped.take_along_axis(&idx, 1).map(drop)),
-        "take_along_axis: self"
+        "take_along_axis: `self`"
     );
     let zeros = Array2::<i32>::zeros((2, 3));
     assert_eq!(
         name(zeros.scatter(1, &gapped_idx, &vals).map(drop)),
-        "scatter: index"
+        "scatter: `index`"
     );
     assert_eq!(
         name(
@@ -179,25 +182,25 @@ fn gapped_arrays_are_refused_with_their_name() {
                 .scatter_add(1, &idx, &gapped.slice(s![..2, ..]))
                 .map(drop)
         ),
-        "scatter_add: src"
+        "scatter_add: `src`"
     );
 
     // A gapped output or in-place `self`: refused and left untouched.
     let mut wide = Array2::<i32>::from_elem((2, 6), -1);
     assert_eq!(
         name(src.gather_into(1, &idx, &mut wide.slice_mut(s![.., ..;2]))),
-        "gather_into: out"
+        "gather_into: `out`"
     );
     assert_eq!(
         name(wide.slice_mut(s![.., 1..;2]).scatter_into(1, &idx, &vals)),
-        "scatter_into: self"
+        "scatter_into: `self`"
     );
     assert_eq!(
         name(
             wide.slice_mut(s![.., 1..4])
                 .scatter_add_into(1, &idx, &vals)
         ),
-        "scatter_add_into: self"
+        "scatter_add_into: `self`"
     );
     assert!(wide.iter().all(|&v| v == -1));
 
