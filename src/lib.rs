@@ -139,7 +139,7 @@
 //! |---|---|---|
 //! | `rayon` | yes | parallel rows in the caller's rayon pool; without it the crate builds and runs single-threaded, with the same API |
 //! | `half` | no | `half::f16` / `half::bf16` as elements, for `scatter_add` and for the losses (re-exported as `fastgather::half`) |
-//! | `ndarray` | no | [`GatherExt`] (ndarray 0.17): `gather`, `gather_into`, `scatter`, `scatter_add`, `index_select`, `take_along_axis` as methods of every ndarray array, returning `Array`s; `fastgather::nd`: zero-copy views of any array (negative and zero strides included; gapped arrays are an error unless copied explicitly) |
+//! | `ndarray` | no | `fastgather::GatherExt` (ndarray 0.17): `gather`, `gather_into`, `scatter`, `scatter_add`, `index_select`, `take_along_axis` as methods of every ndarray array, returning `Array`s; `fastgather::nd`: zero-copy views of any array (negative and zero strides included; gapped arrays are an error unless copied explicitly) |
 //!
 //! ## Safety story
 //!

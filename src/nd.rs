@@ -340,10 +340,10 @@ impl<T, D> sealed::Sealed for ndarray::ArrayRef<T, D> {}
 ///   see the [module docs](self) and [`copy_if_gapped`](Self::copy_if_gapped).
 /// - Results are owned C-order `Array`s. `gather` returns the index's
 ///   dimension type; the others return the source's (`Array<T, D>`).
-/// - Errors are the same [`GatherError`]s, in the same order, as the
-///   [`TensorView`] functions; bad input never panics. On an error, an output
-///   or `self` of an `*_into` method may have been partly written only if the
-///   error is a bad index value found while writing, as with the view functions.
+/// - Errors are the same [`GatherError`]s as the [`TensorView`] functions'
+///   (after the gapped-operand check); bad input never panics. As there, an
+///   `*_into` method's output may be partly written only on an out-of-range
+///   index value, and is untouched on any other error.
 ///
 /// Sealed: implemented only for `ArrayRef`.
 ///
