@@ -52,9 +52,9 @@
 //! output is a [`GatherError::InvalidViewOp`] naming the operand. Copying is
 //! one explicit call:
 //!
-//! - [`GatherExt::copy_if_gapped`] borrows an array that can be used in place
-//!   and copies a gapped one into C order; the `CowArray` it returns says
-//!   which happened (`is_view()`);
+//! - [`GatherExt::copy_if_gapped`] (or the function [`copy_if_gapped`]) borrows
+//!   an array that can be used in place and copies a gapped one into C order;
+//!   the `CowArray` it returns says which happened (`is_view()`);
 //! - for an output, gather into a new array and `assign` it.
 //!
 //! ```
@@ -262,6 +262,32 @@ impl<T> From<Tensor<T>> for ArrayD<T> {
     fn from(t: Tensor<T>) -> Self {
         into_array(t)
     }
+}
+
+/// An array as fastgather can read it in place: borrowed if it is not gapped,
+/// else copied into C order; [`GatherExt::copy_if_gapped`] as a function.
+///
+/// Takes what [`view`] takes, so a view passed by value (`a.slice(..)`) gives a
+/// `CowArray` that borrows the data, not the temporary view.
+///
+/// ```
+/// use fastgather::{nd::copy_if_gapped, GatherExt};
+/// use ndarray::{array, s};
+/// let a = array![[1, 2, 3, 4], [5, 6, 7, 8]];
+/// let odd_columns = copy_if_gapped(a.slice(s![.., 1..;2]))?;
+/// assert!(odd_columns.is_owned());
+/// assert_eq!(odd_columns.gather(1, &array![[1i64], [0]])?, array![[4], [6]]);
+/// assert!(copy_if_gapped(a.slice(s![..;-1, ..]))?.is_view());
+/// # Ok::<(), fastgather::GatherError>(())
+/// ```
+pub fn copy_if_gapped<'a, T: Clone + 'a, D: Dimension>(
+    a: impl AsArray<'a, T, D>,
+) -> Result<CowArray<'a, T, D>, GatherError> {
+    let v: ArrayView<'a, T, D> = a.into();
+    if try_view(&v)?.is_some() {
+        return Ok(CowArray::from(v));
+    }
+    c_order_copy(&v).map(CowArray::from)
 }
 
 /// An operand read in place: `what` names it in the error if it is gapped.
@@ -604,6 +630,10 @@ pub trait GatherExt<T, D: Dimension>: sealed::Sealed {
     /// assert!(copy.is_owned());
     /// assert_eq!(copy.gather(0, &array![[1i64, 0]]).unwrap(), array![[5, 3]]);
     /// ```
+    ///
+    /// The result borrows `self`; for a temporary view (`a.slice(..)`), the
+    /// free function [`copy_if_gapped`](fn@copy_if_gapped) takes the view by
+    /// value and borrows the data instead.
     fn copy_if_gapped(&self) -> Result<CowArray<'_, T, D>, GatherError>
     where
         T: Clone;
@@ -810,11 +840,7 @@ impl<T, D: Dimension> GatherExt<T, D> for ArrayRef<T, D> {
     where
         T: Clone,
     {
-        let v = self.view();
-        if try_view(&v)?.is_some() {
-            return Ok(CowArray::from(v));
-        }
-        c_order_copy(self).map(CowArray::from)
+        copy_if_gapped(self.view())
     }
 }
 

@@ -17,7 +17,7 @@ use ndarray::{
 mod common;
 
 use common::Rng;
-use fastgather::nd::{into_array, view, view_mut};
+use fastgather::nd::{copy_if_gapped, into_array, view, view_mut};
 
 fn cube() -> Array3<i32> {
     Array3::from_shape_fn((3, 4, 5), |(i, j, k)| (100 * i + 10 * j + k) as i32)
@@ -212,6 +212,11 @@ fn gapped_arrays_are_refused_with_their_name() {
         copy.gather(1, &idx).unwrap(),
         gapped.to_owned().gather(1, &idx).unwrap()
     );
+    // The function form takes the view by value: the result outlives it.
+    let copy = copy_if_gapped(src.slice(s![.., ..;2])).unwrap();
+    assert!(copy.is_owned());
+    assert_eq!(copy, gapped);
+    assert!(copy_if_gapped(src.slice(s![1.., ..;-1])).unwrap().is_view());
     // Non-in-place scatters copy `self` anyway (the result): a gapped one is fine.
     let out = gapped.slice(s![..2, ..]).scatter(1, &idx, &vals).unwrap();
     assert_eq!(out, array![[2, 3, 1], [6, 12, 14]]);

@@ -301,7 +301,7 @@ fn half_feature() {
 #[test]
 fn ndarray_feature() {
     // A glob import of fastgather must leave `ndarray::..` paths unambiguous.
-    use fastgather::nd::{into_array, view, view_mut};
+    use fastgather::nd::{copy_if_gapped, into_array, view, view_mut};
     use fastgather::*;
     use ndarray::{array, s, Array2, ArrayD, Axis};
 
@@ -333,7 +333,7 @@ fn ndarray_feature() {
     assert_eq!(a.take_along_axis(&idx, 1).unwrap(), picked);
     // Gapped arrays: an error, or an explicit copy.
     assert!(a.slice(s![.., ..;2]).gather(1, &idx).is_err());
-    let dense = a.slice(s![.., ..;2]).copy_if_gapped().unwrap();
+    let dense = copy_if_gapped(a.slice(s![.., ..;2])).unwrap();
     assert_eq!(
         dense.gather(1, &array![[1i64], [0]]).unwrap(),
         array![[3.0], [4.0]]
