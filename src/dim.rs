@@ -13,7 +13,8 @@ mod sealed {
 ///
 /// A negative dim counts from the end, as in torch: `-1` is the last dim. Every
 /// operation that takes a dim takes it as `impl Dim`, and one that takes a list
-/// of dims takes `&[impl Dim]`. The trait is sealed.
+/// of dims takes `&[impl Dim]`. With the `ndarray` feature, `ndarray::Axis` is a
+/// `Dim` too. The trait is sealed.
 ///
 /// ```
 /// use fastgather::{gather, TensorView};
@@ -57,6 +58,18 @@ macro_rules! dims {
     )*};
 }
 dims!(i8, i16, i32, i64, i128, isize, u8, u16, u32, u64, u128, usize);
+
+#[cfg(feature = "ndarray")]
+impl sealed::Sealed for ::ndarray::Axis {}
+
+/// ndarray's axis type, with the `ndarray` feature: `Axis(k)` is dim `k`.
+#[cfg(feature = "ndarray")]
+impl Dim for ::ndarray::Axis {
+    #[inline]
+    fn to_i128(self) -> i128 {
+        self.index() as i128
+    }
+}
 
 /// Wraps `dim` into `0..max(rank, 1)`, as torch's `maybe_wrap_dim` (a 0-d
 /// tensor accepts dims 0 and -1).

@@ -10,8 +10,15 @@
 /// Its bytes are copied verbatim, so every value that arrives in the output was
 /// a valid value in the source: NaN payloads and `-0.0` survive.
 ///
-/// Implemented for every such type; a plain struct of numbers qualifies by
-/// deriving `bytemuck::NoUninit` (or `Pod`).
+/// Implemented for every `bytemuck::NoUninit + Send + Sync` type; code generic
+/// over the element writes `T: fastgather::Element` (not `T: Copy`, which is not
+/// enough). A type of your own qualifies by implementing
+/// [`bytemuck::NoUninit`], re-exported as `fastgather::bytemuck` so no extra
+/// dependency is needed: an `unsafe impl` whose safety argument is that the type
+/// is `Copy + 'static`, has no padding and every field is `NoUninit`, or, with
+/// bytemuck's `derive` feature enabled in your own `Cargo.toml`,
+/// `#[derive(NoUninit)]` (which checks this at compile time; through the
+/// re-export, add `#[bytemuck(crate = "fastgather::bytemuck")]`).
 ///
 /// ```
 /// use fastgather::{gather, TensorView};
@@ -28,7 +35,53 @@
 /// assert_eq!(out.as_slice()[0].to_bits(), 0x7ff8_0000_dead_beef);
 /// assert!(out.as_slice()[1].is_sign_negative());
 /// ```
+///
+/// A type of your own, and code generic over the element:
+///
+/// ```
+/// use fastgather::{bytemuck, gather, Element, Tensor, TensorView};
+///
+/// #[derive(Clone, Copy, Debug, PartialEq)]
+/// #[repr(C)]
+/// struct Rgb {
+///     r: u8,
+///     g: u8,
+///     b: u8,
+/// }
+/// // SAFETY: `Rgb` is `Copy + 'static` and `repr(C)` with three `u8` fields:
+/// // no padding, and every field is `NoUninit`.
+/// unsafe impl bytemuck::NoUninit for Rgb {}
+///
+/// fn reversed<T: Element>(v: &[T]) -> Tensor<T> {
+///     let idx: Vec<i64> = (0..v.len() as i64).rev().collect();
+///     let src = TensorView::new(v, &[v.len()]).unwrap();
+///     gather(&src, 0, &TensorView::new(&idx, &[v.len()]).unwrap()).unwrap()
+/// }
+/// let px = [Rgb { r: 1, g: 2, b: 3 }, Rgb { r: 4, g: 5, b: 6 }];
+/// assert_eq!(reversed(&px).as_slice(), &[px[1], px[0]]);
+/// ```
+///
+/// `T: Copy` is not enough, and the compiler says what to write instead:
+///
+/// ```compile_fail,E0277
+/// use fastgather::{gather, Tensor, TensorView};
+/// fn first<T: Copy>(src: &TensorView<'_, T>) -> Tensor<T> {
+///     let idx = TensorView::new(&[0i64], &[1]).unwrap();
+///     gather(src, 0, &idx).unwrap() // error: `T` is not a fastgather element
+/// }
+/// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a fastgather element",
+    label = "not a `fastgather::Element`",
+    note = "for a generic element type, write `T: fastgather::Element` (`Copy` is not enough)",
+    note = "elements are the types without padding or uninitialized bytes that are `Send + Sync`: \
+            integers, floats, `bool`, `char`, arrays of them, and types implementing \
+            `fastgather::bytemuck::NoUninit` (see the docs of `Element` for your own types)"
+)]
 pub trait Element: bytemuck::NoUninit + Send + Sync {}
+// `do_not_recommend`: where the bound fails, the error names `Element` (and its
+// note above) rather than this impl's `NoUninit`, `Send` and `Sync` bounds.
+#[diagnostic::do_not_recommend]
 impl<T: bytemuck::NoUninit + Send + Sync> Element for T {}
 
 /// The width dispatch sees for `T`: its size if a byte-width kernel serves it,
@@ -49,6 +102,54 @@ pub(crate) fn kernel_width<T>() -> usize {
 /// assert_eq!(250u8.accumulate(10), 4); // wrapping, as torch's uint8
 /// assert_eq!(0.5f32.accumulate(0.25), 0.75);
 /// ```
+///
+/// # Implementing it
+///
+/// Not sealed: a type of your own may implement it, and safety never depends
+/// on what `accumulate` returns (it is safe code, called by value; the kernels
+/// only store its result). The contract is about results, not soundness:
+///
+/// - `accumulate` should be a pure function of its two arguments. Each
+///   destination element receives its sums in row-major order of the index, on
+///   one thread, so results are bit-identical on any number of threads only if
+///   `accumulate` is deterministic; associativity is *not* assumed.
+/// - It may be called from any rayon thread (elements are `Send + Sync`).
+/// - If it panics, the panic reaches the caller and the destination is left
+///   partly updated (every element still holds a valid value of the type).
+/// - [`bytemuck::Zeroable`]'s all-zero value should be the additive identity,
+///   so that a sum can start from [`Tensor::zeros`](crate::Tensor::zeros), as
+///   torch's `zeros(..).scatter_add_(..)` does.
+///
+/// ```
+/// use fastgather::{bytemuck, scatter_add, Accumulate, TensorView};
+///
+/// /// A saturating 8-bit counter.
+/// #[derive(Clone, Copy, Debug, PartialEq)]
+/// #[repr(transparent)]
+/// struct Sat(u8);
+/// // SAFETY: `repr(transparent)` over a `u8`: no padding, all-zero is valid.
+/// unsafe impl bytemuck::Zeroable for Sat {}
+/// // SAFETY: as above; `Sat` is `Copy + 'static`.
+/// unsafe impl bytemuck::NoUninit for Sat {}
+/// impl Accumulate for Sat {
+///     fn accumulate(self, other: Self) -> Self {
+///         Sat(self.0.saturating_add(other.0))
+///     }
+/// }
+///
+/// let zero = TensorView::new(&[Sat(250), Sat(0)], &[2]).unwrap();
+/// let idx = TensorView::new(&[0i64, 0, 1], &[3]).unwrap();
+/// let add = TensorView::new(&[Sat(4), Sat(4), Sat(1)], &[3]).unwrap();
+/// let out = scatter_add(&zero, 0, &idx, &add).unwrap();
+/// assert_eq!(out.as_slice(), &[Sat(255), Sat(1)]);
+/// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be summed by fastgather's `scatter_add`",
+    label = "not a `fastgather::Accumulate`",
+    note = "for a generic summable element, write `T: fastgather::Accumulate`",
+    note = "implemented for the integers (wrapping), `f32`, `f64`, and with the `half` \
+            feature `f16` and `bf16`; a type of your own may implement it (see its docs)"
+)]
 pub trait Accumulate: Element + bytemuck::Zeroable {
     /// `self + other`.
     fn accumulate(self, other: Self) -> Self;

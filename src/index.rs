@@ -40,6 +40,12 @@ pub enum IndexKind {
 /// assert_eq!(u64::MAX.to_i64(), -1); // fails the range check like any negative
 /// assert_eq!(u64::MAX.to_i128(), u64::MAX as i128);
 /// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a fastgather index type",
+    label = "not a `fastgather::IndexElem`",
+    note = "indices are `i64` or `i32` (torch's dtypes), `u32`, `u64` or `usize`",
+    note = "for a generic index type, write `I: fastgather::IndexElem`"
+)]
 pub trait IndexElem: Copy + Send + Sync + 'static + sealed::Sealed {
     /// The value widened to `i64`; values that do not fit come out negative,
     /// so one unsigned compare against the bound rejects them too.

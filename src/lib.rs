@@ -139,7 +139,7 @@
 //! |---|---|---|
 //! | `rayon` | yes | parallel rows in the caller's rayon pool; without it the crate builds and runs single-threaded, with the same API |
 //! | `half` | no | `half::f16` / `half::bf16` as elements, for `scatter_add` and for the losses (re-exported as `fastgather::half`) |
-//! | `ndarray` | no | `fastgather::ndarray` (ndarray 0.17): zero-copy views of `ArrayView` / `ArrayViewMut` (negative and zero strides included) and gather, scatter, `index_select` and `take_along_axis` on arrays, returning arrays |
+//! | `ndarray` | no | `fastgather::GatherExt` (ndarray 0.17): `gather`, `gather_into`, `scatter`, `scatter_add`, `index_select`, `take_along_axis` as methods of every ndarray array, returning `Array`s; `fastgather::nd`: zero-copy views of any array (negative and zero strides included; gapped arrays are an error unless copied explicitly) |
 //!
 //! ## Safety story
 //!
@@ -185,9 +185,11 @@ mod isa;
 mod kernel;
 mod layout;
 pub mod loss;
+// Not named `ndarray`: a module of that name would make `ndarray::..` paths
+// ambiguous (E0659) in any crate that does `use fastgather::*;`.
 #[cfg(feature = "ndarray")]
 #[cfg_attr(docsrs, doc(cfg(feature = "ndarray")))]
-pub mod ndarray;
+pub mod nd;
 mod options;
 mod par;
 mod plan;
@@ -218,3 +220,12 @@ pub use view::{Tensor, TensorView, TensorViewMut};
 #[cfg(feature = "half")]
 #[cfg_attr(docsrs, doc(cfg(feature = "half")))]
 pub use half;
+
+/// The `bytemuck` crate fastgather's [`Element`] is defined by, so a crate can
+/// make its own element types (`unsafe impl fastgather::bytemuck::NoUninit`)
+/// without depending on it.
+pub use bytemuck;
+
+#[cfg(feature = "ndarray")]
+#[cfg_attr(docsrs, doc(cfg(feature = "ndarray")))]
+pub use nd::GatherExt;

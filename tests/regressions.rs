@@ -248,13 +248,13 @@ fn huge_views_fail_to_allocate_in_the_losses() {
 #[cfg(feature = "ndarray")]
 #[test]
 fn huge_broadcast_arrays_fail_to_allocate() {
-    use fastgather::ndarray::{scatter_add_array, scatter_array};
+    use fastgather::GatherExt;
     let one = ndarray::Array2::<f64>::zeros((1, 1));
     let input = one.broadcast((HUGE_ROWS, 1 << 10)).unwrap();
     let idx = ndarray::array![[0i64]];
     let v = ndarray::array![[1.0f64]];
-    assert!(is_alloc_failure(scatter_array(&input, 1, &idx, &v)));
-    assert!(is_alloc_failure(scatter_add_array(&input, 1, &idx, &v)));
+    assert!(is_alloc_failure(input.scatter(1, &idx, &v)));
+    assert!(is_alloc_failure(input.scatter_add(1, &idx, &v)));
 }
 
 // ---------------------------------------------------------------------------
@@ -532,6 +532,6 @@ fn operations_on_empty_views_with_wild_offsets() {
 #[test]
 fn ndarray_empty_views_convert() {
     let a = ndarray::Array2::<f32>::zeros((0, 3));
-    let v = fastgather::ndarray::view(&a.view()).unwrap();
+    let v = fastgather::nd::view(&a).unwrap();
     assert_eq!(v.shape(), &[0, 3]);
 }

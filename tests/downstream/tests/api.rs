@@ -301,41 +301,45 @@ fn half_feature() {
 
 #[test]
 fn ndarray_feature() {
-    use fastgather::ndarray::{
-        gather_array, gather_into_array, index_select_array, into_array, scatter_add_array,
-        scatter_array, take_along_axis_array, view, view_mut,
-    };
-    use ndarray::{array, s, Array2, ArrayD};
+    // A glob import of fastgather must leave `ndarray::..` paths unambiguous.
+    use fastgather::nd::{copy_if_gapped, into_array, view, view_mut};
+    use fastgather::*;
+    use ndarray::{array, s, Array2, ArrayD, Axis};
 
     let a = array![[1.0f32, 2.0, 3.0], [4.0, 5.0, 6.0]];
     let idx = array![[2i64], [0]];
-    let picked: Array2<f32> = gather_array(&a, 1, &idx).unwrap();
+    let picked: Array2<f32> = a.gather(1, &idx).unwrap();
     assert_eq!(picked, array![[3.0], [4.0]]);
+    assert_eq!(a.gather(Axis(1), &idx).unwrap(), picked);
     let mut out = Array2::<f32>::zeros((2, 1));
-    gather_into_array(&a.view(), 1, &idx, &mut out).unwrap();
+    a.view().gather_into(-1, &idx, &mut out).unwrap();
     assert_eq!(out, picked);
-    let t = view(&a.slice(s![.., ..;-1])).unwrap();
+    let opts = GatherOptions::new().sequential();
+    assert_eq!(a.gather_with(1, &idx, &opts).unwrap(), picked);
+    let t = view(a.slice(s![.., ..;-1])).unwrap();
     assert_eq!(t.strides(), &[3, -1]);
     let mut b = Array2::<f32>::zeros((2, 3));
-    let mut tv = view_mut(b.view_mut()).unwrap();
+    let mut tv = view_mut(&mut b).unwrap();
     *tv.get_mut(&[1, 1]).unwrap() = 9.0;
     assert_eq!(b[[1, 1]], 9.0);
     let zeros = Array2::<f32>::zeros((2, 3));
+    assert_eq!(zeros.scatter(1, &idx, &picked).unwrap()[[0, 2]], 3.0);
+    assert_eq!(zeros.scatter_add(1, &idx, &picked).unwrap()[[1, 0]], 4.0);
+    b.scatter_add_into(1, &idx, &picked).unwrap();
+    assert_eq!(b[[0, 2]], 3.0);
     assert_eq!(
-        scatter_array(&zeros, 1, &idx, &picked).unwrap()[[0, 2]],
-        3.0
-    );
-    assert_eq!(
-        scatter_add_array(&zeros, 1, &idx, &picked).unwrap()[[1, 0]],
-        4.0
-    );
-    assert_eq!(
-        index_select_array(&a, 0, &array![1i64]).unwrap(),
+        a.index_select(0, &array![1i64]).unwrap(),
         array![[4.0, 5.0, 6.0]]
     );
-    assert_eq!(take_along_axis_array(&a, &idx, 1).unwrap(), picked);
-    let d: ArrayD<f32> =
-        into_array(gather(&view(&a.view()).unwrap(), 1, &view(&idx.view()).unwrap()).unwrap());
+    assert_eq!(a.take_along_axis(&idx, 1).unwrap(), picked);
+    // Gapped arrays: an error, or an explicit copy.
+    assert!(a.slice(s![.., ..;2]).gather(1, &idx).is_err());
+    let dense = copy_if_gapped(a.slice(s![.., ..;2])).unwrap();
+    assert_eq!(
+        dense.gather(1, &array![[1i64], [0]]).unwrap(),
+        array![[3.0], [4.0]]
+    );
+    let d: ArrayD<f32> = into_array(gather(&view(&a).unwrap(), 1, &view(&idx).unwrap()).unwrap());
     assert_eq!(d.shape(), &[2, 1]);
 }
 
