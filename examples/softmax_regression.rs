@@ -9,7 +9,7 @@
 //! plain SGD step. It prints loss and accuracy per epoch and the time spent in
 //! gather and scatter.
 
-use fastgather::loss::{cross_entropy, cross_entropy_with_logits_backward, LossOptions};
+use fastgather::loss::{cross_entropy_backward, cross_entropy_from_probs, LossOptions};
 use fastgather::{GatherError, TensorView};
 use std::time::{Duration, Instant};
 
@@ -129,7 +129,7 @@ fn accuracy(logits: &[f32], y: &[i64]) -> f64 {
 fn tutorial_loss(probs: &[f32], y: &[i64], timer: &mut Duration) -> Result<f32, GatherError> {
     let n = y.len();
     let start = Instant::now();
-    let loss = cross_entropy(
+    let loss = cross_entropy_from_probs(
         &TensorView::new(probs, &[n, CLASSES])?,
         &TensorView::new(y, &[n])?,
         &LossOptions::new(),
@@ -175,7 +175,7 @@ fn main() -> Result<(), GatherError> {
             batches += 1;
             // d(mean loss)/d(logits) = (softmax - one_hot) / n; the one-hot by scatter_add.
             let start = Instant::now();
-            let dz = cross_entropy_with_logits_backward(
+            let dz = cross_entropy_backward(
                 &TensorView::new(&z, &[n, CLASSES])?,
                 &TensorView::new(&yb, &[n])?,
                 &TensorView::scalar(&one),

@@ -6,8 +6,8 @@ mod common;
 
 use common::{index_vec, uniform_vec, Rng};
 use fastgather::loss::{
-    cross_entropy, cross_entropy_with_logits, cross_entropy_with_logits_backward,
-    cross_entropy_with_logits_backward_into, log_softmax, nll_loss, LossOptions, Reduction,
+    cross_entropy, cross_entropy_backward, cross_entropy_backward_into, cross_entropy_from_probs,
+    log_softmax, nll_loss, LossOptions, Reduction,
 };
 use fastgather::{GatherError, TensorView, TensorViewMut};
 
@@ -25,7 +25,7 @@ fn close(a: &[f64], b: &[f64], tol: f64) {
     }
 }
 
-/// `F.cross_entropy(x, y, reduction, label_smoothing, ignore_index=-100)` and the
+/// `F.cross_entropy_from_probs(x, y, reduction, label_smoothing, ignore_index=-100)` and the
 /// gradient of `loss.sum()` with respect to x, from torch.
 #[allow(clippy::type_complexity)]
 fn torch_cases() -> Vec<(Reduction, f64, Vec<f64>, Vec<f64>)> {
@@ -94,7 +94,7 @@ fn fused_cross_entropy_matches_torch() {
     let y = TensorView::new(&Y, &[3]).unwrap();
     for (reduction, eps, loss, grad) in torch_cases() {
         let opts = LossOptions::new().reduction(reduction).label_smoothing(eps);
-        let got = cross_entropy_with_logits(&x, &y, &opts).unwrap();
+        let got = cross_entropy(&x, &y, &opts).unwrap();
         close(got.as_slice(), &loss, 1e-12);
         let ones = vec![1.0f64; 3];
         let one = 1.0f64;
@@ -102,12 +102,12 @@ fn fused_cross_entropy_matches_torch() {
             Reduction::None => TensorView::new(&ones, &[3]).unwrap(),
             _ => TensorView::scalar(&one),
         };
-        let back = cross_entropy_with_logits_backward(&x, &y, &g, &opts).unwrap();
+        let back = cross_entropy_backward(&x, &y, &g, &opts).unwrap();
         close(back.as_slice(), &grad, 1e-12);
         // The same in f32, within f32's precision (logits of 1e4 included).
         let x32: Vec<f32> = X.iter().map(|&v| v as f32).collect();
         let x32 = TensorView::new(&x32, &[3, 4]).unwrap();
-        let got32 = cross_entropy_with_logits(&x32, &y, &opts).unwrap();
+        let got32 = cross_entropy(&x32, &y, &opts).unwrap();
         let got32: Vec<f64> = got32.as_slice().iter().map(|&v| v as f64).collect();
         close(&got32, &loss, 1e-6);
     }
@@ -139,7 +139,7 @@ fn log_softmax_and_nll_match_torch() {
     // torch: [2.3025850929940455, 0.6931471805599453], i.e. ln 10 and ln 2.
     let want = [std::f64::consts::LN_10, std::f64::consts::LN_2];
     close(
-        cross_entropy(&p, &y, &none).unwrap().as_slice(),
+        cross_entropy_from_probs(&p, &y, &none).unwrap().as_slice(),
         &want,
         1e-15,
     );
@@ -149,7 +149,7 @@ fn log_softmax_and_nll_match_torch() {
         .collect();
     let logp = TensorView::new(&logp, &[2, 3]).unwrap();
     close(nll_loss(&logp, &y, &none).unwrap().as_slice(), &want, 1e-15);
-    let mean = cross_entropy(&p, &y, &LossOptions::new()).unwrap();
+    let mean = cross_entropy_from_probs(&p, &y, &LossOptions::new()).unwrap();
     assert_eq!(mean.shape(), &[] as &[usize]);
     close(mean.as_slice(), &[(want[0] + want[1]) / 2.0], 1e-15);
 }
@@ -166,15 +166,11 @@ fn backward_matches_finite_differences() {
             let opts = LossOptions::new().reduction(reduction).label_smoothing(eps);
             let loss = |x: &[f64]| {
                 let xv = TensorView::new(x, &[n, c]).unwrap();
-                cross_entropy_with_logits(&xv, &yv, &opts)
-                    .unwrap()
-                    .as_slice()[0]
+                cross_entropy(&xv, &yv, &opts).unwrap().as_slice()[0]
             };
             let one = 1.0f64;
             let xv = TensorView::new(&x, &[n, c]).unwrap();
-            let grad =
-                cross_entropy_with_logits_backward(&xv, &yv, &TensorView::scalar(&one), &opts)
-                    .unwrap();
+            let grad = cross_entropy_backward(&xv, &yv, &TensorView::scalar(&one), &opts).unwrap();
             let h = 1e-6;
             for k in 0..n * c {
                 let (mut up, mut down) = (x.clone(), x.clone());
@@ -204,17 +200,17 @@ fn threads_do_not_change_results() {
     let xv = TensorView::new(&x, &[n, c]).unwrap();
     let yv = TensorView::new(&y, &[n]).unwrap();
     let opts = LossOptions::new().label_smoothing(0.05);
-    let many = cross_entropy_with_logits(&xv, &yv, &opts).unwrap();
+    let many = cross_entropy(&xv, &yv, &opts).unwrap();
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(1)
         .build()
         .unwrap();
-    let one = pool.install(|| cross_entropy_with_logits(&xv, &yv, &opts).unwrap());
+    let one = pool.install(|| cross_entropy(&xv, &yv, &opts).unwrap());
     assert_eq!(many.as_slice()[0].to_bits(), one.as_slice()[0].to_bits());
     let g = 1.0f32;
     let gv = TensorView::scalar(&g);
-    let a = cross_entropy_with_logits_backward(&xv, &yv, &gv, &opts).unwrap();
-    let b = pool.install(|| cross_entropy_with_logits_backward(&xv, &yv, &gv, &opts).unwrap());
+    let a = cross_entropy_backward(&xv, &yv, &gv, &opts).unwrap();
+    let b = pool.install(|| cross_entropy_backward(&xv, &yv, &gv, &opts).unwrap());
     assert!(a
         .as_slice()
         .iter()
@@ -237,7 +233,7 @@ fn threads_do_not_change_results() {
 fn loss_errors() {
     let x = TensorView::new(&X, &[3, 4]).unwrap();
     let bad = TensorView::new(&[3i64, 4, 0], &[3]).unwrap();
-    let err = cross_entropy_with_logits(&x, &bad, &LossOptions::new()).unwrap_err();
+    let err = cross_entropy(&x, &bad, &LossOptions::new()).unwrap_err();
     assert_eq!(
         err,
         fastgather::GatherError::IndexOutOfBounds {
@@ -248,15 +244,15 @@ fn loss_errors() {
         }
     );
     let short = TensorView::new(&[0i64, 1], &[2]).unwrap();
-    assert!(cross_entropy_with_logits(&x, &short, &LossOptions::new()).is_err());
+    assert!(cross_entropy(&x, &short, &LossOptions::new()).is_err());
     let y = TensorView::new(&Y, &[3]).unwrap();
     let smoothing = LossOptions::new().label_smoothing(1.5);
-    assert!(cross_entropy_with_logits(&x, &y, &smoothing).is_err());
+    assert!(cross_entropy(&x, &y, &smoothing).is_err());
     let flat = TensorView::new(&X, &[12]).unwrap();
     assert!(log_softmax(&flat).is_err());
     // Every row ignored: the mean is 0/0, as in torch.
     let ignored = TensorView::new(&[-100i64; 3], &[3]).unwrap();
-    let l = cross_entropy_with_logits(&x, &ignored, &LossOptions::new()).unwrap();
+    let l = cross_entropy(&x, &ignored, &LossOptions::new()).unwrap();
     assert!(l.as_slice()[0].is_nan());
 }
 
@@ -274,9 +270,8 @@ fn strided_logits() {
     let opts = LossOptions::new()
         .reduction(Reduction::None)
         .label_smoothing(0.2);
-    let want =
-        cross_entropy_with_logits(&TensorView::new(&X, &[3, 4]).unwrap(), &y, &opts).unwrap();
-    assert_eq!(cross_entropy_with_logits(&xv, &y, &opts).unwrap(), want);
+    let want = cross_entropy(&TensorView::new(&X, &[3, 4]).unwrap(), &y, &opts).unwrap();
+    assert_eq!(cross_entropy(&xv, &y, &opts).unwrap(), want);
 }
 
 /// The definition in f64: per-row loss, and the gradient of the summed loss.
@@ -312,9 +307,9 @@ fn row_lengths_around_blocks() {
         let ones = vec![1.0f64; n];
         let gv = TensorView::new(&ones, &[n]).unwrap();
         let xv = TensorView::new(&x, &[n, c]).unwrap();
-        let loss = cross_entropy_with_logits(&xv, &yv, &opts).unwrap();
+        let loss = cross_entropy(&xv, &yv, &opts).unwrap();
         close(loss.as_slice(), &want_loss, 1e-12);
-        let grad = cross_entropy_with_logits_backward(&xv, &yv, &gv, &opts).unwrap();
+        let grad = cross_entropy_backward(&xv, &yv, &gv, &opts).unwrap();
         close(grad.as_slice(), &want_grad, 1e-12);
 
         let x32: Vec<f32> = x.iter().map(|&v| v as f32).collect();
@@ -322,9 +317,9 @@ fn row_lengths_around_blocks() {
         let xv = TensorView::new(&x32, &[n, c]).unwrap();
         let gv = TensorView::new(&ones32, &[n]).unwrap();
         let widen = |v: &[f32]| v.iter().map(|&v| v as f64).collect::<Vec<_>>();
-        let loss = cross_entropy_with_logits(&xv, &yv, &opts).unwrap();
+        let loss = cross_entropy(&xv, &yv, &opts).unwrap();
         close(&widen(loss.as_slice()), &want_loss, 2e-6);
-        let grad = cross_entropy_with_logits_backward(&xv, &yv, &gv, &opts).unwrap();
+        let grad = cross_entropy_backward(&xv, &yv, &gv, &opts).unwrap();
         close(&widen(grad.as_slice()), &want_grad, 2e-6);
         let ls = log_softmax(&xv).unwrap();
         for r in 0..n {
@@ -352,15 +347,14 @@ fn special_values() {
     let yv = TensorView::new(&y, &[4]).unwrap();
     let xv = TensorView::new(&x, &[4, c]).unwrap();
     let opts = LossOptions::new().reduction(Reduction::None);
-    let loss = cross_entropy_with_logits(&xv, &yv, &opts).unwrap();
+    let loss = cross_entropy(&xv, &yv, &opts).unwrap();
     let l = loss.as_slice();
     assert!(l[0].is_nan() && l[1].is_nan(), "{l:?}");
     assert_eq!(l[2], 0.0);
     assert!((l[3] - (c as f32).ln()).abs() < 1e-6);
     let ones = [1.0f32; 4];
     let g =
-        cross_entropy_with_logits_backward(&xv, &yv, &TensorView::new(&ones, &[4]).unwrap(), &opts)
-            .unwrap();
+        cross_entropy_backward(&xv, &yv, &TensorView::new(&ones, &[4]).unwrap(), &opts).unwrap();
     let g = g.as_slice();
     assert!(g[..2 * c].iter().all(|v| v.is_nan()));
     assert!(g[2 * c..3 * c].iter().all(|&v| v == 0.0));
@@ -377,14 +371,14 @@ fn backward_into_buffers() {
     let opts = LossOptions::new().label_smoothing(0.1);
     let one = 1.0f64;
     let g = TensorView::scalar(&one);
-    let want = cross_entropy_with_logits_backward(&x, &y, &g, &opts).unwrap();
+    let want = cross_entropy_backward(&x, &y, &g, &opts).unwrap();
     assert!(
         want.as_slice()[8..].iter().all(|&v| v == 0.0),
         "ignored row"
     );
 
     let mut buf = [7.0f64; 12];
-    cross_entropy_with_logits_backward_into(
+    cross_entropy_backward_into(
         &x,
         &y,
         &g,
@@ -400,7 +394,7 @@ fn backward_into_buffers() {
         .unwrap()
         .transpose(0, 1)
         .unwrap();
-    cross_entropy_with_logits_backward_into(&x, &y, &g, &opts, &mut view_t).unwrap();
+    cross_entropy_backward_into(&x, &y, &g, &opts, &mut view_t).unwrap();
     for r in 0..3 {
         for k in 0..4 {
             assert_eq!(buf_t[k * 3 + r], want.as_slice()[r * 4 + k]);
@@ -408,7 +402,7 @@ fn backward_into_buffers() {
     }
 
     let mut small = [7.0f64; 8];
-    let err = cross_entropy_with_logits_backward_into(
+    let err = cross_entropy_backward_into(
         &x,
         &y,
         &g,

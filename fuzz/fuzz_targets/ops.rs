@@ -11,7 +11,7 @@
 //!    contiguous tensor.
 //! 2. `index_select` and `take_along_axis` equal naive loops over the source;
 //!    index values are checked even where the result is empty.
-//! 3. `loss::cross_entropy_with_logits` and its backward never panic, and for
+//! 3. `loss::cross_entropy` and its backward never panic, and for
 //!    finite logits match an f64 evaluation of the definition.
 //! Every `bool` and `char` output is a valid value.
 //!
@@ -24,7 +24,7 @@ mod common;
 use arbitrary::Unstructured;
 use common::{bits, byte, first_invalid, for_each_pos, layout, raw_i64, size, splitmix64, Elem};
 use fastgather::loss::{
-    cross_entropy_with_logits, cross_entropy_with_logits_backward, LossOptions,
+    cross_entropy, cross_entropy_backward, LossOptions,
 };
 use fastgather::{
     index_select, scatter, scatter_add, scatter_add_into_with, scatter_into_with, take_along_axis,
@@ -426,9 +426,9 @@ fn loss_case(u: &mut Unstructured<'_>) -> arbitrary::Result<()> {
     let y = TensorView::new(&labels, &[n]).unwrap();
     let eps = (byte(u) % 5) as f64 / 10.0;
     let opts = LossOptions::new().ignore_index(-1).label_smoothing(eps);
-    let got = cross_entropy_with_logits(&x, &y, &opts);
+    let got = cross_entropy(&x, &y, &opts);
     let one = 1.0f64;
-    let _ = cross_entropy_with_logits_backward(&x, &y, &TensorView::scalar(&one), &opts);
+    let _ = cross_entropy_backward(&x, &y, &TensorView::scalar(&one), &opts);
     let bad = labels
         .iter()
         .any(|&l| l != -1 && !(0..c as i64).contains(&l));
