@@ -117,7 +117,7 @@ pub(crate) fn reshape_sizes(shape: &[impl Dim], numel: usize) -> Result<Vec<usiz
     }
     if let Some(k) = inferred {
         let rest = crate::layout::numel_isize(&sizes)?;
-        if rest == 0 || numel % rest != 0 {
+        if rest == 0 || !numel.is_multiple_of(rest) {
             let given: Vec<i128> = shape.iter().map(|d| d.to_i128()).collect();
             return Err(op_err(
                 "reshape",
