@@ -73,7 +73,7 @@ fn main() -> Result<(), GatherError> {
     let picked = gather(&y_hat.view(), 1, &y_col)?;
     println!("y_hat.gather(1, y.view(-1, 1)) = {}", show(&picked));
     let ce: Vec<f32> = picked.as_slice().iter().map(|p| -p.ln()).collect();
-    println!("cross_entropy(y_hat, y) = -ln(p[label]) = {ce:?}");
+    println!("cross_entropy_from_probs(y_hat, y) = -ln(p[label]) = {ce:?}");
     let mean = ce.iter().sum::<f32>() / ce.len() as f32;
     println!("mean loss = {mean:.4}\n");
 

@@ -4,12 +4,13 @@
 //! A deterministic synthetic stand-in for MNIST (60,000 training and 10,000
 //! held-out examples, 784 features, 10 classes) is generated in-process. Each
 //! step computes logits = X·W + b, the tutorial's loss
-//! `-ln(softmax(logits).gather(1, y.view(-1, 1)))`, and the gradient of the fused
-//! cross-entropy (softmax minus a one-hot placed by `scatter_add`), then takes a
-//! plain SGD step. It prints loss and accuracy per epoch and the time spent in
+//! `-ln(softmax(logits).gather(1, y.view(-1, 1)))` (`cross_entropy_from_probs`,
+//! which takes probabilities), and the gradient of the fused cross-entropy on
+//! the logits (`cross_entropy_backward`: softmax minus a one-hot placed by
+//! `scatter_add`), then takes a plain SGD step. It prints loss and accuracy per epoch and the time spent in
 //! gather and scatter.
 
-use fastgather::loss::{cross_entropy, cross_entropy_with_logits_backward, LossOptions};
+use fastgather::loss::{cross_entropy_backward, cross_entropy_from_probs, LossOptions};
 use fastgather::{GatherError, TensorView};
 use std::time::{Duration, Instant};
 
@@ -129,13 +130,13 @@ fn accuracy(logits: &[f32], y: &[i64]) -> f64 {
 fn tutorial_loss(probs: &[f32], y: &[i64], timer: &mut Duration) -> Result<f32, GatherError> {
     let n = y.len();
     let start = Instant::now();
-    let loss = cross_entropy(
+    let loss = cross_entropy_from_probs(
         &TensorView::new(probs, &[n, CLASSES])?,
         &TensorView::new(y, &[n])?,
         &LossOptions::new(),
     )?;
     *timer += start.elapsed();
-    Ok(loss.as_slice()[0])
+    loss.item()
 }
 
 fn main() -> Result<(), GatherError> {
@@ -175,7 +176,7 @@ fn main() -> Result<(), GatherError> {
             batches += 1;
             // d(mean loss)/d(logits) = (softmax - one_hot) / n; the one-hot by scatter_add.
             let start = Instant::now();
-            let dz = cross_entropy_with_logits_backward(
+            let dz = cross_entropy_backward(
                 &TensorView::new(&z, &[n, CLASSES])?,
                 &TensorView::new(&yb, &[n])?,
                 &TensorView::scalar(&one),

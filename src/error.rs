@@ -155,6 +155,15 @@ pub enum GatherError {
         /// Bytes requested.
         bytes: usize,
     },
+    /// A loss got arguments it cannot honour: scores or targets of the wrong
+    /// shape, a class weight of the wrong length or type, a `grad_output` of
+    /// the wrong shape, or a "probability" outside `[0, 1]`.
+    InvalidLossArgument {
+        /// Which loss.
+        op: &'static str,
+        /// What was wrong, in words.
+        reason: String,
+    },
 }
 
 fn shape(s: &[usize]) -> String {
@@ -271,6 +280,7 @@ impl fmt::Display for GatherError {
             Self::AllocationFailed { bytes } => {
                 write!(f, "could not allocate {bytes} bytes for the output")
             }
+            Self::InvalidLossArgument { op, reason } => write!(f, "{op}: {reason}"),
         }
     }
 }

@@ -29,7 +29,9 @@
 //! | `input.scatter_add(dim, index, src)` | [`scatter_add`]`(&input, dim, &index, &src)` |
 //! | `input.index_select(dim, index)` | [`index_select`]`(&input, dim, &index)` |
 //! | `numpy.take_along_axis(arr, idx, axis)` | [`take_along_axis`]`(&arr, &idx, axis)` |
-//! | `F.cross_entropy(logits, y)` | [`loss::cross_entropy_with_logits`]`(&logits, &y, &LossOptions::new())` |
+//! | `F.cross_entropy(logits, y)` | [`loss::cross_entropy`]`(&logits, &y, &LossOptions::new())` |
+//! | `F.cross_entropy(logits, probs)` (class-probability targets) | [`loss::cross_entropy_with_probs_target`] |
+//! | `-ln(y_hat.gather(1, y.view(-1, 1)))` (on probabilities) | [`loss::cross_entropy_from_probs`] |
 //! | `F.nll_loss(log_probs, y)` | [`loss::nll_loss`] |
 //! | `F.log_softmax(x, 1)` | [`loss::log_softmax`] |
 //! | `torch.tensor(data).view(2, 3)` | [`TensorView::new`]`(&data, &[2, 3])` |

@@ -3,7 +3,7 @@
 //! type; the losses computing in f32 and rounding once.
 
 use fastgather::half::{bf16, f16};
-use fastgather::loss::{cross_entropy_with_logits, log_softmax, LossOptions, Reduction};
+use fastgather::loss::{cross_entropy, log_softmax, LossOptions, Reduction};
 use fastgather::{
     gather, gather_with, index_select, reference, scatter, scatter_add, take_along_axis,
     GatherOptions, Isa, Tensor, TensorView,
@@ -99,7 +99,7 @@ fn half_losses_round_once_from_f32() {
     let logits32 = [2.0f32, 0.5, -1.0, 0.0, 1.0, 3.0];
     let labels = TensorView::new(&[0i64, 2], &[2]).unwrap();
     let opts = LossOptions::new().reduction(Reduction::None);
-    let want = cross_entropy_with_logits(
+    let want = cross_entropy(
         &TensorView::new(&logits32, &[2, 3]).unwrap(),
         &labels,
         &opts,
@@ -107,8 +107,7 @@ fn half_losses_round_once_from_f32() {
     .unwrap();
 
     let h = f16s(&logits32);
-    let got =
-        cross_entropy_with_logits(&TensorView::new(&h, &[2, 3]).unwrap(), &labels, &opts).unwrap();
+    let got = cross_entropy(&TensorView::new(&h, &[2, 3]).unwrap(), &labels, &opts).unwrap();
     for (g, w) in got.as_slice().iter().zip(want.as_slice()) {
         assert_eq!(
             *g,

@@ -4,9 +4,8 @@
 //! with offsets anywhere.
 
 use fastgather::loss::{
-    cross_entropy, cross_entropy_with_logits, cross_entropy_with_logits_backward,
-    cross_entropy_with_logits_backward_into, gather_backward, log_softmax, nll_loss, LossOptions,
-    Reduction,
+    cross_entropy, cross_entropy_backward, cross_entropy_backward_into, cross_entropy_from_probs,
+    gather_backward, log_softmax, nll_loss, LossOptions, Reduction,
 };
 use fastgather::{
     explain, gather, gather_into, gather_with, index_select, reference, scatter, scatter_add,
@@ -136,12 +135,12 @@ fn losses_of_empty_huge_views() {
     let ignored = TensorView::with_strides(&ignored, &[n], &[0], 0).unwrap();
     let opts = LossOptions::new();
     let bad = out_of_bounds(0, &[0], 1, 0);
-    assert_eq!(cross_entropy(&x, &zeros, &opts).unwrap_err(), bad);
-    assert_eq!(nll_loss(&x, &zeros, &opts).unwrap_err(), bad);
     assert_eq!(
-        cross_entropy_with_logits(&x, &zeros, &opts).unwrap_err(),
+        cross_entropy_from_probs(&x, &zeros, &opts).unwrap_err(),
         bad
     );
+    assert_eq!(nll_loss(&x, &zeros, &opts).unwrap_err(), bad);
+    assert_eq!(cross_entropy(&x, &zeros, &opts).unwrap_err(), bad);
     // Every row ignored: a mean over no rows is NaN and a sum 0, as torch's.
     type Loss = fn(
         &TensorView<'_, f32>,
@@ -149,9 +148,9 @@ fn losses_of_empty_huge_views() {
         &LossOptions,
     ) -> Result<Tensor<f32>, GatherError>;
     let losses: [(&str, Loss); 3] = [
-        ("cross_entropy", cross_entropy),
+        ("cross_entropy_from_probs", cross_entropy_from_probs),
         ("nll_loss", nll_loss),
-        ("cross_entropy_with_logits", cross_entropy_with_logits),
+        ("cross_entropy", cross_entropy),
     ];
     for (name, loss) in losses {
         let mean = loss(&x, &ignored, &opts).unwrap();
@@ -170,8 +169,7 @@ fn losses_of_empty_huge_views() {
     }
     // The gradient of no class is empty.
     let one = 1.0f32;
-    let grad =
-        cross_entropy_with_logits_backward(&x, &ignored, &TensorView::scalar(&one), &opts).unwrap();
+    let grad = cross_entropy_backward(&x, &ignored, &TensorView::scalar(&one), &opts).unwrap();
     assert_eq!((grad.shape(), grad.len()), (&[n, 0][..], 0));
     let grad = gather_backward(
         &x,
@@ -223,17 +221,17 @@ fn huge_views_fail_to_allocate_in_the_losses() {
     let labels = TensorView::with_strides(&label, &[HUGE_ROWS], &[0], 0).unwrap();
     for reduction in [Reduction::None, Reduction::Mean, Reduction::Sum] {
         let opts = LossOptions::new().reduction(reduction);
-        assert!(is_alloc_failure(cross_entropy(&x, &labels, &opts)));
-        assert!(is_alloc_failure(nll_loss(&x, &labels, &opts)));
-        assert!(is_alloc_failure(cross_entropy_with_logits(
+        assert!(is_alloc_failure(cross_entropy_from_probs(
             &x, &labels, &opts
         )));
+        assert!(is_alloc_failure(nll_loss(&x, &labels, &opts)));
+        assert!(is_alloc_failure(cross_entropy(&x, &labels, &opts)));
         let g = [1.0f64];
         let g = match reduction {
             Reduction::None => TensorView::with_strides(&g, &[HUGE_ROWS], &[0], 0).unwrap(),
             _ => TensorView::scalar(&g[0]),
         };
-        assert!(is_alloc_failure(cross_entropy_with_logits_backward(
+        assert!(is_alloc_failure(cross_entropy_backward(
             &x, &labels, &g, &opts
         )));
     }
@@ -241,7 +239,7 @@ fn huge_views_fail_to_allocate_in_the_losses() {
     // A label out of range is still found first, without a pass over the rows.
     let bad = [1024i64];
     let bad = TensorView::with_strides(&bad, &[HUGE_ROWS], &[0], 0).unwrap();
-    let e = cross_entropy_with_logits(&x, &bad, &LossOptions::new()).unwrap_err();
+    let e = cross_entropy(&x, &bad, &LossOptions::new()).unwrap_err();
     assert_eq!(e, out_of_bounds(1024, &[0], 1, 1024));
 }
 
@@ -395,13 +393,8 @@ fn empty_operands_follow_torch() {
     // Losses of no rows.
     let labels = TensorView::<i64>::new(&[], &[0]).unwrap();
     let opts = LossOptions::new().reduction(Reduction::None);
-    assert_eq!(
-        cross_entropy_with_logits(&empty, &labels, &opts)
-            .unwrap()
-            .shape(),
-        &[0]
-    );
-    let mean = cross_entropy_with_logits(&empty, &labels, &LossOptions::new()).unwrap();
+    assert_eq!(cross_entropy(&empty, &labels, &opts).unwrap().shape(), &[0]);
+    let mean = cross_entropy(&empty, &labels, &LossOptions::new()).unwrap();
     assert!(mean.as_slice()[0].is_nan());
 }
 
@@ -512,11 +505,16 @@ fn operations_on_empty_views_with_wild_offsets() {
         let labels = TensorView::with_strides(&idx_data, &[0], &[1], offset).unwrap();
         let sum = LossOptions::new().reduction(Reduction::Sum);
         assert_eq!(nll_loss(&x, &labels, &sum).unwrap().as_slice(), &[0.0]);
-        assert_eq!(cross_entropy(&x, &labels, &sum).unwrap().as_slice(), &[0.0]);
+        assert_eq!(
+            cross_entropy_from_probs(&x, &labels, &sum)
+                .unwrap()
+                .as_slice(),
+            &[0.0]
+        );
         let mut gbuf = [7.0f32; 4];
         let mut grad = TensorViewMut::with_strides(&mut gbuf, &[0, 3], &[1, 1], offset).unwrap();
         let g = 1.0f32;
-        cross_entropy_with_logits_backward_into(
+        cross_entropy_backward_into(
             &x,
             &labels,
             &TensorView::scalar(&g),

@@ -11,8 +11,10 @@
 //!    contiguous tensor.
 //! 2. `index_select` and `take_along_axis` equal naive loops over the source;
 //!    index values are checked even where the result is empty.
-//! 3. `loss::cross_entropy_with_logits` and its backward never panic, and for
-//!    finite logits match an f64 evaluation of the definition.
+//! 3. `loss::cross_entropy` (on logits, with or without a class weight) and
+//!    its backward never panic, and for finite logits match an f64 evaluation
+//!    of torch's definition; `cross_entropy_from_probs` and the
+//!    class-probability forms never panic either.
 //! Every `bool` and `char` output is a valid value.
 //!
 //! Shapes are small (rank 0-4, sizes 0-6); strides come from the shared
@@ -24,7 +26,8 @@ mod common;
 use arbitrary::Unstructured;
 use common::{bits, byte, first_invalid, for_each_pos, layout, raw_i64, size, splitmix64, Elem};
 use fastgather::loss::{
-    cross_entropy_with_logits, cross_entropy_with_logits_backward, LossOptions,
+    cross_entropy, cross_entropy_backward, cross_entropy_from_probs,
+    cross_entropy_with_probs_target, cross_entropy_with_probs_target_backward, LossOptions,
 };
 use fastgather::{
     index_select, scatter, scatter_add, scatter_add_into_with, scatter_into_with, take_along_axis,
@@ -425,10 +428,29 @@ fn loss_case(u: &mut Unstructured<'_>) -> arbitrary::Result<()> {
     let x = TensorView::new(&logits, &[n, c]).unwrap();
     let y = TensorView::new(&labels, &[n]).unwrap();
     let eps = (byte(u) % 5) as f64 / 10.0;
-    let opts = LossOptions::new().ignore_index(-1).label_smoothing(eps);
-    let got = cross_entropy_with_logits(&x, &y, &opts);
+    // A class weight (of c classes, or a wrong length) half the time.
+    let weight: Option<Vec<f64>> = (byte(u) & 1 == 1).then(|| {
+        let len = if byte(u) % 8 == 0 { c + 1 } else { c };
+        (0..len).map(|k| (k % 4 + 1) as f64 / 2.0).collect()
+    });
+    let mut opts = LossOptions::new().ignore_index(-1).label_smoothing(eps);
+    if let Some(w) = &weight {
+        opts = opts.weight(&TensorView::new(w, &[w.len()]).unwrap());
+    }
+    let got = cross_entropy(&x, &y, &opts);
     let one = 1.0f64;
-    let _ = cross_entropy_with_logits_backward(&x, &y, &TensorView::scalar(&one), &opts);
+    let g = TensorView::scalar(&one);
+    let _ = cross_entropy_backward(&x, &y, &g, &opts);
+    let plain = opts.clone().label_smoothing(0.0);
+    let _ = cross_entropy_from_probs(&x, &y, &plain);
+    let soft = opts.clone().no_ignore_index();
+    let _ = cross_entropy_with_probs_target(&x, &x, &soft);
+    let _ = cross_entropy_with_probs_target_backward(&x, &x, &g, &soft);
+    let w = |k: usize| weight.as_ref().map_or(1.0, |w| w[k]);
+    if weight.as_ref().is_some_and(|w| w.len() != c) {
+        assert!(got.is_err(), "a weight of the wrong length: {got:?}");
+        return Ok(());
+    }
     let bad = labels
         .iter()
         .any(|&l| l != -1 && !(0..c as i64).contains(&l));
@@ -436,7 +458,7 @@ fn loss_case(u: &mut Unstructured<'_>) -> arbitrary::Result<()> {
         Err(_) => assert!(bad, "{got:?}"),
         Ok(loss) => {
             assert!(!bad);
-            let (mut total, mut count) = (0.0f64, 0);
+            let (mut total, mut count, mut weight_sum) = (0.0f64, 0, 0.0f64);
             for r in 0..n {
                 if labels[r] == -1 {
                     continue;
@@ -444,12 +466,16 @@ fn loss_case(u: &mut Unstructured<'_>) -> arbitrary::Result<()> {
                 let row = &logits[r * c..(r + 1) * c];
                 let m = row.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
                 let lse = m + row.iter().map(|v| (v - m).exp()).sum::<f64>().ln();
-                let mean = row.iter().sum::<f64>() / c as f64;
-                total += (1.0 - eps) * (lse - row[labels[r] as usize]) + eps * (lse - mean);
+                let y = labels[r] as usize;
+                // torch's smoothing term: Σ_k w[k]·(lse - x_k) / C.
+                let smooth: f64 = row.iter().enumerate().map(|(k, v)| w(k) * (lse - v)).sum();
+                total += (1.0 - eps) * w(y) * (lse - row[y]) + eps * smooth / c as f64;
                 count += 1;
+                weight_sum += w(y);
             }
-            let want = total / count as f64;
-            let v = loss.as_slice()[0];
+            // A weighted mean divides by the labels' weights.
+            let want = total / weight_sum;
+            let v = loss.item().unwrap();
             let finite = logits.iter().all(|v| v.is_finite());
             if finite && count > 0 {
                 assert!(

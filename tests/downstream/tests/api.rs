@@ -3,7 +3,7 @@
 //! change would be a break.
 
 use fastgather::loss::{
-    cross_entropy, cross_entropy_with_logits, cross_entropy_with_logits_backward, gather_backward,
+    cross_entropy_from_probs, cross_entropy, cross_entropy_backward, gather_backward,
     log_softmax, nll_loss, LossFloat, LossOptions, Reduction,
 };
 use fastgather::{
@@ -218,7 +218,7 @@ fn losses() {
         .reduction(Reduction::Mean)
         .ignore_index(-100)
         .label_smoothing(0.0);
-    let fused = cross_entropy_with_logits(&logits, &labels, &opts).unwrap();
+    let fused = cross_entropy(&logits, &labels, &opts).unwrap();
     let probs: Vec<f32> = log_softmax(&logits)
         .unwrap()
         .as_slice()
@@ -226,7 +226,7 @@ fn losses() {
         .map(|v| v.exp())
         .collect();
     let probs = TensorView::new(&probs, &[2, 3]).unwrap();
-    let plain = cross_entropy(&probs, &labels, &opts).unwrap();
+    let plain = cross_entropy_from_probs(&probs, &labels, &opts).unwrap();
     assert!((fused.as_slice()[0] - plain.as_slice()[0]).abs() < 1e-5);
     let log_probs = log_softmax(&logits).unwrap();
     let nll = nll_loss(
@@ -237,7 +237,7 @@ fn losses() {
     .unwrap();
     assert!((nll.as_slice()[0] - fused.as_slice()[0]).abs() < 1e-5);
     let one = 1.0f32;
-    let g = cross_entropy_with_logits_backward(&logits, &labels, &TensorView::scalar(&one), &opts)
+    let g = cross_entropy_backward(&logits, &labels, &TensorView::scalar(&one), &opts)
         .unwrap();
     assert_eq!(g.shape(), &[2, 3]);
     let gb = gather_backward(
