@@ -28,6 +28,9 @@ struct AsGather<'s, 'i, T, I> {
 }
 
 /// Either the gather to run, or an empty result already checked.
+// Lives on the stack for one call: boxing the large variant would only add
+// an allocation.
+#[allow(clippy::large_enum_variant)]
 enum Prepared<'s, 'i, T, I> {
     Gather(AsGather<'s, 'i, T, I>),
     Empty(Vec<usize>),

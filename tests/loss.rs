@@ -797,7 +797,8 @@ fn new_loss_errors() {
             value: 3,
             position: vec![0, 1, 0],
             dim: 1,
-            size: 3
+            size: 3,
+            wraps: false
         }
     );
     // Unbatched: a 0-d label, checked against dim 0.
@@ -809,7 +810,8 @@ fn new_loss_errors() {
             value: 3,
             position: vec![],
             dim: 0,
-            size: 3
+            size: 3,
+            wraps: false
         }
     );
 }
