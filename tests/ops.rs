@@ -244,8 +244,15 @@ fn index_select_matches_torch() {
             wraps: false
         })
     );
-    let two_d = TensorView::new(&[0i64, 1], &[1, 2]).unwrap();
-    assert!(index_select(&xv, 0, &two_d).is_err());
+    // An N-d index is numpy's take along the dim: its shape replaces the dim.
+    // numpy: x = arange(12).reshape(3, 4); take(x, [[2, 0], [1, 1]], axis=1)
+    let two_d = TensorView::new(&[2i64, 0, 1, 1], &[2, 2]).unwrap();
+    let t = index_select(&xv, 1, &two_d).unwrap();
+    assert_eq!(t.shape(), &[3, 2, 2]);
+    assert_eq!(t.as_slice(), &[2, 0, 1, 1, 6, 4, 5, 5, 10, 8, 9, 9]);
+    let rows = index_select(&xv, 0, &two_d.slice(1, 0, 1, 1).unwrap()).unwrap();
+    assert_eq!(rows.shape(), &[2, 1, 4]);
+    assert_eq!(rows.as_slice(), &[8, 9, 10, 11, 4, 5, 6, 7]);
 }
 
 #[test]
@@ -307,17 +314,19 @@ fn index_modes() {
             .collect::<Vec<_>>(),
         vec![true, true, false, true, true, true]
     );
-    // Wrap: -1 and -3 wrap; 3 does not.
+    // Wrap: -1 and -3 wrap; 3 does not, and the error says negatives were accepted.
+    let err = run(GatherOptions::new().mode(IndexMode::Wrap)).unwrap_err();
     assert_eq!(
-        run(GatherOptions::new().mode(IndexMode::Wrap)),
-        Err(GatherError::IndexOutOfBounds {
+        err,
+        GatherError::IndexOutOfBounds {
             value: 3,
             position: vec![1],
             dim: 0,
             size: 3,
-            wraps: false
-        })
+            wraps: true
+        }
     );
+    assert!(err.to_string().contains("-3..=2"), "{err}");
     let ok = TensorView::new(&[-1i64, -3, 2], &[3]).unwrap();
     assert_eq!(
         gather_with(&sv, 0, &ok, &GatherOptions::new().mode(IndexMode::Wrap))
