@@ -32,6 +32,17 @@ fn out_of_bounds(value: i128, position: &[usize], dim: usize, size: usize) -> Ga
     }
 }
 
+/// The error of a call that accepts negative indices (take_along_axis, wrap mode).
+fn out_of_wrapped_bounds(value: i128, position: &[usize], dim: usize, size: usize) -> GatherError {
+    GatherError::IndexOutOfBounds {
+        value,
+        position: position.to_vec(),
+        dim,
+        size,
+        wraps: true,
+    }
+}
+
 // ---------------------------------------------------------------------------
 // 1. Zero-sized elements
 // ---------------------------------------------------------------------------
@@ -336,14 +347,17 @@ fn take_along_axis_checks_values_even_for_an_empty_result() {
     let at = |v: i64| take_along_axis(&arr, &TensorView::new(&[v], &[1, 1]).unwrap(), 0);
     assert_eq!(at(1).unwrap().shape(), &[1, 0]);
     assert_eq!(at(-2).unwrap().shape(), &[1, 0]);
-    assert_eq!(at(2).unwrap_err(), out_of_bounds(2, &[0, 0], 0, 2));
-    assert_eq!(at(-3).unwrap_err(), out_of_bounds(-3, &[0, 0], 0, 2));
+    assert_eq!(at(2).unwrap_err(), out_of_wrapped_bounds(2, &[0, 0], 0, 2));
+    assert_eq!(
+        at(-3).unwrap_err(),
+        out_of_wrapped_bounds(-3, &[0, 0], 0, 2)
+    );
     // Along a size-0 axis, no value is valid.
     let arr = TensorView::<i32>::new(&[], &[0, 3]).unwrap();
     let zero = TensorView::new(&[0i64], &[1, 1]).unwrap();
     assert_eq!(
         take_along_axis(&arr, &zero, 0).unwrap_err(),
-        out_of_bounds(0, &[0, 0], 0, 0)
+        out_of_wrapped_bounds(0, &[0, 0], 0, 0)
     );
     let none = TensorView::<i64>::new(&[], &[0, 1]).unwrap();
     assert_eq!(take_along_axis(&arr, &none, 0).unwrap().shape(), &[0, 3]);
@@ -493,7 +507,7 @@ fn operations_on_empty_views_with_wild_offsets() {
         assert_eq!(index_select(&src, 0, &one).unwrap().shape(), &[1, 0]);
         assert_eq!(
             take_along_axis(&src, &idx, 1).unwrap_err(),
-            out_of_bounds(0, &[0, 0], 1, 0)
+            out_of_wrapped_bounds(0, &[0, 0], 1, 0)
         );
         assert_eq!(take_along_axis(&full, &none, 1).unwrap().shape(), &[2, 0]);
         // Losses.
