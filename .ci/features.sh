@@ -63,7 +63,7 @@ if [ -n "$bad" ]; then
   echo "$bad" >&2
   exit 1
 fi
-for f in Cargo.toml src/lib.rs src/ndarray.rs README.md CHANGELOG.md LICENSE-MIT LICENSE-APACHE \
+for f in Cargo.toml src/lib.rs src/nd.rs README.md CHANGELOG.md LICENSE-MIT LICENSE-APACHE \
          tests/common/mod.rs benches/gather.rs examples/strided_views.rs; do
   echo "$list" | grep -qx "$f" || { echo "package lacks $f" >&2; exit 1; }
 done
