@@ -6,6 +6,8 @@
 //! `scatter` / `scatter_add` (gather's adjoint), `index_select`,
 //! `take_along_axis`, and the cross-entropy losses of [`loss`].
 //!
+//! Worked examples (embeddings, top-k, bincount, segment sums, a training step): [`recipes`].
+//!
 //! ```
 //! use fastgather::{gather, TensorView};
 //! let src: Vec<i32> = (1..=15).collect();
@@ -195,6 +197,8 @@ pub mod nd;
 mod options;
 mod par;
 mod plan;
+// Documentation only: docs/RECIPES.md, whose examples run as doc tests.
+pub mod recipes;
 mod scatter;
 mod tune;
 mod view;
@@ -215,7 +219,8 @@ pub use index_select::{
 pub use options::{GatherOptions, IndexMode};
 pub use plan::LayoutClass;
 pub use scatter::{
-    scatter, scatter_add, scatter_add_into, scatter_add_into_with, scatter_into, scatter_into_with,
+    scatter, scatter_add, scatter_add_into, scatter_add_into_with, scatter_add_with, scatter_into,
+    scatter_into_with, scatter_with,
 };
 pub use view::{Tensor, TensorView, TensorViewMut};
 

@@ -7,11 +7,23 @@ use crate::dispatch::{choose_scatter, on_path};
 use crate::element::{Accumulate, Element};
 use crate::error::GatherError;
 use crate::index::IndexElem;
+use crate::isa::Path;
 use crate::kernel::scatter::{scatter_rows, Add, Assign, Combine, ScatterJob};
 use crate::options::{GatherOptions, IndexMode};
 use crate::par;
 use crate::plan::Plan;
 use crate::view::{Tensor, TensorView, TensorViewMut};
+
+/// The path a scatter with these options runs, or the options' error: index
+/// modes other than `Error` are refused, then a forced path the CPU lacks.
+fn scatter_path(opts: &GatherOptions) -> Result<Path, GatherError> {
+    if opts.index_mode() != IndexMode::Error {
+        return Err(GatherError::InvalidOption {
+            reason: "scatter only supports IndexMode::Error".to_string(),
+        });
+    }
+    opts.path()
+}
 
 fn run_scatter<T: Element, I: IndexElem, C: Combine<T>>(
     dest: &mut TensorViewMut<'_, T>,
@@ -20,12 +32,7 @@ fn run_scatter<T: Element, I: IndexElem, C: Combine<T>>(
     src: &TensorView<'_, T>,
     opts: &GatherOptions,
 ) -> Result<(), GatherError> {
-    if opts.index_mode() != IndexMode::Error {
-        return Err(GatherError::InvalidOption {
-            reason: "scatter only supports IndexMode::Error".to_string(),
-        });
-    }
-    let path = opts.path()?;
+    let path = scatter_path(opts)?;
     let d = wrap_dim(dim, dest.rank())?;
     if index.is_empty() {
         return Ok(());
@@ -135,8 +142,33 @@ pub fn scatter<T: Element, I: IndexElem>(
     index: &TensorView<'_, I>,
     src: &TensorView<'_, T>,
 ) -> Result<Tensor<T>, GatherError> {
+    scatter_with(input, dim, index, src, &GatherOptions::default())
+}
+
+/// [`scatter`] with explicit options (threading, the instruction-set path).
+/// Index modes other than [`IndexMode::Error`](crate::IndexMode::Error) are
+/// refused; an option error comes back before `input` is copied.
+///
+/// ```
+/// use fastgather::{scatter, scatter_with, GatherOptions, Isa, TensorView};
+/// let input = TensorView::new(&[0u8; 4], &[2, 2]).unwrap();
+/// let idx = TensorView::new(&[1i64, 0], &[2, 1]).unwrap();
+/// let src = TensorView::new(&[7u8, 9], &[2, 1]).unwrap();
+/// let opts = GatherOptions::new().isa(Isa::Scalar).sequential();
+/// let out = scatter_with(&input, 1, &idx, &src, &opts).unwrap();
+/// assert_eq!(out.as_slice(), &[0, 7, 9, 0]);
+/// assert_eq!(out, scatter(&input, 1, &idx, &src).unwrap());
+/// ```
+pub fn scatter_with<T: Element, I: IndexElem>(
+    input: &TensorView<'_, T>,
+    dim: impl Dim,
+    index: &TensorView<'_, I>,
+    src: &TensorView<'_, T>,
+    opts: &GatherOptions,
+) -> Result<Tensor<T>, GatherError> {
+    scatter_path(opts)?;
     let mut out = input.try_to_tensor()?;
-    scatter_into(&mut out.view_mut(), dim, index, src)?;
+    scatter_into_with(&mut out.view_mut(), dim, index, src, opts)?;
     Ok(out)
 }
 
@@ -206,7 +238,34 @@ pub fn scatter_add<T: Accumulate, I: IndexElem>(
     index: &TensorView<'_, I>,
     src: &TensorView<'_, T>,
 ) -> Result<Tensor<T>, GatherError> {
+    scatter_add_with(input, dim, index, src, &GatherOptions::default())
+}
+
+/// [`scatter_add`] with explicit options (threading, the instruction-set
+/// path). The sums are the same on any number of threads. Index
+/// modes other than [`IndexMode::Error`](crate::IndexMode::Error) are refused;
+/// an option error comes back before `input` is copied.
+///
+/// ```
+/// use fastgather::{scatter_add, scatter_add_with, GatherOptions, TensorView};
+/// // Counts of each label: ones added into zeros at the labels.
+/// let zeros = TensorView::new(&[0u32; 3], &[3]).unwrap();
+/// let labels = TensorView::new(&[2i64, 0, 2, 2], &[4]).unwrap();
+/// let ones = TensorView::new(&[1u32; 4], &[4]).unwrap();
+/// let opts = GatherOptions::new().sequential();
+/// let counts = scatter_add_with(&zeros, 0, &labels, &ones, &opts).unwrap();
+/// assert_eq!(counts.as_slice(), &[1, 0, 3]);
+/// assert_eq!(counts, scatter_add(&zeros, 0, &labels, &ones).unwrap());
+/// ```
+pub fn scatter_add_with<T: Accumulate, I: IndexElem>(
+    input: &TensorView<'_, T>,
+    dim: impl Dim,
+    index: &TensorView<'_, I>,
+    src: &TensorView<'_, T>,
+    opts: &GatherOptions,
+) -> Result<Tensor<T>, GatherError> {
+    scatter_path(opts)?;
     let mut out = input.try_to_tensor()?;
-    scatter_add_into(&mut out.view_mut(), dim, index, src)?;
+    scatter_add_into_with(&mut out.view_mut(), dim, index, src, opts)?;
     Ok(out)
 }

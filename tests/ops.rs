@@ -6,8 +6,8 @@ mod common;
 use common::{index_vec, Rng};
 use fastgather::{
     gather_with, index_select, reference, scatter, scatter_add, scatter_add_into_with,
-    scatter_into, take_along_axis, GatherError, GatherOptions, IndexMode, Tensor, TensorView,
-    TensorViewMut,
+    scatter_add_with, scatter_into, scatter_with, take_along_axis, GatherError, GatherOptions,
+    IndexMode, Isa, Tensor, TensorView, TensorViewMut,
 };
 
 /// torch's `scatter_` example: src = 1..=10 as [2, 5], index [[0, 1, 2, 0]], dim 0
@@ -161,6 +161,109 @@ fn scatter_duplicates_last_in_row_major_order_wins() {
     let src = TensorView::new(&[10, 20, 30, 40], &[4]).unwrap();
     scatter_into(&mut dest.view_mut(), 0, &idx, &src).unwrap();
     assert_eq!(dest.as_slice(), &[0, 40, 0, 30]);
+}
+
+/// `scatter_with` / `scatter_add_with` give the plain forms' results under any
+/// options that run, and the options' errors (a forced path the CPU lacks, an
+/// index mode other than `Error`) otherwise; other errors are the plain forms'.
+#[test]
+fn scatter_with_forms_match_plain_forms() {
+    let mut rng = Rng::new(0x5ca7);
+    // Small (one walk) and large enough to split across threads (> 256 KiB).
+    for (rows, cols, dest_rows) in [(3, 4, 2), (512, 96, 40)] {
+        let n = rows * cols;
+        let input: Vec<f64> = (0..dest_rows * cols).map(|i| (i % 7) as f64).collect();
+        let input = TensorView::new(&input, &[dest_rows, cols]).unwrap();
+        let src: Vec<f64> = (0..n).map(|i| (i % 13) as f64 - 6.0).collect();
+        let src = TensorView::new(&src, &[rows, cols]).unwrap();
+        let idx: Vec<i64> = index_vec(&mut rng, n, dest_rows, 0);
+        let idx = TensorView::new(&idx, &[rows, cols]).unwrap();
+        let plain = scatter(&input, 0, &idx, &src).unwrap();
+        let plain_add = scatter_add(&input, 0, &idx, &src).unwrap();
+        assert_ne!(plain, input.to_tensor(), "the scatter changed nothing");
+        assert_ne!(plain_add, plain);
+        let mut options = vec![GatherOptions::new(), GatherOptions::new().sequential()];
+        options.extend(
+            Isa::available()
+                .into_iter()
+                .map(|isa| GatherOptions::new().isa(isa)),
+        );
+        for opts in &options {
+            assert_eq!(
+                scatter_with(&input, 0, &idx, &src, opts).unwrap(),
+                plain,
+                "{opts:?}"
+            );
+            assert_eq!(
+                scatter_add_with(&input, 0, &idx, &src, opts).unwrap(),
+                plain_add,
+                "{opts:?}"
+            );
+        }
+    }
+
+    let input = TensorView::new(&[0i32; 4], &[4]).unwrap();
+    let idx = TensorView::new(&[3i64, 1], &[2]).unwrap();
+    let src = TensorView::new(&[5, 6], &[2]).unwrap();
+    assert_eq!(
+        scatter(&input, 0, &idx, &src).unwrap().as_slice(),
+        &[0, 6, 0, 5]
+    );
+    assert_eq!(
+        scatter_add(&input, 0, &idx, &src).unwrap().as_slice(),
+        &[0, 6, 0, 5]
+    );
+    let every = [
+        Isa::Scalar,
+        Isa::Portable,
+        Isa::Avx2,
+        Isa::Avx2Gather,
+        Isa::Avx512,
+        Isa::Avx512Gather,
+    ];
+    for isa in every {
+        let opts = GatherOptions::new().isa(isa);
+        let (a, b) = (
+            scatter_with(&input, 0, &idx, &src, &opts),
+            scatter_add_with(&input, 0, &idx, &src, &opts),
+        );
+        if isa.is_available() {
+            assert_eq!(a.unwrap().as_slice(), &[0, 6, 0, 5]);
+            assert_eq!(b.unwrap().as_slice(), &[0, 6, 0, 5]);
+        } else {
+            let want = GatherError::IsaUnavailable { isa };
+            assert_eq!(a.unwrap_err(), want);
+            assert_eq!(b.unwrap_err(), want);
+        }
+    }
+    let wrap = GatherOptions::new().mode(IndexMode::Wrap);
+    for e in [
+        scatter_with(&input, 0, &idx, &src, &wrap).unwrap_err(),
+        scatter_add_with(&input, 0, &idx, &src, &wrap).unwrap_err(),
+    ] {
+        assert!(matches!(e, GatherError::InvalidOption { .. }), "{e:?}");
+    }
+    // Errors that are not the options' are the plain forms'.
+    let bad = TensorView::new(&[1i64, 4], &[2]).unwrap();
+    let opts = GatherOptions::new().sequential();
+    let want = scatter(&input, 0, &bad, &src).unwrap_err();
+    assert!(matches!(
+        want,
+        GatherError::IndexOutOfBounds { value: 4, .. }
+    ));
+    assert_eq!(
+        scatter_with(&input, 0, &bad, &src, &opts).unwrap_err(),
+        want
+    );
+    assert_eq!(
+        scatter_add_with(&input, 0, &bad, &src, &opts).unwrap_err(),
+        want
+    );
+    assert_eq!(scatter_add(&input, 0, &bad, &src).unwrap_err(), want);
+    assert_eq!(
+        scatter_with(&input, 1, &idx, &src, &opts).unwrap_err(),
+        scatter(&input, 1, &idx, &src).unwrap_err()
+    );
 }
 
 #[test]
