@@ -293,35 +293,85 @@ unsafe fn run<E: Copy + Send + Sync, I: IndexElem>(
     job: &Job<'_, E, I>,
     parallel: bool,
 ) -> Result<(), BadIndex> {
+    split(choice, job, parallel, |rows, cols| {
+        // SAFETY: `split` gives each call a disjoint rectangle inside
+        // `rows × inner`; the rest is the caller's.
+        unsafe {
+            match choice.id {
+                KernelId::Affine => affine_on(choice.path, job, rows, cols, choice.driver),
+                _ => scalar_kernel(choice.id, job, rows, cols),
+            }
+        }
+    })
+}
+
+/// [`run`] for elements without a byte-width kernel, which [`choose`] never
+/// sends to an affine kernel: only the scalar kernels are compiled for them.
+///
+/// # Safety
+/// As [`run`].
+unsafe fn run_scalar<E: Copy + Send + Sync, I: IndexElem>(
+    choice: &KernelChoice,
+    job: &Job<'_, E, I>,
+    parallel: bool,
+) -> Result<(), BadIndex> {
+    debug_assert_ne!(choice.id, KernelId::Affine);
+    split(choice, job, parallel, |rows, cols| {
+        // SAFETY: as in `run`.
+        unsafe { scalar_kernel(choice.id, job, rows, cols) }
+    })
+}
+
+/// The scalar kernel `id` names on one rectangle; the general kernel is
+/// correct for any plan, so it serves every other id.
+///
+/// # Safety
+/// As [`scalar::general`], on a rectangle no other call touches.
+unsafe fn scalar_kernel<E: Copy, I: IndexElem>(
+    id: KernelId,
+    job: &Job<'_, E, I>,
+    rows: Range<usize>,
+    cols: Range<usize>,
+) -> Result<(), BadIndex> {
+    // SAFETY: the caller's guarantees.
+    unsafe {
+        match id {
+            KernelId::GeneralMode => scalar::general_mode(job, rows, cols),
+            KernelId::Runs => scalar::runs(job, rows, cols),
+            _ => scalar::general(job, rows, cols),
+        }
+    }
+}
+
+/// Splits `job`'s `rows × inner` into disjoint rectangles across threads, as
+/// `choice` says, and runs `body` on each.
+fn split<E, I>(
+    choice: &KernelChoice,
+    job: &Job<'_, E, I>,
+    parallel: bool,
+    body: impl Fn(Range<usize>, Range<usize>) -> Result<(), BadIndex> + Sync,
+) -> Result<(), BadIndex> {
     let plan = job.plan;
-    let elem_bytes = size_of::<E>() + size_of::<I>();
     par::for_each_chunk(
         plan.rows,
         plan.inner,
-        elem_bytes,
+        size_of::<E>() + size_of::<I>(),
         parallel,
         choice.split,
         |rows, cols| {
             debug_assert!(rows.end <= plan.rows && cols.end <= plan.inner);
-            // SAFETY: `for_each_chunk` gives each call a disjoint rectangle
-            // inside `rows × inner`; the rest is the caller's.
-            unsafe {
-                match choice.id {
-                    KernelId::GeneralMode => scalar::general_mode(job, rows, cols),
-                    KernelId::Runs => scalar::runs(job, rows, cols),
-                    KernelId::Affine => affine_on(choice.path, job, rows, cols, choice.driver),
-                    // The general kernel is correct for any plan.
-                    KernelId::General | KernelId::Tiny | KernelId::Scatter => {
-                        scalar::general(job, rows, cols)
-                    }
-                }
-            }
+            body(rows, cols)
         },
     )
 }
 
 /// Runs a gather `choice` for `plan` with `T` moved as raw bytes of its width
 /// where a byte-width kernel serves it (1, 2, 4, 8, 16 bytes), else as `T`.
+///
+/// The byte-width call goes through [`run_bytes`], which is generic over
+/// nothing: its kernels are compiled once, in this crate, whatever element and
+/// index types a caller uses, so a caller's own crate only compiles this thin
+/// shim (a build of the test suite drops from minutes to seconds).
 ///
 /// # Safety
 /// `src`, `idx` and `out` point at the buffers `plan` was built from (the
@@ -343,30 +393,103 @@ pub(crate) unsafe fn run_by_width<T: Element, I: IndexElem>(
     parallel: bool,
 ) -> Result<(), BadIndex> {
     debug_assert_eq!(choice.class, plan.class);
+    // A constant condition: rustc compiles only the branch `T` takes.
+    if const { kernel_width::<T>() == 0 } {
+        let job = Job {
+            plan,
+            src,
+            idx,
+            out,
+            mode,
+            fill,
+        };
+        // SAFETY: the caller's guarantees, on `T` itself.
+        unsafe { run_scalar(choice, &job, parallel) }
+    } else {
+        let bytes = Bytes {
+            width: kernel_width::<T>(),
+            src: src.cast(),
+            idx: IndexPtr::of(idx),
+            out: out.cast(),
+        };
+        // SAFETY: the caller's guarantees; `width` is `T`'s size, and the
+        // index pointer keeps its element type (see `IndexPtr::of`).
+        unsafe { run_bytes(choice, plan, bytes, mode, fill, parallel) }
+    }
+}
+
+/// An index buffer with its element type as a value, not a type parameter.
+#[derive(Clone, Copy)]
+enum IndexPtr {
+    I32(*const i32),
+    I64(*const i64),
+    U32(*const u32),
+    U64(*const u64),
+}
+
+impl IndexPtr {
+    /// `idx` re-typed as the fixed-width integer of the same kind and size:
+    /// `usize` is `u64` or `u32` by its width, which reads the same values
+    /// (`to_i64` is `as i64` on each).
+    fn of<I: IndexElem>(idx: *const I) -> Self {
+        use crate::index::IndexKind;
+        match (I::KIND, size_of::<I>()) {
+            (IndexKind::I32, _) => Self::I32(idx.cast()),
+            (IndexKind::I64, _) => Self::I64(idx.cast()),
+            (IndexKind::U32, _) | (IndexKind::U64, 4) => Self::U32(idx.cast()),
+            (IndexKind::U64, _) => Self::U64(idx.cast()),
+        }
+    }
+}
+
+/// The buffers of a byte-width gather: elements as `width` raw bytes.
+struct Bytes {
+    width: usize,
+    src: *const u8,
+    idx: IndexPtr,
+    out: *mut u8,
+}
+
+/// [`run`] on `[u8; width]` elements and the index type `bytes.idx` names:
+/// the one place the byte-width kernels are instantiated.
+///
+/// # Safety
+/// As [`run_by_width`], with `bytes.width` one of 1, 2, 4, 8 and 16.
+#[inline(never)]
+unsafe fn run_bytes(
+    choice: &KernelChoice,
+    plan: &Plan,
+    bytes: Bytes,
+    mode: IndexMode,
+    fill: [u8; 16],
+    parallel: bool,
+) -> Result<(), BadIndex> {
     macro_rules! by_width {
-        ($($w:literal),*) => {
-            match kernel_width::<T>() {
+        ($idx:expr, $($w:literal),*) => {
+            match bytes.width {
                 $(
                     $w => {
                         let job = Job {
                             plan,
-                            src: src.cast::<[u8; $w]>(),
-                            idx,
-                            out: out.cast::<[u8; $w]>(),
+                            src: bytes.src.cast::<[u8; $w]>(),
+                            idx: $idx,
+                            out: bytes.out.cast::<[u8; $w]>(),
                             mode,
                             fill,
                         };
-                        // SAFETY: the caller's guarantees, re-typed as documented above.
+                        // SAFETY: the caller's guarantees, re-typed as
+                        // `run_by_width` documents.
                         unsafe { run(choice, &job, parallel) }
                     }
                 )*
-                _ => {
-                    let job = Job { plan, src, idx, out, mode, fill };
-                    // SAFETY: the caller's guarantees, on `T` itself.
-                    unsafe { run(choice, &job, parallel) }
-                }
+                w => unreachable!("no byte-width kernel for {w}-byte elements"),
             }
         };
     }
-    by_width!(1, 2, 4, 8, 16)
+    match bytes.idx {
+        IndexPtr::I32(idx) => by_width!(idx, 1, 2, 4, 8, 16),
+        IndexPtr::I64(idx) => by_width!(idx, 1, 2, 4, 8, 16),
+        IndexPtr::U32(idx) => by_width!(idx, 1, 2, 4, 8, 16),
+        IndexPtr::U64(idx) => by_width!(idx, 1, 2, 4, 8, 16),
+    }
 }

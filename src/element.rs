@@ -86,7 +86,7 @@ impl<T: bytemuck::NoUninit + Send + Sync> Element for T {}
 
 /// The width dispatch sees for `T`: its size if a byte-width kernel serves it,
 /// else 0 (kernels run on `T` itself).
-pub(crate) fn kernel_width<T>() -> usize {
+pub(crate) const fn kernel_width<T>() -> usize {
     match size_of::<T>() {
         w @ (1 | 2 | 4 | 8 | 16) => w,
         _ => 0,
