@@ -13,6 +13,9 @@
 #     the packaged crate's build, and its tests run from the unpacked tarball;
 #   - the downstream crate (tests/downstream), which uses the public API as a
 #     user would, so an API break fails here.
+# Every cargo command names the package: the benches member depends on
+# fastgather with its default features, which would otherwise switch rayon
+# back on in the no-default-features build.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -26,36 +29,36 @@ step() {
 }
 
 step "no default features (no rayon): clippy on all targets"
-cargo clippy --all-targets --no-default-features -- -D warnings
+cargo clippy -p fastgather --all-targets --no-default-features -- -D warnings
 step "no default features: library, ops and loss tests, single-threaded"
-cargo test --no-default-features --lib --test ops --test loss
+cargo test -p fastgather --no-default-features --lib --test ops --test loss
 
 # half and ndarray alone are linted as part of --all-features below; their
 # tests run alone here, so each feature builds and passes without the other.
 step "half: library and half tests"
-cargo test --features half --lib --test half
+cargo test -p fastgather --features half --lib --test half
 
 step "ndarray: library and ndarray tests"
-cargo test --features ndarray --lib --test ndarray
+cargo test -p fastgather --features ndarray --lib --test ndarray
 
 step "all features: clippy on all targets"
-cargo clippy --all-targets --all-features -- -D warnings
+cargo clippy -p fastgather --all-targets --all-features -- -D warnings
 step "all features: library, feature tests, and the doc tests of the ndarray module"
 # (.ci/run's `cargo test` runs every other doc test; running all 100+ again
 # here would cost a minute and a half.)
-cargo test --all-features --lib --test half --test ndarray --test ops
-cargo test --all-features --doc ndarray
+cargo test -p fastgather --all-features --lib --test half --test ndarray --test ops
+cargo test -p fastgather --all-features --doc ndarray
 
 step "all features: the newcomer examples run"
-cargo run --all-features --profile test --example strided_views >/dev/null
-cargo run --all-features --profile test --example ndarray_interop >/dev/null
-cargo run --all-features --profile test --example custom_pool >/dev/null
+cargo run -p fastgather --all-features --profile test --example strided_views >/dev/null
+cargo run -p fastgather --all-features --profile test --example ndarray_interop >/dev/null
+cargo run -p fastgather --all-features --profile test --example custom_pool >/dev/null
 
 step "cargo doc --no-deps --all-features, warnings denied"
-RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --all-features
+RUSTDOCFLAGS="-D warnings" cargo doc -p fastgather --no-deps --all-features
 
 step "cargo package: contents"
-list=$(cargo package --list --allow-dirty)
+list=$(cargo package -p fastgather --list --allow-dirty)
 echo "$list" | sed 's/^/  /'
 bad=$(echo "$list" | grep -E '^(fuzz/|\.ci/|target/|tests/downstream/|benches/.*\.(py|md|json|csv)$)' || true)
 if [ -n "$bad" ]; then
@@ -64,12 +67,12 @@ if [ -n "$bad" ]; then
   exit 1
 fi
 for f in Cargo.toml src/lib.rs src/nd.rs README.md CHANGELOG.md LICENSE-MIT LICENSE-APACHE \
-         tests/common/mod.rs benches/gather.rs examples/strided_views.rs; do
+         tests/common/mod.rs examples/strided_views.rs; do
   echo "$list" | grep -qx "$f" || { echo "package lacks $f" >&2; exit 1; }
 done
 
 step "cargo package: build the tarball (cargo verifies it compiles)"
-cargo package --allow-dirty
+cargo package -p fastgather --allow-dirty
 version=$(sed -n 's/^version = "\(.*\)"$/\1/p' Cargo.toml | head -n1)
 pkg="$target/package/fastgather-$version"
 step "tests from the unpacked tarball ($pkg)"
