@@ -25,13 +25,13 @@ use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use bytemuck::Pod;
-use criterion::{criterion_group, criterion_main, BenchmarkGroup, Criterion, Throughput};
+use criterion::{BenchmarkGroup, Criterion, Throughput, criterion_group, criterion_main};
 use fastgather::{
-    explain_into, gather_into_with, reference, GatherOptions, IndexElem, Isa, LayoutClass, Tensor,
-    TensorView, TensorViewMut,
+    GatherOptions, IndexElem, Isa, LayoutClass, Tensor, TensorView, TensorViewMut, explain_into,
+    gather_into_with, reference,
 };
-use rayon::prelude::*;
 use rayon::ThreadPool;
+use rayon::prelude::*;
 
 /// Fixed seed for every random buffer: runs are comparable across commits.
 const SEED: u64 = 0x5EED_6A7E_2024_0001;

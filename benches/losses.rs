@@ -7,11 +7,11 @@
 //!
 //! `FASTGATHER_BENCH_CASES=ce_fwd cargo bench --bench losses` runs one case.
 
-use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use fastgather::loss::{
-    cross_entropy, cross_entropy_backward, cross_entropy_backward_into, LossOptions,
+    LossOptions, cross_entropy, cross_entropy_backward, cross_entropy_backward_into,
 };
-use fastgather::{scatter_add_into, Tensor, TensorView};
+use fastgather::{Tensor, TensorView, scatter_add_into};
 use rayon::prelude::*;
 use std::hint::black_box;
 use std::time::Duration;
@@ -191,11 +191,12 @@ fn scatter_add_cases(c: &mut Criterion) {
         naive(&mut want);
         let mut got = Tensor::full(&[size, size], 0.0f32).unwrap();
         scatter_add_into(&mut got.view_mut(), dim, &iv, &sv).unwrap();
-        assert!(got
-            .as_slice()
-            .iter()
-            .zip(&want)
-            .all(|(a, b)| a.to_bits() == b.to_bits()));
+        assert!(
+            got.as_slice()
+                .iter()
+                .zip(&want)
+                .all(|(a, b)| a.to_bits() == b.to_bits())
+        );
         for (threads, pool) in pools() {
             let mut group = c.benchmark_group(format!("{name}-t{threads}"));
             group

@@ -6,7 +6,7 @@
 //! option, and `GatherOptions::sequential` keeps one call on its own thread.
 //! Results are bit-identical in every case.
 
-use fastgather::{gather, gather_with, GatherError, GatherOptions, TensorView};
+use fastgather::{GatherError, GatherOptions, TensorView, gather, gather_with};
 use std::time::Instant;
 
 fn main() -> Result<(), GatherError> {

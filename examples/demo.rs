@@ -1,7 +1,7 @@
 //! The tutorial's gather examples, its cross-entropy, and gather's throughput
 //! against the reference: `cargo run --release --example demo`.
 
-use fastgather::{gather, reference, GatherError, Tensor, TensorView};
+use fastgather::{GatherError, Tensor, TensorView, gather, reference};
 use std::time::Instant;
 
 fn show<T: std::fmt::Debug>(t: &Tensor<T>) -> String {

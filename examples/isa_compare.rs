@@ -6,7 +6,7 @@
 //! bytes, as in the benchmark suite) per path, next to a plain copy of the
 //! output bytes.
 
-use fastgather::{explain, gather_into_with, GatherOptions, Isa, Tensor, TensorView};
+use fastgather::{GatherOptions, Isa, Tensor, TensorView, explain, gather_into_with};
 use std::time::Instant;
 
 struct Rng(u64);

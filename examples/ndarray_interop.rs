@@ -7,8 +7,8 @@
 //!    fastgather function on an array's own memory.
 
 use fastgather::nd::{view, view_mut};
-use fastgather::{gather_with, GatherError, GatherExt, GatherOptions, IndexMode};
-use ndarray::{array, s, Array1, Array2, Axis};
+use fastgather::{GatherError, GatherExt, GatherOptions, IndexMode, gather_with};
+use ndarray::{Array1, Array2, Axis, array, s};
 
 fn main() -> Result<(), GatherError> {
     // The tutorial's pick: each row's probability of its label.

@@ -10,7 +10,7 @@
 //! `scatter_add`), then takes a plain SGD step. It prints loss and accuracy per epoch and the time spent in
 //! gather and scatter.
 
-use fastgather::loss::{cross_entropy_backward, cross_entropy_from_probs, LossOptions};
+use fastgather::loss::{LossOptions, cross_entropy_backward, cross_entropy_from_probs};
 use fastgather::{GatherError, TensorView};
 use std::time::{Duration, Instant};
 
@@ -116,7 +116,7 @@ fn accuracy(logits: &[f32], y: &[i64]) -> f64 {
     let hits = logits
         .chunks_exact(CLASSES)
         .zip(y)
-        .filter(|(row, &label)| {
+        .filter(|&(row, &label)| {
             let best = (0..CLASSES)
                 .max_by(|&a, &b| row[a].total_cmp(&row[b]))
                 .unwrap();

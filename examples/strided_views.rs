@@ -5,8 +5,8 @@
 //! strides, offset), the result, and which kernel `explain` says runs it.
 
 use fastgather::{
-    explain, gather, gather_into, Element, GatherError, GatherOptions, IndexElem, Tensor,
-    TensorView, TensorViewMut,
+    Element, GatherError, GatherOptions, IndexElem, Tensor, TensorView, TensorViewMut, explain,
+    gather, gather_into,
 };
 
 fn show<T: Element + std::fmt::Debug, I: IndexElem>(

@@ -13,8 +13,8 @@
 //! values are uniform in range from a fixed seed; buffers are ordinary heap
 //! memory.
 
-use fastgather::loss::{cross_entropy, cross_entropy_backward_into, LossOptions};
-use fastgather::{gather_into, scatter_add_into, Tensor, TensorView};
+use fastgather::loss::{LossOptions, cross_entropy, cross_entropy_backward_into};
+use fastgather::{Tensor, TensorView, gather_into, scatter_add_into};
 use rayon::prelude::*;
 use std::hint::black_box;
 use std::time::Instant;

@@ -3,7 +3,7 @@
 //! values, after) its kernels.
 
 use crate::error::GatherError;
-use crate::index::{resolve, IndexElem, Resolved};
+use crate::index::{IndexElem, Resolved, resolve};
 use crate::layout::for_each_position;
 use crate::options::IndexMode;
 use crate::view::TensorView;

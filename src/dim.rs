@@ -57,7 +57,9 @@ macro_rules! dims {
         }
     )*};
 }
-dims!(i8, i16, i32, i64, i128, isize, u8, u16, u32, u64, u128, usize);
+dims!(
+    i8, i16, i32, i64, i128, isize, u8, u16, u32, u64, u128, usize
+);
 
 #[cfg(feature = "ndarray")]
 impl sealed::Sealed for ::ndarray::Axis {}
@@ -123,7 +125,7 @@ pub(crate) fn reshape_sizes(shape: &[impl Dim], numel: usize) -> Result<Vec<usiz
                 return Err(op_err(
                     "reshape",
                     "only one dimension can be inferred".into(),
-                ))
+                ));
             }
             Err(v) => return Err(op_err("reshape", format!("invalid shape dimension {v}"))),
         }

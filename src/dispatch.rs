@@ -9,7 +9,7 @@
 
 #[cfg(target_arch = "x86_64")]
 use crate::arch::x86_64::{avx2, avx512};
-use crate::element::{kernel_width, Element};
+use crate::element::{Element, kernel_width};
 use crate::error::GatherError;
 use crate::index::IndexElem;
 use crate::isa::{Isa, Path};
@@ -133,7 +133,7 @@ pub(crate) fn choose(
                             "the {d:?} driver cannot run a {:?} gather of {width}-byte elements",
                             plan.class
                         ),
-                    })
+                    });
                 }
                 None => driver_for(plan, width),
             };

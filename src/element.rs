@@ -165,7 +165,9 @@ macro_rules! accumulate_int {
         }
     )*};
 }
-accumulate_int!(i8, i16, i32, i64, i128, isize, u8, u16, u32, u64, u128, usize);
+accumulate_int!(
+    i8, i16, i32, i64, i128, isize, u8, u16, u32, u64, u128, usize
+);
 
 impl Accumulate for f32 {
     #[inline(always)]

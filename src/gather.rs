@@ -1,10 +1,10 @@
 //! The public gather entry points: validation in torch's order, then the plan.
 
 use crate::check::{check_shapes, first_bad};
-pub(crate) use crate::dim::wrap_dim;
 use crate::dim::Dim;
-use crate::dispatch::{choose, run_by_width, takes_tiny, KernelChoice};
-use crate::element::{kernel_width, Element};
+pub(crate) use crate::dim::wrap_dim;
+use crate::dispatch::{KernelChoice, choose, run_by_width, takes_tiny};
+use crate::element::{Element, kernel_width};
 use crate::error::GatherError;
 use crate::index::IndexElem;
 use crate::kernel::tiny::tiny;
@@ -13,7 +13,7 @@ use crate::options::GatherOptions;
 use crate::options::IndexMode;
 use crate::plan::Plan;
 use crate::tune::TINY_RANK;
-use crate::view::{try_vec, Tensor, TensorView, TensorViewMut};
+use crate::view::{Tensor, TensorView, TensorViewMut, try_vec};
 
 /// Plans, chooses and runs a non-empty gather into `out`.
 ///

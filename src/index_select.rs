@@ -4,7 +4,7 @@
 //! `_with` options, `_into` an output view, and `_into_with`.
 
 use crate::check::first_bad;
-use crate::dim::{wrap_dim, Dim};
+use crate::dim::{Dim, wrap_dim};
 use crate::element::Element;
 use crate::error::GatherError;
 use crate::gather::{gather_into_with, gather_with};
@@ -290,7 +290,7 @@ fn along_as_gather<'s, 'i, T: Element, I: IndexElem>(
                     dim: d,
                     index_shape: indices.shape().to_vec(),
                     src_shape: arr.shape().to_vec(),
-                })
+                });
             }
         }
     }

@@ -3,7 +3,7 @@
 //! are what every kernel's safety rests on. Also the view operations on
 //! layouts (permute, expand, slice, ...), each returning a checked layout.
 
-use crate::dim::{expand_sizes, reshape_sizes, slice_bounds, wrap_all, wrap_dim, wrap_in, Dim};
+use crate::dim::{Dim, expand_sizes, reshape_sizes, slice_bounds, wrap_all, wrap_dim, wrap_in};
 use crate::error::GatherError;
 use crate::inline_vec::InlineVec;
 
@@ -190,7 +190,7 @@ impl Layout {
             .shape
             .iter()
             .zip(&self.strides)
-            .filter(|(&d, _)| d > 1)
+            .filter(|&(&d, _)| d > 1)
             .map(|(&d, &s)| (d, s.unsigned_abs()))
             .collect();
         axes.sort_by_key(|&(_, s)| s);

@@ -88,7 +88,7 @@ use crate::element::{Accumulate, Element};
 use crate::error::GatherError;
 use crate::index::IndexElem;
 use crate::options::GatherOptions;
-use crate::view::{try_vec, Tensor, TensorView, TensorViewMut};
+use crate::view::{Tensor, TensorView, TensorViewMut, try_vec};
 
 /// Element offset of logical position `[0, 0, ..]` from the lowest-addressed
 /// element of the view: what each reversed axis adds.
@@ -847,7 +847,7 @@ impl<T, D: Dimension> GatherExt<T, D> for ArrayRef<T, D> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use ndarray::{arr0, array, s, Array3, ArrayView2};
+    use ndarray::{Array3, ArrayView2, arr0, array, s};
 
     #[test]
     fn offsets_of_reversed_axes() {

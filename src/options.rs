@@ -4,7 +4,7 @@ use crate::driver::Driver;
 use crate::element::Element;
 use crate::error::GatherError;
 use crate::isa::{Isa, Path};
-use std::any::{type_name, TypeId};
+use std::any::{TypeId, type_name};
 
 /// Options for [`crate::gather_with`] and [`crate::gather_into_with`].
 ///

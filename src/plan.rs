@@ -190,7 +190,7 @@ impl Plan {
                 return Err(GatherError::OutShapeMismatch {
                     expected: index.shape.to_vec(),
                     actual: o.shape.to_vec(),
-                })
+                });
             }
             None => {
                 dense = Layout::dense(&index.shape);

@@ -14,7 +14,7 @@
 use crate::error::GatherError;
 use crate::index::IndexElem;
 use crate::layout::for_each_position;
-use crate::view::{try_vec, Tensor, TensorView};
+use crate::view::{Tensor, TensorView, try_vec};
 
 /// `torch.gather(src, dim, index)`, one element at a time.
 ///

@@ -2,13 +2,13 @@
 //! threads.
 
 use crate::check::first_bad;
-use crate::dim::{wrap_dim, Dim};
+use crate::dim::{Dim, wrap_dim};
 use crate::dispatch::{choose_scatter, on_path};
 use crate::element::{Accumulate, Element};
 use crate::error::GatherError;
 use crate::index::IndexElem;
 use crate::isa::Path;
-use crate::kernel::scatter::{scatter_rows, Add, Assign, Combine, ScatterJob};
+use crate::kernel::scatter::{Add, Assign, Combine, ScatterJob, scatter_rows};
 use crate::options::{GatherOptions, IndexMode};
 use crate::par;
 use crate::plan::Plan;

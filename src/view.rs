@@ -5,10 +5,10 @@
 //! buffer when the view is made; `Layout::check` lists the invariants the
 //! kernels rely on.
 
-use crate::dim::{reshape_sizes, Dim};
+use crate::dim::{Dim, reshape_sizes};
 use crate::error::GatherError;
 use crate::layout::{
-    contiguous_strides, for_each_position, numel, numel_isize, Dims, Layout, Strides,
+    Dims, Layout, Strides, contiguous_strides, for_each_position, numel, numel_isize,
 };
 
 /// An empty `Vec` with room for `n` elements, or

@@ -3,8 +3,8 @@
 //! observed through `explain`.
 
 use fastgather::{
-    explain, explain_into, gather_into_with, gather_with, reference, Driver, GatherError,
-    GatherOptions, Isa, LayoutClass, Tensor, TensorView,
+    Driver, GatherError, GatherOptions, Isa, LayoutClass, Tensor, TensorView, explain,
+    explain_into, gather_into_with, gather_with, reference,
 };
 use proptest::prelude::*;
 

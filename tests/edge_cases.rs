@@ -5,12 +5,12 @@
 mod common;
 
 use common::{
-    check_all, check_entry_points, check_layouts, idx, index_vec, random_index, random_src,
-    random_vec, Rng, Strided, Style, TestElem, STYLES,
+    Rng, STYLES, Strided, Style, TestElem, check_all, check_entry_points, check_layouts, idx,
+    index_vec, random_index, random_src, random_vec,
 };
 use fastgather::{
-    explain, gather, gather_into, reference, GatherError, GatherOptions, IndexElem, LayoutClass,
-    Tensor, TensorView, TensorViewMut,
+    GatherError, GatherOptions, IndexElem, LayoutClass, Tensor, TensorView, TensorViewMut, explain,
+    gather, gather_into, reference,
 };
 
 /// `out[p] = src[p with p[dim] = index[p]]`, written out for rank 3.

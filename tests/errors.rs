@@ -4,10 +4,10 @@
 
 mod common;
 
-use common::{check_all, check_into, idx, random_out, random_vec, Rng, Strided, Style, MUT_STYLES};
+use common::{MUT_STYLES, Rng, Strided, Style, check_all, check_into, idx, random_out, random_vec};
 use fastgather::{
-    explain, gather, gather_into, gather_into_with, gather_with, reference, GatherError,
-    GatherOptions, IndexElem, Isa, LayoutClass, Tensor, TensorView, TensorViewMut,
+    GatherError, GatherOptions, IndexElem, Isa, LayoutClass, Tensor, TensorView, TensorViewMut,
+    explain, gather, gather_into, gather_into_with, gather_with, reference,
 };
 use std::fmt::Debug;
 

@@ -109,7 +109,7 @@ fn slice_of_empty_view_with_huge_stride_and_step() {
 /// plan would remove the whole class.)
 #[test]
 fn gather_along_size_one_axis_with_huge_stride() {
-    use fastgather::{gather_with, GatherOptions, Isa};
+    use fastgather::{GatherOptions, Isa, gather_with};
     for stride in [
         1isize << 62,
         -(1isize << 62),
@@ -146,7 +146,7 @@ fn gather_along_size_one_axis_with_huge_stride() {
 /// (NaN) mean of no rows, as torch does.
 #[test]
 fn losses_on_zero_classes() {
-    use fastgather::loss::{cross_entropy, cross_entropy_backward, LossOptions};
+    use fastgather::loss::{LossOptions, cross_entropy, cross_entropy_backward};
     let empty: [f64; 0] = [];
     let x = TensorView::new(&empty, &[3, 0]).unwrap();
     let y = TensorView::new(&[-1i64, -1, -1], &[3]).unwrap();
@@ -168,7 +168,7 @@ fn losses_on_zero_classes() {
 /// `IndexMode::Fill` fills everything.
 #[test]
 fn empty_source_with_huge_strides() {
-    use fastgather::{gather, gather_with, GatherError, GatherOptions, Isa};
+    use fastgather::{GatherError, GatherOptions, Isa, gather, gather_with};
     let empty: [u16; 0] = [];
     let src = TensorView::with_strides(
         &empty,
@@ -197,7 +197,7 @@ fn empty_source_with_huge_strides() {
 /// `fuzz/seeds/ops/scatter_packed_huge_dim_stride`.
 #[test]
 fn scatter_add_packed_sweep_with_huge_dim_stride() {
-    use fastgather::{scatter_add_into_with, scatter_into_with, GatherOptions};
+    use fastgather::{GatherOptions, scatter_add_into_with, scatter_into_with};
     for stride in [1isize << 62, -(1isize << 62), isize::MAX, isize::MIN] {
         // dest [2, 4] with rows 100 apart (a wide dim stride, so sweeps pack).
         let mut buf = vec![1i64; 200];

@@ -3,10 +3,10 @@
 //! type; the losses computing in f32 and rounding once.
 
 use fastgather::half::{bf16, f16};
-use fastgather::loss::{cross_entropy, log_softmax, LossOptions, Reduction};
+use fastgather::loss::{LossOptions, Reduction, cross_entropy, log_softmax};
 use fastgather::{
-    gather, gather_with, index_select, reference, scatter, scatter_add, take_along_axis,
-    GatherOptions, Isa, Tensor, TensorView,
+    GatherOptions, Isa, Tensor, TensorView, gather, gather_with, index_select, reference, scatter,
+    scatter_add, take_along_axis,
 };
 
 fn f16s(v: &[f32]) -> Vec<f16> {
@@ -45,11 +45,12 @@ fn every_f16_bit_pattern_survives_every_path() {
     let t = src.transpose(0, 1).unwrap();
     let got = gather(&t, 1, &idx).unwrap();
     let want = reference::gather(&t, 1, &idx).unwrap();
-    assert!(got
-        .as_slice()
-        .iter()
-        .zip(want.as_slice())
-        .all(|(a, b)| a.to_bits() == b.to_bits()));
+    assert!(
+        got.as_slice()
+            .iter()
+            .zip(want.as_slice())
+            .all(|(a, b)| a.to_bits() == b.to_bits())
+    );
 }
 
 #[test]

@@ -7,11 +7,12 @@ mod common;
 #[rustfmt::skip]
 mod torch_values;
 
-use common::{index_vec, uniform_vec, Rng};
+use common::{Rng, index_vec, uniform_vec};
 use fastgather::loss::{
-    cross_entropy, cross_entropy_backward, cross_entropy_backward_into, cross_entropy_from_probs,
-    cross_entropy_with_probs_target, cross_entropy_with_probs_target_backward,
-    cross_entropy_with_probs_target_backward_into, log_softmax, nll_loss, LossOptions, Reduction,
+    LossOptions, Reduction, cross_entropy, cross_entropy_backward, cross_entropy_backward_into,
+    cross_entropy_from_probs, cross_entropy_with_probs_target,
+    cross_entropy_with_probs_target_backward, cross_entropy_with_probs_target_backward_into,
+    log_softmax, nll_loss,
 };
 use fastgather::{GatherError, Tensor, TensorView, TensorViewMut};
 use torch_values::Case;
@@ -216,11 +217,12 @@ fn threads_do_not_change_results() {
     let gv = TensorView::scalar(&g);
     let a = cross_entropy_backward(&xv, &yv, &gv, &opts).unwrap();
     let b = pool.install(|| cross_entropy_backward(&xv, &yv, &gv, &opts).unwrap());
-    assert!(a
-        .as_slice()
-        .iter()
-        .zip(b.as_slice())
-        .all(|(p, q)| p.to_bits() == q.to_bits()));
+    assert!(
+        a.as_slice()
+            .iter()
+            .zip(b.as_slice())
+            .all(|(p, q)| p.to_bits() == q.to_bits())
+    );
     // And the f32 fused loss is close to an f64 evaluation of the definition.
     let mut total = 0.0f64;
     for r in 0..n {

@@ -5,9 +5,9 @@
 //! `[C]` inputs, with class-index and class-probability targets.
 
 use fastgather::loss::{
-    cross_entropy, cross_entropy_backward, cross_entropy_from_probs,
-    cross_entropy_with_probs_target, cross_entropy_with_probs_target_backward, log_softmax,
-    log_softmax_with, nll_loss, LossFloat, LossOptions, Reduction,
+    LossFloat, LossOptions, Reduction, cross_entropy, cross_entropy_backward,
+    cross_entropy_from_probs, cross_entropy_with_probs_target,
+    cross_entropy_with_probs_target_backward, log_softmax, log_softmax_with, nll_loss,
 };
 use fastgather::{Isa, Tensor, TensorView};
 

@@ -10,8 +10,8 @@
 use bytemuck::Zeroable as _;
 use fastgather::*;
 use ndarray::{
-    arr0, array, s, ArcArray, Array, Array1, Array2, Array3, ArrayD, ArrayView, ArrayViewMut, Axis,
-    CowArray, Ix2, Ix3, IxDyn, ShapeBuilder,
+    ArcArray, Array, Array1, Array2, Array3, ArrayD, ArrayView, ArrayViewMut, Axis, CowArray, Ix2,
+    Ix3, IxDyn, ShapeBuilder, arr0, array, s,
 };
 
 mod common;

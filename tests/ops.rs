@@ -3,11 +3,11 @@
 
 mod common;
 
-use common::{index_vec, Rng};
+use common::{Rng, index_vec};
 use fastgather::{
-    gather_with, index_select, reference, scatter, scatter_add, scatter_add_into_with,
-    scatter_add_with, scatter_into, scatter_with, take_along_axis, GatherError, GatherOptions,
-    IndexMode, Isa, Tensor, TensorView, TensorViewMut,
+    GatherError, GatherOptions, IndexMode, Isa, Tensor, TensorView, TensorViewMut, gather_with,
+    index_select, reference, scatter, scatter_add, scatter_add_into_with, scatter_add_with,
+    scatter_into, scatter_with, take_along_axis,
 };
 
 /// torch's `scatter_` example: src = 1..=10 as [2, 5], index [[0, 1, 2, 0]], dim 0
@@ -591,16 +591,18 @@ fn scatter_add_packed_sweeps() {
             .unwrap();
         scatter_add_into_with(&mut dest, 0, &iv, &sv, &opts).unwrap();
         let got = dest.as_view().to_vec();
-        assert!(got
-            .iter()
-            .zip(&want)
-            .all(|(a, b)| a.to_bits() == b.to_bits()));
-        assert!(buf
-            .chunks(cols)
-            .skip(1)
-            .step_by(2)
-            .flatten()
-            .all(|&v| v == 0.5));
+        assert!(
+            got.iter()
+                .zip(&want)
+                .all(|(a, b)| a.to_bits() == b.to_bits())
+        );
+        assert!(
+            buf.chunks(cols)
+                .skip(1)
+                .step_by(2)
+                .flatten()
+                .all(|&v| v == 0.5)
+        );
         for bad_at in [0, 7 * cols + 3, n * cols - 1] {
             let mut bad = idx.clone();
             bad[bad_at] = bound as i64;
@@ -640,11 +642,12 @@ fn scatter_add_long_rows() {
         for opts in [GatherOptions::new(), GatherOptions::new().sequential()] {
             let mut dest = Tensor::full(&[rows, bound], 1.0f32).unwrap();
             scatter_add_into_with(&mut dest.view_mut(), 1, &iv, &sv, &opts).unwrap();
-            assert!(dest
-                .as_slice()
-                .iter()
-                .zip(&want)
-                .all(|(a, b)| a.to_bits() == b.to_bits()));
+            assert!(
+                dest.as_slice()
+                    .iter()
+                    .zip(&want)
+                    .all(|(a, b)| a.to_bits() == b.to_bits())
+            );
         }
     }
 }

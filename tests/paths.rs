@@ -10,10 +10,10 @@
 
 mod common;
 
-use common::{assert_same_result, index_vec, random_vec, PathLog, Rng, TestElem};
+use common::{PathLog, Rng, TestElem, assert_same_result, index_vec, random_vec};
 use fastgather::{
-    explain, explain_into, gather_into_with, gather_with, reference, GatherOptions, IndexElem, Isa,
-    LayoutClass, Tensor, TensorView, TensorViewMut,
+    GatherOptions, IndexElem, Isa, LayoutClass, Tensor, TensorView, TensorViewMut, explain,
+    explain_into, gather_into_with, gather_with, reference,
 };
 
 const LENGTHS: &[usize] = &[1, 2, 3, 4, 5, 7, 8, 9, 15, 16, 17, 31, 32, 33, 100, 4097];

@@ -5,11 +5,11 @@
 mod common;
 
 use common::{
-    assert_bits, assert_same_result, check_all, check_into, random_index, random_out, random_src,
-    Rng, Style, TestElem, STYLES,
+    Rng, STYLES, Style, TestElem, assert_bits, assert_same_result, check_all, check_into,
+    random_index, random_out, random_src,
 };
 use fastgather::{
-    gather, gather_into, gather_into_with, gather_with, GatherOptions, IndexElem, Isa, Tensor,
+    GatherOptions, IndexElem, Isa, Tensor, gather, gather_into, gather_into_with, gather_with,
 };
 use proptest::collection::vec;
 use proptest::prelude::*;

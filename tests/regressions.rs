@@ -4,13 +4,13 @@
 //! with offsets anywhere.
 
 use fastgather::loss::{
-    cross_entropy, cross_entropy_backward, cross_entropy_backward_into, cross_entropy_from_probs,
-    gather_backward, log_softmax, nll_loss, LossOptions, Reduction,
+    LossOptions, Reduction, cross_entropy, cross_entropy_backward, cross_entropy_backward_into,
+    cross_entropy_from_probs, gather_backward, log_softmax, nll_loss,
 };
 use fastgather::{
-    explain, gather, gather_into, gather_with, index_select, reference, scatter, scatter_add,
-    scatter_add_into, scatter_into, scatter_into_with, take_along_axis, GatherError, GatherOptions,
-    IndexMode, Isa, Tensor, TensorView, TensorViewMut,
+    GatherError, GatherOptions, IndexMode, Isa, Tensor, TensorView, TensorViewMut, explain, gather,
+    gather_into, gather_with, index_select, reference, scatter, scatter_add, scatter_add_into,
+    scatter_into, scatter_into_with, take_along_axis,
 };
 
 /// Rows of the huge shapes below: with 8-byte elements, `2^45` of them are

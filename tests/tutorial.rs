@@ -4,9 +4,9 @@
 
 mod common;
 
-use common::{check_layouts, idx, Rng, STYLES};
+use common::{Rng, STYLES, check_layouts, idx};
 use fastgather::{
-    gather, gather_into, gather_with, reference, GatherOptions, IndexElem, Tensor, TensorView,
+    GatherOptions, IndexElem, Tensor, TensorView, gather, gather_into, gather_with, reference,
 };
 use std::fmt::Debug;
 

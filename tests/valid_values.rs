@@ -8,10 +8,10 @@
 
 mod common;
 
-use common::{make_layout, positions, Rng, Strided, Style, TestElem, MUT_STYLES, STYLES};
+use common::{MUT_STYLES, Rng, STYLES, Strided, Style, TestElem, make_layout, positions};
 use fastgather::{
-    gather_into_with, gather_with, index_select, scatter_into_with, take_along_axis, GatherError,
-    GatherOptions, IndexElem, IndexMode, Isa, Tensor, TensorView, TensorViewMut,
+    GatherError, GatherOptions, IndexElem, IndexMode, Isa, Tensor, TensorView, TensorViewMut,
+    gather_into_with, gather_with, index_select, scatter_into_with, take_along_axis,
 };
 use proptest::prelude::*;
 

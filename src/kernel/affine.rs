@@ -4,13 +4,13 @@
 //! is copied into dense tiles, so one row body per path serves all four; the
 //! drivers decide the order rows are visited in.
 
-use super::{prefetch_span, BadIndex, Job, Row, RowBody, Tile};
+use super::{BadIndex, Job, Row, RowBody, Tile, prefetch_span};
 pub(crate) use crate::driver::Driver;
 use crate::index::IndexElem;
 use crate::plan::{LayoutClass, Plan};
 use crate::tune::{
-    BAND_TILE_BYTES, COLUMN_PACK_BYTES, MIN_REUSE, PACK_BYTES, PACK_MIN_STRIDE_BYTES, ROWS_AHEAD,
-    ROW_PACK_BYTES, ROW_PACK_MAX_ROWS, TILE_BYTES,
+    BAND_TILE_BYTES, COLUMN_PACK_BYTES, MIN_REUSE, PACK_BYTES, PACK_MIN_STRIDE_BYTES,
+    ROW_PACK_BYTES, ROW_PACK_MAX_ROWS, ROWS_AHEAD, TILE_BYTES,
 };
 use std::ops::Range;
 
@@ -339,14 +339,14 @@ unsafe fn drive_packed_columns<R: RowBody, E: Copy, I: IndexElem>(
         let mut lead = rows.start + ROWS_AHEAD;
         let mut ahead = (lead < rows.end).then(|| p.rows_from(lead));
         for _ in rows.clone() {
-            if let Some(a) = ahead.as_mut() {
-                if lead < rows.end {
-                    let at = |off: isize| off + j0 as isize;
-                    prefetch_span(job.idx.wrapping_offset(at(a.idx)), n);
-                    prefetch_span(job.out.wrapping_offset(at(a.out)).cast_const(), n);
-                    a.advance();
-                    lead += 1;
-                }
+            if let Some(a) = ahead.as_mut()
+                && lead < rows.end
+            {
+                let at = |off: isize| off + j0 as isize;
+                prefetch_span(job.idx.wrapping_offset(at(a.idx)), n);
+                prefetch_span(job.out.wrapping_offset(at(a.out)).cast_const(), n);
+                a.advance();
+                lead += 1;
             }
             let base = cur.src + j0 as isize;
             if holds != Some(base) {

@@ -8,7 +8,7 @@
 //! "Downfall" mitigation) this body is the fastest.
 
 use super::scalar::row_range;
-use super::{prefetch_stream, Ahead, BadIndex, Lanes, Row, RowBody};
+use super::{Ahead, BadIndex, Lanes, Row, RowBody, prefetch_stream};
 use crate::index::IndexElem;
 
 /// The checked-loads body on lanes `L`.

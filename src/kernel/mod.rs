@@ -227,7 +227,7 @@ pub(crate) fn prefetch_span<E>(at: *const E, n: usize) {
 pub(crate) fn prefetch(at: *const i8) {
     #[cfg(target_arch = "x86_64")]
     {
-        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+        use std::arch::x86_64::{_MM_HINT_T0, _mm_prefetch};
         // SAFETY: a prefetch is a hint that never faults, whatever the address.
         unsafe { _mm_prefetch::<_MM_HINT_T0>(at) };
     }

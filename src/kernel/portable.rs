@@ -8,7 +8,7 @@
 use super::checked::one_row;
 use super::{Ahead, BadIndex, Lanes, Row};
 use crate::index::IndexElem;
-use wide::{i64x4, CmpGt};
+use wide::{CmpGt, i64x4};
 
 /// Four lanes of `wide`'s `i64x4`.
 #[derive(Clone, Copy)]

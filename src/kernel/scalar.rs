@@ -2,9 +2,9 @@
 //! run copier for expanded indices, and the scalar affine row.
 
 use super::{BadIndex, Job, Row, RowBody};
-use crate::index::{in_bounds, resolve, IndexElem, Resolved};
+use crate::index::{IndexElem, Resolved, in_bounds, resolve};
 use crate::plan::{Plan, RowCursor};
-use crate::tune::{RUNS_AHEAD, RUN_AHEAD_MAX, SWEEP_COLS, SWEEP_ROWS};
+use crate::tune::{RUN_AHEAD_MAX, RUNS_AHEAD, SWEEP_COLS, SWEEP_ROWS};
 use std::ops::Range;
 
 /// Any layout (it runs every class for element widths without byte-width

@@ -6,7 +6,7 @@
 
 use super::{Ahead, BadIndex};
 use crate::element::Accumulate;
-use crate::index::{in_bounds, IndexElem};
+use crate::index::{IndexElem, in_bounds};
 use crate::plan::{ScatterAxis, ScatterCursor, ScatterPlan};
 use crate::tune::{
     SCATTER_AHEAD_CHUNK as AHEAD_CHUNK, SCATTER_BLOCK as BLOCK, SCATTER_PACK_AHEAD as PACK_AHEAD,

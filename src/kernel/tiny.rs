@@ -2,7 +2,7 @@
 //! overhead (`seed_tiny`), walk the views directly instead of planning.
 
 use crate::error::GatherError;
-use crate::index::{in_bounds, IndexElem};
+use crate::index::{IndexElem, in_bounds};
 use crate::tune::TINY_RANK;
 use crate::view::TensorView;
 

@@ -126,11 +126,7 @@ pub(crate) fn exp_f32(x: f32) -> f32 {
     // 2^n for n in -126..=1: the biased exponent `n + 127` in bits 23-30.
     let n_bits = t.to_bits().wrapping_sub(ROUND.to_bits());
     let scale = f32::from_bits(n_bits.wrapping_add(127) << 23);
-    if underflow {
-        0.0
-    } else {
-        p * scale
-    }
+    if underflow { 0.0 } else { p * scale }
 }
 
 impl LossFloat for f32 {

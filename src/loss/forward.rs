@@ -2,12 +2,12 @@
 
 use super::float::{Acc, LossFloat};
 use super::options::LossOptions;
-use super::rows::{all_ignored, check_smoothing, per_row, per_row_into, reduce, Rows, Scores};
-use super::stats::{on_path, LogSoftmax, Stats};
+use super::rows::{Rows, Scores, all_ignored, check_smoothing, per_row, per_row_into, reduce};
+use super::stats::{LogSoftmax, Stats, on_path};
 use crate::error::GatherError;
 use crate::gather::gather_with;
 use crate::index::IndexElem;
-use crate::view::{try_vec, Tensor, TensorView};
+use crate::view::{Tensor, TensorView, try_vec};
 
 /// torch's `F.cross_entropy(logits, labels)` with class-index labels, fused:
 /// one pass per row computes the log-sum-exp (shifted by the row max, so

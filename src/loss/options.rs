@@ -5,7 +5,7 @@ use super::float::{Acc, LossFloat};
 use crate::error::GatherError;
 use crate::isa::{Isa, Path};
 use crate::options::GatherOptions;
-use crate::view::{try_vec, TensorView};
+use crate::view::{TensorView, try_vec};
 use std::sync::Arc;
 
 /// How per-row losses are combined (torch's `reduction`).

@@ -6,7 +6,7 @@ use super::float::{Acc, LossFloat};
 use super::options::{LossOptions, Reduction};
 use crate::error::GatherError;
 use crate::index::IndexElem;
-use crate::view::{try_vec, Tensor, TensorView};
+use crate::view::{Tensor, TensorView, try_vec};
 
 /// Where the rows of a view start: the positions of every dim but the class
 /// dim, in row-major order, each with its element offset.

@@ -5,8 +5,8 @@
 #![allow(dead_code)]
 
 use fastgather::{
-    gather, gather_into, gather_into_with, gather_with, reference, Element, GatherError,
-    GatherOptions, IndexElem, Isa, KernelChoice, Tensor, TensorView, TensorViewMut,
+    Element, GatherError, GatherOptions, IndexElem, Isa, KernelChoice, Tensor, TensorView,
+    TensorViewMut, gather, gather_into, gather_into_with, gather_with, reference,
 };
 use std::fmt::Debug;
 

@@ -14,7 +14,7 @@ use crate::isa::Avx2;
 use crate::kernel::affine::Driver;
 use crate::kernel::checked::one_row;
 use crate::kernel::scalar::row_range;
-use crate::kernel::{affine, Ahead, BadIndex, Job, Lanes, Row, RowBody, Tile};
+use crate::kernel::{Ahead, BadIndex, Job, Lanes, Row, RowBody, Tile, affine};
 use core::arch::x86_64::*;
 use std::ops::Range;
 

@@ -16,7 +16,7 @@ use crate::isa::Avx512;
 use crate::kernel::affine::Driver;
 use crate::kernel::checked::one_row;
 use crate::kernel::scalar::row_range;
-use crate::kernel::{affine, prefetch_stream, Ahead, BadIndex, Job, Lanes, Row, RowBody, Tile};
+use crate::kernel::{Ahead, BadIndex, Job, Lanes, Row, RowBody, Tile, affine, prefetch_stream};
 use core::arch::x86_64::*;
 use std::ops::Range;
 
@@ -218,11 +218,7 @@ fn fits_d<E, I: IndexElem>(r: &Row<E, I>) -> bool {
 /// Mask of the first `left.min(8)` lanes.
 #[inline(always)]
 fn tail8(left: usize) -> __mmask8 {
-    if left >= 8 {
-        0xff
-    } else {
-        (1u8 << left) - 1
-    }
+    if left >= 8 { 0xff } else { (1u8 << left) - 1 }
 }
 
 /// Mask of the first `left.min(16)` lanes.
