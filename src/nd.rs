@@ -578,8 +578,9 @@ pub trait GatherExt<T, D: Dimension>: sealed::Sealed {
     /// the 1-d (or 0-d) `index` names, in its order. See [`crate::index_select`].
     ///
     /// The result has `self`'s dimension type. (A 0-d `self` gives a 1-d result,
-    /// which only an `IxDyn` array can hold; with `Ix0` that is a
-    /// [`GatherError::InvalidViewOp`].)
+    /// and an index of rank 2 or more (numpy's `take`, an embedding lookup)
+    /// adds axes: only an `IxDyn` array (`.into_dyn()`) holds those, and with a
+    /// fixed dimension type they are a [`GatherError::InvalidViewOp`].)
     ///
     /// ```
     /// use fastgather::GatherExt;
@@ -805,8 +806,9 @@ impl<T, D: Dimension> GatherExt<T, D> for ArrayRef<T, D> {
         crate::scatter_add_into_with(&mut dest, dim, &index, &src, options)
     }
 
-    // `index_select` and `take_along_axis` have no `_with` / `_into` forms in
-    // the crate yet; each will be one method here built the same way.
+    // The `_with` / `_into` forms of `index_select` and `take_along_axis` are
+    // reached through `nd::view` for now; each would be one method built the
+    // same way as the scatters' above.
     fn index_select<I: IndexElem, DI: Dimension>(
         &self,
         dim: impl Dim,

@@ -6,7 +6,8 @@ use crate::error::GatherError;
 use crate::isa::{Isa, Path};
 use std::any::{TypeId, type_name};
 
-/// Options for [`crate::gather_with`] and [`crate::gather_into_with`].
+/// Options for the `_with` forms of every operation ([`crate::gather_with`],
+/// [`crate::scatter_add_into_with`], [`crate::index_select_with`], ...).
 ///
 /// ```
 /// use fastgather::{gather_with, GatherOptions, TensorView};

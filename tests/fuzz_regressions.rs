@@ -217,3 +217,66 @@ fn scatter_add_packed_sweep_with_huge_dim_stride() {
         }
     }
 }
+
+/// `gather_differential`: in wrap mode an out-of-range index reports the range
+/// the call accepts, negatives included (`wraps: true`), on every path: the
+/// tiny path and the planned kernels alike, and along an empty dim where no
+/// value is valid. (The fuzz target's own model still expected `wraps: false`
+/// after the error gained the field.) Fuzz seed:
+/// `fuzz/seeds/gather_differential/wrap_error_on_empty_dim`.
+#[test]
+fn wrap_mode_errors_name_the_negative_range() {
+    use fastgather::{GatherError, GatherOptions, IndexMode, gather_with};
+    let src = TensorView::<bool>::with_strides(&[], &[2, 0], &[1, 1], 0).unwrap();
+    let idx = TensorView::new(&[0i64; 6], &[2, 3]).unwrap();
+    let want = GatherError::IndexOutOfBounds {
+        value: 0,
+        position: vec![0, 0],
+        dim: 1,
+        size: 0,
+        wraps: true,
+    };
+    for opts in [
+        GatherOptions::new().mode(IndexMode::Wrap),
+        GatherOptions::new().mode(IndexMode::Wrap).sequential(),
+    ] {
+        assert_eq!(gather_with(&src, 1, &idx, &opts).unwrap_err(), want);
+    }
+    // A large call (past the tiny path) with one value too negative to wrap.
+    let data: Vec<u32> = (0..64 * 8).collect();
+    let src = TensorView::new(&data, &[64, 8]).unwrap();
+    let mut picks = vec![-1i64; 64 * 8];
+    picks[8 * 5 + 3] = -9;
+    let idx = TensorView::new(&picks, &[64, 8]).unwrap();
+    let err = gather_with(&src, 1, &idx, &GatherOptions::new().mode(IndexMode::Wrap)).unwrap_err();
+    assert_eq!(
+        err,
+        GatherError::IndexOutOfBounds {
+            value: -9,
+            position: vec![5, 3],
+            dim: 1,
+            size: 8,
+            wraps: true,
+        }
+    );
+    assert!(err.to_string().contains("-8..=7"), "{err}");
+}
+
+/// `views`: `slice` takes Python's bounds, clamped to the size and empty when
+/// the end does not pass the start, so a start past the end is an empty view,
+/// not an error (the fuzz target's model still refused it after the change).
+/// Fuzz seed: `fuzz/seeds/views/slice_bounds_clamp_like_python`.
+#[test]
+fn slice_bounds_past_the_size_give_an_empty_view() {
+    let data: Vec<u32> = (0..60).collect();
+    let v = TensorView::new(&data, &[3, 1, 1, 5, 2, 1, 2]).unwrap();
+    let s = v.slice(0, 4, 3, -3).unwrap();
+    assert_eq!(s.shape(), &[0, 1, 1, 5, 2, 1, 2]);
+    let s = s.slice(0, 1, 3, isize::MIN).unwrap();
+    assert_eq!(s.shape()[0], 0);
+    // Python: list(range(3))[5:1] == [], [-2:] == [1, 2], [1:100] == [1, 2].
+    let r = TensorView::new(&[0u32, 1, 2], &[3]).unwrap();
+    assert!(r.slice(0, 5, 1, 1).unwrap().is_empty());
+    assert_eq!(r.slice(0, -2, 3, 1).unwrap().to_vec(), vec![1, 2]);
+    assert_eq!(r.slice(0, 1, 100, 1).unwrap().to_vec(), vec![1, 2]);
+}

@@ -594,7 +594,23 @@ fn check_modes<T: Elem, I: IndexElem>(
             .expect("same layout");
         reference::gather(src, c.dim, &v)
     };
-    let want_wrap = expected(wrap);
+    // Wrap mode's error names the range it accepts, negative values included.
+    let want_wrap = expected(wrap).map_err(|e| match e {
+        GatherError::IndexOutOfBounds {
+            value,
+            position,
+            dim,
+            size,
+            ..
+        } => GatherError::IndexOutOfBounds {
+            value,
+            position,
+            dim,
+            size,
+            wraps: true,
+        },
+        e => e,
+    });
     let want_clamp = expected(clamp);
     // Fill: never an index error. Where the shapes pass, every bad position
     // holds the fill value and the others their gathered value.

@@ -207,9 +207,12 @@ impl Model {
                 step,
             } => {
                 let (dim, start, end) = (*dim, *start, *end);
-                if dim >= rank || start > end || end > self.shape[dim] || *step == 0 {
+                if dim >= rank || *step == 0 {
                     return None;
                 }
+                // Python's bounds: clamped to the size, empty when end <= start.
+                let start = start.min(self.shape[dim]);
+                let end = end.min(self.shape[dim]).max(start);
                 let mag = (*step as i128).unsigned_abs();
                 let count = ((end - start) as u128).div_ceil(mag) as usize;
                 m.shape[dim] = count;
