@@ -280,3 +280,17 @@ fn slice_bounds_past_the_size_give_an_empty_view() {
     assert_eq!(r.slice(0, -2, 3, 1).unwrap().to_vec(), vec![1, 2]);
     assert_eq!(r.slice(0, 1, 100, 1).unwrap().to_vec(), vec![1, 2]);
 }
+
+/// `views`: torch's dims on a 0-d tensor: dim 0 (or -1) names it, and
+/// `transpose(0, 0)` and `flip(0)` give it back unchanged (the fuzz target's
+/// model still refused them after the change); a later bad op still fails.
+#[test]
+fn zero_d_transpose_and_flip_are_the_view_itself() {
+    let data = [7u32];
+    let v = TensorView::new(&data, &[]).unwrap();
+    let t = v.transpose(0, 0).unwrap().transpose(0, -1).unwrap();
+    assert_eq!((t.shape(), t.to_vec()), (&[][..], vec![7]));
+    assert_eq!(v.flip(0).unwrap().to_vec(), vec![7]);
+    assert!(t.reshape(&[3, 2]).is_err());
+    assert!(v.transpose(0, 1).is_err());
+}

@@ -178,8 +178,13 @@ impl Model {
                 m.strides = dims.iter().map(|&d| self.strides[d]).collect();
             }
             Op::Transpose(a, b) => {
-                if *a >= rank || *b >= rank {
+                // torch's dims on a 0-d tensor: 0 names it, and it is its own
+                // transpose.
+                if *a >= rank.max(1) || *b >= rank.max(1) {
                     return None;
+                }
+                if rank == 0 {
+                    return Some(m);
                 }
                 m.shape.swap(*a, *b);
                 m.strides.swap(*a, *b);
@@ -227,6 +232,10 @@ impl Model {
                 m.strides[dim] = self.strides[dim].saturating_mul(*step as i128);
             }
             Op::Flip(dim) => {
+                // A 0-d tensor flips to itself along its dim 0.
+                if rank == 0 && *dim == 0 {
+                    return Some(m);
+                }
                 let size = *self.shape.get(*dim)?;
                 return self.apply(&Op::Slice {
                     dim: *dim,
