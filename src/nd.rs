@@ -615,6 +615,95 @@ pub trait GatherExt<T, D: Dimension>: sealed::Sealed {
     where
         T: Element;
 
+    /// [`index_select`](Self::index_select) with [`GatherOptions`]. See
+    /// [`crate::index_select_with`].
+    fn index_select_with<I: IndexElem, DI: Dimension>(
+        &self,
+        dim: impl Dim,
+        index: &ArrayRef<I, DI>,
+        options: &GatherOptions,
+    ) -> Result<Array<T, D>, GatherError>
+    where
+        T: Element;
+
+    /// [`index_select`](Self::index_select) into `out`, which must have the
+    /// result's shape (any dimension type, any layout that is not gapped). See
+    /// [`crate::index_select_into`].
+    ///
+    /// ```
+    /// use fastgather::GatherExt;
+    /// use ndarray::{array, Array3};
+    /// // An embedding lookup into a reused buffer: [2, 2] ids from a [3, 2] table.
+    /// let table = array![[0.0f32, 0.5], [1.0, 1.5], [2.0, 2.5]];
+    /// let mut rows = Array3::<f32>::zeros((2, 2, 2));
+    /// table.index_select_into(0, &array![[2i64, 0], [1, 1]], &mut rows).unwrap();
+    /// assert_eq!(rows, array![[[2.0, 2.5], [0.0, 0.5]], [[1.0, 1.5], [1.0, 1.5]]]);
+    /// ```
+    fn index_select_into<I: IndexElem, DI: Dimension, DO: Dimension>(
+        &self,
+        dim: impl Dim,
+        index: &ArrayRef<I, DI>,
+        out: &mut ArrayRef<T, DO>,
+    ) -> Result<(), GatherError>
+    where
+        T: Element;
+
+    /// [`index_select_into`](Self::index_select_into) with [`GatherOptions`].
+    /// See [`crate::index_select_into_with`].
+    fn index_select_into_with<I: IndexElem, DI: Dimension, DO: Dimension>(
+        &self,
+        dim: impl Dim,
+        index: &ArrayRef<I, DI>,
+        out: &mut ArrayRef<T, DO>,
+        options: &GatherOptions,
+    ) -> Result<(), GatherError>
+    where
+        T: Element;
+
+    /// [`take_along_axis`](Self::take_along_axis) with [`GatherOptions`] (a
+    /// mode given there replaces numpy's wrapping). See
+    /// [`crate::take_along_axis_with`].
+    fn take_along_axis_with<I: IndexElem, DI: Dimension>(
+        &self,
+        indices: &ArrayRef<I, DI>,
+        axis: impl Dim,
+        options: &GatherOptions,
+    ) -> Result<Array<T, D>, GatherError>
+    where
+        T: Element;
+
+    /// [`take_along_axis`](Self::take_along_axis) into `out`, which must have
+    /// the broadcast result's shape. See [`crate::take_along_axis_into`].
+    ///
+    /// ```
+    /// use fastgather::GatherExt;
+    /// use ndarray::{array, Array2};
+    /// let arr = array![[10, 30, 20], [60, 50, 40]];
+    /// let mut best = Array2::<i32>::zeros((2, 1));
+    /// arr.take_along_axis_into(&array![[1i64], [-3]], 1, &mut best).unwrap();
+    /// assert_eq!(best, array![[30], [60]]);
+    /// ```
+    fn take_along_axis_into<I: IndexElem, DI: Dimension, DO: Dimension>(
+        &self,
+        indices: &ArrayRef<I, DI>,
+        axis: impl Dim,
+        out: &mut ArrayRef<T, DO>,
+    ) -> Result<(), GatherError>
+    where
+        T: Element;
+
+    /// [`take_along_axis_into`](Self::take_along_axis_into) with
+    /// [`GatherOptions`]. See [`crate::take_along_axis_into_with`].
+    fn take_along_axis_into_with<I: IndexElem, DI: Dimension, DO: Dimension>(
+        &self,
+        indices: &ArrayRef<I, DI>,
+        axis: impl Dim,
+        out: &mut ArrayRef<T, DO>,
+        options: &GatherOptions,
+    ) -> Result<(), GatherError>
+    where
+        T: Element;
+
     /// `self` as an array fastgather can read in place: borrowed if it is not
     /// gapped, else copied into C order. The explicit opt-in to copying (see the
     /// [module docs](self)); `is_view()` / `is_owned()` on the result says which
@@ -806,9 +895,6 @@ impl<T, D: Dimension> GatherExt<T, D> for ArrayRef<T, D> {
         crate::scatter_add_into_with(&mut dest, dim, &index, &src, options)
     }
 
-    // The `_with` / `_into` forms of `index_select` and `take_along_axis` are
-    // reached through `nd::view` for now; each would be one method built the
-    // same way as the scatters' above.
     fn index_select<I: IndexElem, DI: Dimension>(
         &self,
         dim: impl Dim,
@@ -817,9 +903,49 @@ impl<T, D: Dimension> GatherExt<T, D> for ArrayRef<T, D> {
     where
         T: Element,
     {
+        self.index_select_with(dim, index, &GatherOptions::default())
+    }
+
+    fn index_select_with<I: IndexElem, DI: Dimension>(
+        &self,
+        dim: impl Dim,
+        index: &ArrayRef<I, DI>,
+        options: &GatherOptions,
+    ) -> Result<Array<T, D>, GatherError>
+    where
+        T: Element,
+    {
         const OP: &str = "index_select";
         let (src, index) = (operand(OP, "`self`", self)?, operand(OP, "`index`", index)?);
-        to_array(crate::index_select(&src, dim, &index)?)
+        to_array(crate::index_select_with(&src, dim, &index, options)?)
+    }
+
+    fn index_select_into<I: IndexElem, DI: Dimension, DO: Dimension>(
+        &self,
+        dim: impl Dim,
+        index: &ArrayRef<I, DI>,
+        out: &mut ArrayRef<T, DO>,
+    ) -> Result<(), GatherError>
+    where
+        T: Element,
+    {
+        self.index_select_into_with(dim, index, out, &GatherOptions::default())
+    }
+
+    fn index_select_into_with<I: IndexElem, DI: Dimension, DO: Dimension>(
+        &self,
+        dim: impl Dim,
+        index: &ArrayRef<I, DI>,
+        out: &mut ArrayRef<T, DO>,
+        options: &GatherOptions,
+    ) -> Result<(), GatherError>
+    where
+        T: Element,
+    {
+        const OP: &str = "index_select_into";
+        let (src, index) = (operand(OP, "`self`", self)?, operand(OP, "`index`", index)?);
+        let mut out = output(OP, "`out`", out)?;
+        crate::index_select_into_with(&src, dim, &index, &mut out, options)
     }
 
     fn take_along_axis<I: IndexElem, DI: Dimension>(
@@ -830,12 +956,55 @@ impl<T, D: Dimension> GatherExt<T, D> for ArrayRef<T, D> {
     where
         T: Element,
     {
+        self.take_along_axis_with(indices, axis, &GatherOptions::default())
+    }
+
+    fn take_along_axis_with<I: IndexElem, DI: Dimension>(
+        &self,
+        indices: &ArrayRef<I, DI>,
+        axis: impl Dim,
+        options: &GatherOptions,
+    ) -> Result<Array<T, D>, GatherError>
+    where
+        T: Element,
+    {
         const OP: &str = "take_along_axis";
         let (arr, indices) = (
             operand(OP, "`self`", self)?,
             operand(OP, "`indices`", indices)?,
         );
-        to_array(crate::take_along_axis(&arr, &indices, axis)?)
+        to_array(crate::take_along_axis_with(&arr, &indices, axis, options)?)
+    }
+
+    fn take_along_axis_into<I: IndexElem, DI: Dimension, DO: Dimension>(
+        &self,
+        indices: &ArrayRef<I, DI>,
+        axis: impl Dim,
+        out: &mut ArrayRef<T, DO>,
+    ) -> Result<(), GatherError>
+    where
+        T: Element,
+    {
+        self.take_along_axis_into_with(indices, axis, out, &GatherOptions::default())
+    }
+
+    fn take_along_axis_into_with<I: IndexElem, DI: Dimension, DO: Dimension>(
+        &self,
+        indices: &ArrayRef<I, DI>,
+        axis: impl Dim,
+        out: &mut ArrayRef<T, DO>,
+        options: &GatherOptions,
+    ) -> Result<(), GatherError>
+    where
+        T: Element,
+    {
+        const OP: &str = "take_along_axis_into";
+        let (arr, indices) = (
+            operand(OP, "`self`", self)?,
+            operand(OP, "`indices`", indices)?,
+        );
+        let mut out = output(OP, "`out`", out)?;
+        crate::take_along_axis_into_with(&arr, &indices, axis, &mut out, options)
     }
 
     fn copy_if_gapped(&self) -> Result<CowArray<'_, T, D>, GatherError>

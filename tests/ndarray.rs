@@ -398,6 +398,63 @@ fn index_select_and_take_along_axis() {
     assert_eq!(last, array![[0.5], [0.4]]);
 }
 
+/// Every form of `index_select` and `take_along_axis` on arrays gives what the
+/// free functions give on the same views; an N-d index needs an `IxDyn`
+/// result, and a gapped output is refused by name.
+#[test]
+fn index_select_and_take_along_axis_forms() {
+    let table = Array2::from_shape_fn((5, 3), |(i, j)| (10 * i + j) as i32);
+    let ids = array![[4i64, 0], [2, 2]];
+    let seq = GatherOptions::new().sequential();
+    let want = index_select(&view(&table).unwrap(), 0, &view(&ids).unwrap()).unwrap();
+    assert_eq!(want.shape(), &[2, 2, 3]);
+    let dynamic = table.view().into_dyn();
+    let got = dynamic.index_select_with(0, &ids, &seq).unwrap();
+    assert_eq!(got.shape(), want.shape());
+    assert_eq!(got.iter().copied().collect::<Vec<_>>(), want.as_slice());
+    // A fixed Ix2 result cannot hold three axes: an error, not a panic.
+    assert!(matches!(
+        table.index_select(0, &ids),
+        Err(GatherError::InvalidViewOp { .. })
+    ));
+    let mut out = Array3::<i32>::zeros((2, 2, 3));
+    table.index_select_into(0, &ids, &mut out).unwrap();
+    assert_eq!(out.as_slice().unwrap(), want.as_slice());
+    let mut again = Array3::<i32>::zeros((2, 2, 3));
+    table
+        .index_select_into_with(0, &ids, &mut again, &seq)
+        .unwrap();
+    assert_eq!(again, out);
+    let mut wide = Array3::<i32>::zeros((2, 2, 6));
+    let mut gapped = wide.slice_mut(s![.., .., ..3]);
+    assert!(matches!(
+        table.index_select_into(0, &ids, &mut gapped),
+        Err(GatherError::InvalidViewOp { reason, .. }) if reason.contains("`out`")
+    ));
+
+    let scores = array![[0.2f64, 0.9, 0.5], [0.7, 0.1, 0.4]];
+    let pick = array![[1i64], [-3]];
+    let want = array![[0.9], [0.7]];
+    assert_eq!(scores.take_along_axis_with(&pick, 1, &seq).unwrap(), want);
+    let mut best = Array2::<f64>::zeros((2, 1));
+    scores.take_along_axis_into(&pick, 1, &mut best).unwrap();
+    assert_eq!(best, want);
+    let mut best_t = Array2::<f64>::zeros((1, 2));
+    let mut best_t = best_t.view_mut().reversed_axes();
+    scores
+        .take_along_axis_into_with(&pick, 1, &mut best_t, &seq)
+        .unwrap();
+    assert_eq!(best_t, want);
+    // A mode in the options replaces numpy's wrapping.
+    let clamp = GatherOptions::new().mode(IndexMode::Clamp);
+    assert_eq!(
+        scores
+            .take_along_axis_with(&array![[7i64], [-9]], 1, &clamp)
+            .unwrap(),
+        array![[0.5], [0.7]]
+    );
+}
+
 #[test]
 fn writable_views_write_the_arrays_memory() {
     let src = TensorView::new(&[1.5f32, 2.5, 3.5], &[3]).unwrap();
