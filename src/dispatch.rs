@@ -370,8 +370,8 @@ fn split<E, I>(
 ///
 /// The byte-width call goes through [`run_bytes`], which is generic over
 /// nothing: its kernels are compiled once, in this crate, whatever element and
-/// index types a caller uses, so a caller's own crate only compiles this thin
-/// shim (a build of the test suite drops from minutes to seconds).
+/// index types a caller uses, so a caller's own crate (a test binary, a
+/// user's program) compiles only this thin shim, not the kernels again.
 ///
 /// # Safety
 /// `src`, `idx` and `out` point at the buffers `plan` was built from (the
