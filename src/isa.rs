@@ -58,8 +58,9 @@ impl Isa {
         Self::ALL.into_iter().filter(|i| i.is_available()).collect()
     }
 
-    /// Every path, plainest first.
-    const ALL: [Isa; 6] = [
+    /// Every path this build knows, plainest first, available on this CPU or
+    /// not (see [`Isa::available`]).
+    pub const ALL: [Isa; 6] = [
         Isa::Scalar,
         Isa::Portable,
         Isa::Avx2,

@@ -1091,14 +1091,7 @@ fn isa_unavailable_or_usable() {
     let data = [1u32, 2, 3];
     let src = TensorView::new(&data, &[3]).unwrap();
     let index = TensorView::new(&[2i64, 0], &[2]).unwrap();
-    let every = [
-        Isa::Scalar,
-        Isa::Portable,
-        Isa::Avx2,
-        Isa::Avx2Gather,
-        Isa::Avx512,
-        Isa::Avx512Gather,
-    ];
+    let every = Isa::ALL;
     assert!(Isa::available().contains(&Isa::Scalar));
     for isa in every {
         let opts = GatherOptions::new().isa(isa);

@@ -213,14 +213,7 @@ fn scatter_with_forms_match_plain_forms() {
         scatter_add(&input, 0, &idx, &src).unwrap().as_slice(),
         &[0, 6, 0, 5]
     );
-    let every = [
-        Isa::Scalar,
-        Isa::Portable,
-        Isa::Avx2,
-        Isa::Avx2Gather,
-        Isa::Avx512,
-        Isa::Avx512Gather,
-    ];
+    let every = Isa::ALL;
     for isa in every {
         let opts = GatherOptions::new().isa(isa);
         let (a, b) = (
