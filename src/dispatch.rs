@@ -7,6 +7,8 @@
 //! Each path's line in the table hands its detection token to the path's
 //! entry point ([`affine_on`], [`on_path`]); nothing else calls into `arch/`.
 
+#[cfg(target_arch = "aarch64")]
+use crate::arch::aarch64::neon;
 #[cfg(target_arch = "x86_64")]
 use crate::arch::x86_64::{avx2, avx512};
 use crate::element::{Element, kernel_width};
@@ -186,6 +188,7 @@ fn affine_name(path: Path) -> &'static str {
     match path.isa() {
         Isa::Scalar => "scalar::affine",
         Isa::Portable => "portable::affine",
+        Isa::Neon => "neon::affine_loads",
         Isa::Avx2 => "avx2::affine_loads",
         Isa::Avx2Gather => "avx2::affine_gather",
         Isa::Avx512 => "avx512::affine_loads",
@@ -263,6 +266,15 @@ unsafe fn affine_on<E: Copy, I: IndexElem>(
                 }
                 true => avx512::affine(token, avx512::Avx512Gather(token), job, rows, cols, driver),
             },
+            #[cfg(target_arch = "aarch64")]
+            Path::Neon { token } => neon::affine(
+                token,
+                Checked(neon::NeonLanes(token)),
+                job,
+                rows,
+                cols,
+                driver,
+            ),
         }
     }
 }
@@ -279,6 +291,9 @@ pub(crate) fn on_path<O>(path: Path, f: impl FnOnce() -> O) -> O {
         // SAFETY: the token came from detection.
         #[cfg(target_arch = "x86_64")]
         Path::Avx512 { token, .. } => unsafe { avx512::under(token, f) },
+        // SAFETY: the token came from detection.
+        #[cfg(target_arch = "aarch64")]
+        Path::Neon { token } => unsafe { neon::under(token, f) },
     }
 }
 

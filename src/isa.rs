@@ -1,7 +1,7 @@
 //! Instruction-set paths: detected once, cached, and forcible for tests.
 //!
 //! The proof that the CPU has an instruction set is a token that only
-//! detection makes ([`Avx2::try_new`], [`Avx512::try_new`]), the way memchr's
+//! detection makes (`Avx2::try_new`, `Avx512::try_new`, `Neon::try_new`), the way memchr's
 //! per-ISA searchers are built. Every `#[target_feature]` entry point takes its
 //! token as an argument, so a call without detection does not compile, and a
 //! [`Path`] (a public [`Isa`] resolved against this CPU) holds the token of the
@@ -33,6 +33,10 @@ pub enum Isa {
     Scalar,
     /// Portable SIMD through the `wide` crate (compiled for the build target).
     Portable,
+    /// NEON (aarch64) with scalar loads: index values checked four at a time,
+    /// one load per element, combined stores, prefetch of the next row. NEON
+    /// has no hardware gather, so this is the only vector path there.
+    Neon,
     /// AVX2 with scalar loads: vector index checks and offset math, one load per
     /// element. Immune to the "Downfall" (GDS) microcode slowdown of `vpgather`.
     Avx2,
@@ -60,9 +64,10 @@ impl Isa {
 
     /// Every path this build knows, plainest first, available on this CPU or
     /// not (see [`Isa::available`]).
-    pub const ALL: [Isa; 6] = [
+    pub const ALL: [Isa; 7] = [
         Isa::Scalar,
         Isa::Portable,
+        Isa::Neon,
         Isa::Avx2,
         Isa::Avx2Gather,
         Isa::Avx512,
@@ -80,9 +85,9 @@ impl Isa {
         Path::detect(self).is_some()
     }
 
-    /// The path dispatch uses when none is forced: `Avx512` where the CPU has
-    /// AVX-512 F, BW, VL and DQ, else `Avx2`, else `Portable`. Detected once and
-    /// cached.
+    /// The path dispatch uses when none is forced: on x86-64, `Avx512` where
+    /// the CPU has AVX-512 F, BW, VL and DQ, else `Avx2`; on aarch64, `Neon`;
+    /// else `Portable`. Detected once and cached.
     ///
     /// ```
     /// use fastgather::Isa;
@@ -111,6 +116,10 @@ pub(crate) enum Path {
         token: Avx512,
         gather: bool,
     },
+    #[cfg(target_arch = "aarch64")]
+    Neon {
+        token: Neon,
+    },
 }
 
 impl Path {
@@ -130,7 +139,8 @@ impl Path {
                 token,
                 gather: isa == Isa::Avx512Gather,
             }),
-            #[cfg(not(target_arch = "x86_64"))]
+            #[cfg(target_arch = "aarch64")]
+            Isa::Neon => Neon::try_new().map(|token| Path::Neon { token }),
             _ => None,
         }
     }
@@ -141,7 +151,7 @@ impl Path {
     pub(crate) fn best() -> Path {
         static BEST: OnceLock<Path> = OnceLock::new();
         *BEST.get_or_init(|| {
-            [Isa::Avx512, Isa::Avx2]
+            [Isa::Avx512, Isa::Avx2, Isa::Neon]
                 .into_iter()
                 .find_map(Path::detect)
                 .unwrap_or(Path::Portable)
@@ -189,6 +199,8 @@ impl Path {
             Path::Avx512 { gather: false, .. } => Isa::Avx512,
             #[cfg(target_arch = "x86_64")]
             Path::Avx512 { gather: true, .. } => Isa::Avx512Gather,
+            #[cfg(target_arch = "aarch64")]
+            Path::Neon { .. } => Isa::Neon,
         }
     }
 }
@@ -249,4 +261,23 @@ fn caps() -> Caps {
             && is_x86_feature_detected!("avx512vl")
             && is_x86_feature_detected!("avx512dq"),
     })
+}
+
+/// Proof that this CPU runs NEON (Advanced SIMD). Every aarch64 Linux CPU
+/// does, but the token is made by detection all the same, so the NEON entry
+/// points are called the way every other path's are. Only [`Neon::try_new`]
+/// makes one.
+#[cfg(target_arch = "aarch64")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Neon(());
+
+#[cfg(target_arch = "aarch64")]
+impl Neon {
+    /// The token, if the CPU has NEON.
+    #[inline]
+    pub(crate) fn try_new() -> Option<Self> {
+        static NEON: OnceLock<bool> = OnceLock::new();
+        NEON.get_or_init(|| std::arch::is_aarch64_feature_detected!("neon"))
+            .then_some(Neon(()))
+    }
 }

@@ -84,6 +84,17 @@ fn check<T: TestElem, I: IndexElem>(
             }
         }
     }
+    // Unforced: the best path, as the table maps it (or the tiny path).
+    let opts = GatherOptions::new();
+    if let Some(choice) = explain(src, dim, idx, &opts).unwrap() {
+        let best = expected_isa(class, size_of::<T>(), Isa::best());
+        assert!(
+            choice.isa == best || choice.kernel == "scalar::tiny",
+            "unforced, {} ran instead of the {best:?} kernel",
+            choice.kernel
+        );
+    }
+    assert_same_result(&want, &gather_with(src, dim, idx, &opts), "unforced");
 }
 
 /// All classes for one (element, index) type pair.
@@ -718,7 +729,23 @@ fn available_paths_match_the_cpu() {
         ] {
             assert_eq!(paths.contains(&isa), cpu, "{isa:?}: CPU has it: {cpu}");
         }
+        let best = match (avx512, avx2) {
+            (true, _) => Isa::Avx512,
+            (_, true) => Isa::Avx2,
+            _ => Isa::Portable,
+        };
+        assert_eq!(Isa::best(), best);
     }
+    #[cfg(target_arch = "aarch64")]
+    {
+        let neon = std::arch::is_aarch64_feature_detected!("neon");
+        assert_eq!(paths.contains(&Isa::Neon), neon, "CPU has NEON: {neon}");
+        assert_eq!(Isa::best(), Isa::Neon);
+    }
+    #[cfg(not(target_arch = "aarch64"))]
+    assert!(!paths.contains(&Isa::Neon));
+    #[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
+    assert_eq!(paths, [Isa::Scalar, Isa::Portable]);
 }
 
 /// The coverage check itself: a path the test meant to see, that never ran,

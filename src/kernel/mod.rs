@@ -84,6 +84,10 @@ pub(crate) struct Row<E, I> {
     pub bound: usize,
     /// A 4-byte load at any source element this row can address stays inside
     /// the source buffer (lets 1- and 2-byte elements use 32-bit gathers).
+    #[cfg_attr(
+        not(target_arch = "x86_64"),
+        expect(dead_code, reason = "only the x86-64 hardware gathers read it")
+    )]
     pub slack: bool,
     /// Rows in the group (at least 1).
     pub rows: usize,
@@ -231,7 +235,17 @@ pub(crate) fn prefetch(at: *const i8) {
         // SAFETY: a prefetch is a hint that never faults, whatever the address.
         unsafe { _mm_prefetch::<_MM_HINT_T0>(at) };
     }
-    #[cfg(not(target_arch = "x86_64"))]
+    #[cfg(target_arch = "aarch64")]
+    // SAFETY: `prfm` is a hint that never faults, whatever the address; it
+    // changes no register, flag or memory the program can see.
+    unsafe {
+        core::arch::asm!(
+            "prfm pldl1keep, [{at}]",
+            at = in(reg) at,
+            options(nostack, readonly, preserves_flags)
+        );
+    }
+    #[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
     let _ = at;
 }
 
@@ -280,6 +294,8 @@ impl<I: Copy> Tile<I> {
     }
 }
 
+// Only the paths with vector transposes fill tiles by blocks.
+#[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
 impl<I: Copy> Tile<I> {
     /// Fills the tile of a block whose rows are adjacent in memory
     /// (`row_step == 1`) by `B × B` transposes: `block(from, to)` reads `B`
