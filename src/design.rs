@@ -40,12 +40,13 @@
 //!   other class the affine kernel of the chosen path. `StridedIndex` first
 //!   copies the index into dense tiles, and `General` gathers rows into a
 //!   dense tile and copies it out; where rows are adjacent in the index or the
-//!   output (transposed), the AVX2 and AVX-512 paths make those copies by
+//!   output (transposed), the AVX2, AVX-512 and NEON paths make those copies by
 //!   register transposes. An [`IndexMode`] other than `Error` runs the scalar
 //!   strided kernel that resolves each value.
 //! - The path is the best the CPU has, detected once and cached
-//!   ([`Isa::best`]): AVX-512 (F, BW, VL, DQ), else AVX2, else portable SIMD
-//!   through `wide`. The best paths use vector index checks with scalar loads,
+//!   ([`Isa::best`]): on x86-64 AVX-512 (F, BW, VL, DQ), else AVX2; on
+//!   aarch64 NEON; else portable SIMD through `wide`. The best paths use
+//!   vector index checks with scalar loads,
 //!   which beat hardware gathers on CPUs with the "Downfall" microcode;
 //!   [`GatherOptions::isa`] forces any available path, hardware gathers included,
 //!   and every path gives bit-identical results.
