@@ -765,3 +765,36 @@ fn a_path_that_never_ran_fails() {
     }
     log.assert_covered("a_path_that_never_ran_fails", &[Isa::Scalar, Isa::Portable]);
 }
+
+/// `explain` names each path's own affine kernel, forced and by default.
+#[test]
+fn explain_names_each_path() {
+    let name = |isa: Isa| match isa {
+        Isa::Scalar => "scalar::affine",
+        Isa::Portable => "portable::affine",
+        Isa::Neon => "neon::affine_loads",
+        Isa::Avx2 => "avx2::affine_loads",
+        Isa::Avx2Gather => "avx2::affine_gather",
+        Isa::Avx512 => "avx512::affine_loads",
+        Isa::Avx512Gather => "avx512::affine_gather",
+        other => panic!("no kernel name known for {other:?}"),
+    };
+    let data: Vec<u32> = (0..4096).collect();
+    let src = TensorView::new(&data, &[64, 64]).unwrap();
+    let ids: Vec<i64> = (0..4096).map(|k| (k * 7) % 64).collect();
+    let idx = TensorView::new(&ids, &[64, 64]).unwrap();
+    for isa in Isa::available() {
+        let choice = explain(&src, 1, &idx, &GatherOptions::new().isa(isa))
+            .unwrap()
+            .unwrap();
+        assert_eq!((choice.isa, choice.kernel), (isa, name(isa)));
+    }
+    let choice = explain(&src, 1, &idx, &GatherOptions::new())
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (choice.isa, choice.kernel),
+        (Isa::best(), name(Isa::best()))
+    );
+    println!("unforced: {}", choice.kernel);
+}
