@@ -142,8 +142,8 @@ macro_rules! view_accessors {
         /// let one = [7u32];
         /// let v = TensorView::new(&one, &[1, 1]).unwrap();
         /// assert_eq!(v.expand(&[2, 3]).unwrap().try_to_vec().unwrap(), vec![7; 6]);
-        /// // 2^60 elements from one: too many to copy.
-        /// let huge = v.expand(&[1usize << 30, 1 << 30]).unwrap();
+        /// // `isize::MAX` elements from one: too many to copy.
+        /// let huge = v.expand(&[isize::MAX as usize, 1]).unwrap();
         /// assert!(matches!(huge.try_to_vec(), Err(GatherError::AllocationFailed { .. })));
         /// ```
         pub fn try_to_vec(&self) -> Result<Vec<T>, GatherError>
@@ -179,7 +179,7 @@ macro_rules! view_accessors {
         /// let v = TensorView::new(&[1, 2, 3, 4], &[2, 2]).unwrap();
         /// let t = v.transpose(0, 1).unwrap().try_to_tensor().unwrap();
         /// assert_eq!(t.as_slice(), &[1, 3, 2, 4]);
-        /// let huge = v.slice(0, 0, 1, 1).unwrap().expand(&[1usize << 40, 2]).unwrap();
+        /// let huge = v.slice(0, 0, 1, 1).unwrap().expand(&[isize::MAX as usize / 2, 2]).unwrap();
         /// assert!(matches!(huge.try_to_tensor(), Err(GatherError::AllocationFailed { .. })));
         /// ```
         pub fn try_to_tensor(&self) -> Result<Tensor<T>, GatherError>
@@ -267,9 +267,9 @@ impl<'a, T> TensorView<'a, T> {
     /// ));
     /// // No elements: any offset.
     /// assert!(TensorView::with_strides(&data, &[0, 3], &[3, 1], 100).is_ok());
-    /// // 2^63 elements (from one, by stride 0) do not fit in isize.
+    /// // `2 * isize::MAX` elements (from one, by stride 0) do not fit in isize.
     /// assert!(matches!(
-    ///     TensorView::with_strides(&data, &[1 << 62, 2], &[0, 0], 0),
+    ///     TensorView::with_strides(&data, &[isize::MAX as usize, 2], &[0, 0], 0),
     ///     Err(GatherError::ShapeOverflow { .. })
     /// ));
     /// ```

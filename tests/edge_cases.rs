@@ -5,7 +5,7 @@
 mod common;
 
 use common::{
-    Rng, STYLES, Strided, Style, TestElem, check_all, check_entry_points, check_layouts, idx,
+    FAR, Rng, STYLES, Strided, Style, TestElem, check_all, check_entry_points, check_layouts, idx,
     index_vec, random_index, random_src, random_vec,
 };
 use fastgather::{
@@ -426,7 +426,17 @@ fn extreme_values_every_index_type() {
     extreme_values::<i32>(&[3, -1, i32::MAX as i64, i32::MIN as i64, i32::MAX as i64 - 1]);
     extreme_values::<u32>(&[3, -1, i32::MAX as i64, u32::MAX as i64 - 1]);
     extreme_values::<u64>(&common);
-    extreme_values::<usize>(&common);
+    // Values wrap to the index type: `usize`'s extremes are `isize`'s (i64's
+    // on 64-bit targets; on 32-bit ones i64::MIN would wrap to a valid 0).
+    extreme_values::<usize>(&[
+        3,
+        4,
+        -1,
+        isize::MIN as i64,
+        isize::MAX as i64,
+        i32::MAX as i64,
+        i32::MIN as i64,
+    ]);
 }
 
 /// In range and out of range near the top of an index type, for a source
@@ -466,30 +476,56 @@ fn near_the_top<I: IndexElem>(rng: &mut Rng, size: usize, good: i64, bad: i64) {
     check_entry_points(rng, &sv, 1, &iv, &want);
 }
 
-/// Index values near `i32::MAX`, `u32::MAX` and `2^62` are in range for a
-/// source that large along dim, and one past is not.
+/// Index values near `i32::MAX`, `u32::MAX`, `2^62` and `isize::MAX` are in
+/// range for a source that large along dim, and one past is not. A dim holds
+/// at most `isize::MAX` elements, so on 32-bit targets the sizes past
+/// `i32::MAX` do not exist (they are skipped) and the top is `i32::MAX`.
 #[test]
 fn values_near_the_top_of_each_index_type() {
     let mut rng = Rng::new(0x66);
+    // `size` as a dim's size, where a dim can be that large.
+    let dim_size = |size: i64| {
+        usize::try_from(size)
+            .ok()
+            .filter(|&s| s <= isize::MAX as usize)
+    };
     let i32_max = i32::MAX as i64;
     let u32_max = u32::MAX as i64;
-    near_the_top::<i32>(&mut rng, i32::MAX as usize, i32_max - 1, i32_max);
-    near_the_top::<i32>(&mut rng, i32::MAX as usize + 1, i32_max, i32::MIN as i64);
-    near_the_top::<u32>(&mut rng, i32::MAX as usize + 1, i32_max, i32_max + 1);
-    near_the_top::<u32>(&mut rng, u32::MAX as usize, u32_max - 1, u32_max);
+    let top = isize::MAX as i64;
+    // (size, the largest value in range, a value out of range)
     for (size, good, bad) in [
-        (i32::MAX as usize, i32_max - 1, i32_max),
-        (u32::MAX as usize + 1, u32_max, u32_max + 1),
-        (1 << 62, (1 << 62) - 1, 1 << 62),
-        (i64::MAX as usize, i64::MAX - 1, i64::MAX),
+        (i32_max, i32_max - 1, i32_max),
+        (i32_max + 1, i32_max, i32::MIN as i64),
     ] {
+        if let Some(size) = dim_size(size) {
+            near_the_top::<i32>(&mut rng, size, good, bad);
+        }
+    }
+    for (size, good, bad) in [
+        (i32_max, i32_max - 1, i32_max),
+        (i32_max + 1, i32_max, i32_max + 1),
+        (u32_max, u32_max - 1, u32_max),
+    ] {
+        if let Some(size) = dim_size(size) {
+            near_the_top::<u32>(&mut rng, size, good, bad);
+        }
+    }
+    for (size, good, bad) in [
+        (i32_max, i32_max - 1, i32_max),
+        (u32_max + 1, u32_max, u32_max + 1),
+        (1 << 62, (1 << 62) - 1, 1 << 62),
+        (top, top - 1, top),
+    ] {
+        let Some(size) = dim_size(size) else {
+            continue;
+        };
         near_the_top::<i64>(&mut rng, size, good, bad);
         near_the_top::<u64>(&mut rng, size, good, bad);
         near_the_top::<usize>(&mut rng, size, good, bad);
     }
     // u64 values past i64::MAX are out of range even for the largest sizes.
-    near_the_top::<u64>(&mut rng, i64::MAX as usize, 0, -1);
-    near_the_top::<u64>(&mut rng, i64::MAX as usize, 1, i64::MIN);
+    near_the_top::<u64>(&mut rng, isize::MAX as usize, 0, -1);
+    near_the_top::<u64>(&mut rng, isize::MAX as usize, 1, i64::MIN);
 }
 
 // ---------------------------------------------------------------------------
@@ -979,7 +1015,8 @@ fn packed_sources_every_width() {
 fn huge_strides_on_size_1_axes() {
     let mut rng = Rng::new(0x51DE);
     let data: Vec<u32> = random_vec(&mut rng, 6);
-    for huge in [isize::MAX, isize::MIN, isize::MAX / 2, -(1 << 40), 1 << 40] {
+    let far = FAR as isize;
+    for huge in [isize::MAX, isize::MIN, isize::MAX / 2, -far, far] {
         // Size 1 along the gather dim: every index value must be 0.
         let sv = TensorView::with_strides(&data, &[1, 6], &[huge, 1], 0).unwrap();
         let zeros = [0i64; 12];
@@ -1380,7 +1417,7 @@ fn slice_with_a_step_past_the_range() {
 #[test]
 fn is_contiguous_and_reshape_of_huge_empty_views() {
     let none: [u8; 0] = [];
-    let v = TensorView::new(&none, &[0, 1 << 40, 1 << 40]).unwrap();
+    let v = TensorView::new(&none, &[0, FAR, FAR]).unwrap();
     assert!(v.is_contiguous());
     assert_eq!(v.reshape(&[0]).unwrap().shape(), &[0]);
 }

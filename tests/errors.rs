@@ -4,7 +4,9 @@
 
 mod common;
 
-use common::{MUT_STYLES, Rng, Strided, Style, check_all, check_into, idx, random_out, random_vec};
+use common::{
+    FAR, MUT_STYLES, Rng, Strided, Style, check_all, check_into, idx, random_out, random_vec,
+};
 use fastgather::{
     GatherError, GatherOptions, IndexElem, Isa, LayoutClass, Tensor, TensorView, TensorViewMut,
     explain, gather, gather_into, gather_into_with, gather_with, reference,
@@ -456,7 +458,9 @@ fn special_values_u64() {
 
 #[test]
 fn special_values_usize() {
-    special_values::<usize>(&[4, 5, -1, i64::MIN, i64::MAX]);
+    // -1 and isize::MIN wrap to usize::MAX and 2^(BITS-1). (isize's extremes,
+    // not i64's: on 32-bit targets i64::MIN would wrap to 0, a valid value.)
+    special_values::<usize>(&[4, 5, -1, isize::MIN as i64, isize::MAX as i64]);
     let e = err_of(
         &TensorView::new(&[1u8, 2], &[2]).unwrap(),
         0,
@@ -777,7 +781,7 @@ fn shape_overflow() {
             shape: big.to_vec()
         }
     );
-    let huge = [1usize << 40, 1 << 40];
+    let huge = [FAR, FAR];
     assert_eq!(
         Tensor::full(&huge, 0u8).unwrap_err(),
         GatherError::ShapeOverflow {
@@ -1066,20 +1070,22 @@ fn invalid_view_ops() {
 
 #[test]
 fn allocation_failed() {
-    // 2^60 eight-byte elements: more bytes than `isize::MAX`, refused before
-    // anything is allocated.
-    let e = Tensor::full(&[1 << 60], 0u64).unwrap_err();
-    assert_eq!(e, GatherError::AllocationFailed { bytes: 1 << 63 });
-    assert_msg(&e, &[&(1usize << 63).to_string()]);
-    // gather's output: a broadcast index of 2^60 elements over one value.
+    // 2^60 eight-byte elements (2^28 on 32-bit targets): 2^63 bytes (2^31),
+    // one more than `isize::MAX`, refused before anything is allocated.
+    let n = 1usize << (usize::BITS - 4);
+    let bytes = isize::MAX as usize + 1;
+    let e = Tensor::full(&[n], 0u64).unwrap_err();
+    assert_eq!(e, GatherError::AllocationFailed { bytes });
+    assert_msg(&e, &[&bytes.to_string()]);
+    // gather's output: a broadcast index of that many elements over one value.
     let src = TensorView::new(&[1u64, 2], &[2]).unwrap();
     let zero = [0i64];
-    let index = TensorView::with_strides(&zero, &[1 << 60], &[0], 0).unwrap();
-    assert_eq!(index.len(), 1 << 60);
+    let index = TensorView::with_strides(&zero, &[n], &[0], 0).unwrap();
+    assert_eq!(index.len(), n);
     let e = gather(&src, 0, &index).unwrap_err();
-    assert_eq!(e, GatherError::AllocationFailed { bytes: 1 << 63 });
+    assert_eq!(e, GatherError::AllocationFailed { bytes });
     let e = gather_with(&src, 0, &index, &GatherOptions::new().sequential()).unwrap_err();
-    assert_eq!(e, GatherError::AllocationFailed { bytes: 1 << 63 });
+    assert_eq!(e, GatherError::AllocationFailed { bytes });
 }
 
 // ---------------------------------------------------------------------------

@@ -6,13 +6,25 @@
 
 use fastgather::{TensorView, TensorViewMut};
 
+/// A quarter of the address range: `2^62` on 64-bit targets, `2^30` on 32-bit
+/// ones. Four times it overflows `usize`; as a stride, a step of 2 overflows
+/// `isize`.
+const QUARTER: usize = 1 << (usize::BITS - 2);
+
+/// A stride found by a fuzz target (on a 64-bit machine) at the same place in
+/// `isize`'s range on this target: the value itself on 64-bit targets, its
+/// high 32 bits on 32-bit ones.
+fn fuzz_stride(v: i64) -> isize {
+    (v >> (64 - isize::BITS)) as isize
+}
+
 /// `views`: no view method may panic. `is_contiguous` multiplies the sizes from
 /// the innermost axis outwards in `isize`; an empty view (a size-0 outer axis)
 /// may have inner sizes whose product overflows, and with overflow checks on
 /// (debug and test builds) that multiplication panicked.
 #[test]
 fn is_contiguous_of_empty_view_with_huge_inner_sizes_does_not_panic() {
-    let v = TensorView::<u32>::new(&[], &[0, 1 << 62, 4]).unwrap();
+    let v = TensorView::<u32>::new(&[], &[0, QUARTER, 4]).unwrap();
     assert!(v.is_empty());
     let _ = v.is_contiguous();
     // `reshape` asks the same question.
@@ -79,22 +91,22 @@ fn flip_and_slice_of_empty_view_along_non_empty_axis() {
 #[test]
 fn slice_of_empty_view_with_huge_stride_and_step() {
     let empty: [u32; 0] = [];
-    let v = TensorView::new(&empty, &[8, 0, 1 << 62]).unwrap();
+    let v = TensorView::new(&empty, &[8, 0, QUARTER]).unwrap();
     let s = v
         .slice(0, 0, 8, -4)
-        .expect("slice of an empty [8, 0, 2^62] view");
-    assert_eq!(s.shape(), &[2, 0, 1 << 62]);
+        .expect("slice of an empty [8, 0, QUARTER] view");
+    assert_eq!(s.shape(), &[2, 0, QUARTER]);
     assert!(s.is_empty());
     assert!(s.to_vec().is_empty());
     let f = s.flip(0).expect("flip of the sliced empty view");
-    assert_eq!(f.shape(), &[2, 0, 1 << 62]);
+    assert_eq!(f.shape(), &[2, 0, QUARTER]);
 
     let mut empty: [u32; 0] = [];
-    let m = TensorViewMut::new(&mut empty, &[8, 0, 1 << 62]).unwrap();
+    let m = TensorViewMut::new(&mut empty, &[8, 0, QUARTER]).unwrap();
     let s = m
         .slice(0, 0, 8, 3)
         .expect("slice of an empty writable view");
-    assert_eq!(s.shape(), &[3, 0, 1 << 62]);
+    assert_eq!(s.shape(), &[3, 0, QUARTER]);
 }
 
 /// `gather_differential`: every path equals the reference, and none panics.
@@ -111,9 +123,9 @@ fn slice_of_empty_view_with_huge_stride_and_step() {
 fn gather_along_size_one_axis_with_huge_stride() {
     use fastgather::{GatherOptions, Isa, gather_with};
     for stride in [
-        1isize << 62,
-        -(1isize << 62),
-        -3_386_706_945_552_417_247,
+        QUARTER as isize,
+        -(QUARTER as isize),
+        fuzz_stride(-3_386_706_945_552_417_247),
         isize::MAX,
         isize::MIN,
     ] {
@@ -173,7 +185,11 @@ fn empty_source_with_huge_strides() {
     let src = TensorView::with_strides(
         &empty,
         &[0, 4, 5],
-        &[-1628024535952824296, 7559687903134913640, 450592512079],
+        &[
+            fuzz_stride(-1628024535952824296),
+            fuzz_stride(7559687903134913640),
+            fuzz_stride(450592512079),
+        ],
         0,
     )
     .unwrap();
@@ -198,7 +214,12 @@ fn empty_source_with_huge_strides() {
 #[test]
 fn scatter_add_packed_sweep_with_huge_dim_stride() {
     use fastgather::{GatherOptions, scatter_add_into_with, scatter_into_with};
-    for stride in [1isize << 62, -(1isize << 62), isize::MAX, isize::MIN] {
+    for stride in [
+        QUARTER as isize,
+        -(QUARTER as isize),
+        isize::MAX,
+        isize::MIN,
+    ] {
         // dest [2, 4] with rows 100 apart (a wide dim stride, so sweeps pack).
         let mut buf = vec![1i64; 200];
         let idx_data = [1i64, 0, 1, 0];

@@ -13,13 +13,36 @@ use fastgather::{
     scatter_into, scatter_into_with, take_along_axis,
 };
 
-/// Rows of the huge shapes below: with 8-byte elements, `2^45` of them are
-/// `2^48` bytes, past any 47-bit user address space, so their allocation
-/// fails on every machine (it is never attempted infallibly).
+/// Rows of the huge shapes below, `[HUGE_ROWS, HUGE_COLS]`: with 8-byte
+/// elements, one per row is already more memory than can be had, so their
+/// allocation fails on every machine (it is never attempted infallibly).
+/// On 64-bit targets, `2^45` rows are `2^48` bytes, past any 47-bit user
+/// address space: the allocator itself refuses.
+#[cfg(target_pointer_width = "64")]
 const HUGE_ROWS: usize = 1 << 45;
+/// On 32-bit targets the address space (`2^32` bytes) is larger than the
+/// `isize::MAX` bytes no allocation may exceed, so the sure failure is a
+/// request past `isize::MAX`: `2^28` rows are `2^31` bytes, refused before
+/// the allocator is asked.
+#[cfg(not(target_pointer_width = "64"))]
+const HUGE_ROWS: usize = 1 << (usize::BITS - 4);
 
+/// Columns of the huge shapes: as many as keep `HUGE_ROWS * HUGE_COLS`
+/// elements within `isize` (a view's element count must fit) with room to
+/// spare: `2^55` elements on 64-bit targets, `2^30` on 32-bit ones.
+#[cfg(target_pointer_width = "64")]
+const HUGE_COLS: usize = 1 << 10;
+#[cfg(not(target_pointer_width = "64"))]
+const HUGE_COLS: usize = 4;
+
+/// An offset, size or stride far past any small buffer, whose square
+/// overflows `usize`: `2^40` on 64-bit targets, `2^24` on 32-bit ones.
+const FAR: usize = 1 << (usize::BITS / 2 + 8);
+
+/// Whether `r` is the failure to allocate a buffer of the huge shapes: at
+/// least one byte per row.
 fn is_alloc_failure<T: std::fmt::Debug>(r: Result<T, GatherError>) -> bool {
-    matches!(r, Err(GatherError::AllocationFailed { bytes }) if bytes >= 1 << 40)
+    matches!(r, Err(GatherError::AllocationFailed { bytes }) if bytes >= HUGE_ROWS)
 }
 
 fn out_of_bounds(value: i128, position: &[usize], dim: usize, size: usize) -> GatherError {
@@ -125,7 +148,16 @@ fn gather_family_of_zero_sized_elements() {
 #[test]
 fn log_softmax_of_empty_huge_views() {
     let none: [f32; 0] = [];
-    for rows in [0, 3, 1 << 40, 1 << 61, usize::MAX] {
+    let rows_past_isize = isize::MAX as usize + 1;
+    for rows in [
+        0,
+        3,
+        FAR,
+        HUGE_ROWS,
+        1 << (usize::BITS - 3),
+        rows_past_isize,
+        usize::MAX,
+    ] {
         let x = TensorView::with_strides(&none, &[rows, 0], &[0, 1], 0).unwrap();
         let y = log_softmax(&x).unwrap();
         assert_eq!((y.shape(), y.len()), (&[rows, 0][..], 0));
@@ -137,7 +169,7 @@ fn log_softmax_of_empty_huge_views() {
 #[test]
 fn losses_of_empty_huge_views() {
     let none: [f32; 0] = [];
-    let n = 1usize << 40;
+    let n = FAR;
     let x = TensorView::with_strides(&none, &[n, 0], &[0, 1], 0).unwrap();
     // No class, so every label must be ignored: one that is not is out of range.
     let zero = [0i64];
@@ -171,7 +203,7 @@ fn losses_of_empty_huge_views() {
         );
         let sum = loss(&x, &ignored, &opts.clone().reduction(Reduction::Sum)).unwrap();
         assert_eq!(sum.as_slice(), &[0.0], "{name}");
-        // One loss per row: 2^46 of them do not fit.
+        // One loss per row: `2 * HUGE_ROWS` four-byte losses do not fit.
         let none = opts.clone().reduction(Reduction::None);
         let rows = HUGE_ROWS << 1;
         let wide = TensorView::with_strides(&[0f32; 0], &[rows, 0], &[0, 0], 0).unwrap();
@@ -195,9 +227,9 @@ fn losses_of_empty_huge_views() {
 // 3. Huge stride-0 views: allocation failures, not aborts
 // ---------------------------------------------------------------------------
 
-/// A `[HUGE_ROWS, 1024]` view of one value.
+/// A `[HUGE_ROWS, HUGE_COLS]` view of one value.
 fn huge<T>(one: &[T; 1]) -> TensorView<'_, T> {
-    TensorView::with_strides(one, &[HUGE_ROWS, 1 << 10], &[0, 0], 0).unwrap()
+    TensorView::with_strides(one, &[HUGE_ROWS, HUGE_COLS], &[0, 0], 0).unwrap()
 }
 
 #[test]
@@ -248,10 +280,10 @@ fn huge_views_fail_to_allocate_in_the_losses() {
     }
     assert!(is_alloc_failure(log_softmax(&x)));
     // A label out of range is still found first, without a pass over the rows.
-    let bad = [1024i64];
+    let bad = [HUGE_COLS as i64];
     let bad = TensorView::with_strides(&bad, &[HUGE_ROWS], &[0], 0).unwrap();
     let e = cross_entropy(&x, &bad, &LossOptions::new()).unwrap_err();
-    assert_eq!(e, out_of_bounds(1024, &[0], 1, 1024));
+    assert_eq!(e, out_of_bounds(HUGE_COLS as i128, &[0], 1, HUGE_COLS));
 }
 
 #[cfg(feature = "ndarray")]
@@ -259,7 +291,7 @@ fn huge_views_fail_to_allocate_in_the_losses() {
 fn huge_broadcast_arrays_fail_to_allocate() {
     use fastgather::GatherExt;
     let one = ndarray::Array2::<f64>::zeros((1, 1));
-    let input = one.broadcast((HUGE_ROWS, 1 << 10)).unwrap();
+    let input = one.broadcast((HUGE_ROWS, HUGE_COLS)).unwrap();
     let idx = ndarray::array![[0i64]];
     let v = ndarray::array![[1.0f64]];
     assert!(is_alloc_failure(input.scatter(1, &idx, &v)));
@@ -276,34 +308,36 @@ fn element_counts_past_isize_are_refused() {
     let overflow = |shape: &[usize]| GatherError::ShapeOverflow {
         shape: shape.to_vec(),
     };
-    let e = TensorView::with_strides(&one, &[1 << 62, 2], &[0, 0], 0).unwrap_err();
-    assert_eq!(e, overflow(&[1 << 62, 2]));
+    // A quarter of the address range (`2^62` on 64-bit targets, `2^30` on
+    // 32-bit ones): twice it is past `isize::MAX`, though not past `usize`.
+    let quarter = 1usize << (usize::BITS - 2);
+    let e = TensorView::with_strides(&one, &[quarter, 2], &[0, 0], 0).unwrap_err();
+    assert_eq!(e, overflow(&[quarter, 2]));
     assert!(e.to_string().contains("isize"), "{e}");
     // The largest count that fits is fine.
     let max = isize::MAX as usize;
     TensorView::with_strides(&one, &[max], &[0], 0).unwrap();
-    TensorView::with_strides(&one, &[1 << 62, 1], &[0, 0], 0).unwrap();
+    TensorView::with_strides(&one, &[quarter, 1], &[0, 0], 0).unwrap();
     let base = TensorView::new(&one, &[1, 1]).unwrap();
     assert_eq!(
-        base.expand(&[1usize << 62, 2]).unwrap_err(),
-        overflow(&[1 << 62, 2])
+        base.expand(&[quarter, 2]).unwrap_err(),
+        overflow(&[quarter, 2])
     );
-    assert_eq!(
-        base.expand(&[1usize << 32, 1 << 31]).unwrap_err(),
-        overflow(&[1 << 32, 1 << 31])
-    );
+    // `2^(BITS/2) * 2^(BITS/2 - 1)`: exactly `isize::MAX + 1`.
+    let (a, b) = (1usize << (usize::BITS / 2), 1usize << (usize::BITS / 2 - 1));
+    assert_eq!(base.expand(&[a, b]).unwrap_err(), overflow(&[a, b]));
     assert_eq!(
         TensorView::with_strides(&one, &[max + 1], &[0], 0).unwrap_err(),
         overflow(&[max + 1])
     );
     // Zero-sized elements take no memory, so only the count can refuse them.
     assert_eq!(
-        Tensor::<()>::zeros(&[1 << 62, 2]).unwrap_err(),
-        overflow(&[1 << 62, 2])
+        Tensor::<()>::zeros(&[quarter, 2]).unwrap_err(),
+        overflow(&[quarter, 2])
     );
     assert_eq!(
-        Tensor::full(&[1 << 62, 2], ()).unwrap_err(),
-        overflow(&[1 << 62, 2])
+        Tensor::full(&[quarter, 2], ()).unwrap_err(),
+        overflow(&[quarter, 2])
     );
 }
 
@@ -417,7 +451,7 @@ fn empty_operands_follow_torch() {
 // ---------------------------------------------------------------------------
 
 /// Offsets far past a 4-element buffer, up to the largest.
-const WILD: [usize; 4] = [5, 1 << 40, isize::MAX as usize, usize::MAX];
+const WILD: [usize; 4] = [5, FAR, isize::MAX as usize, usize::MAX];
 
 #[test]
 fn empty_views_take_any_offset() {

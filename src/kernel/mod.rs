@@ -175,7 +175,9 @@ impl Ahead {
     #[inline(always)]
     pub(crate) fn over<E>(next: *const E, len: usize, n: usize) -> Option<Ahead> {
         let span = len * size_of::<E>();
-        let worth = (AHEAD_MIN_SPAN..=AHEAD_MAX_SPAN).contains(&span) && n * 64 >= span;
+        // `n * 64 >= span`, without the product: a broadcast index may give a
+        // row `n` positions past `usize::MAX / 64` (`2^26` on 32-bit targets).
+        let worth = (AHEAD_MIN_SPAN..=AHEAD_MAX_SPAN).contains(&span) && n >= span.div_ceil(64);
         worth.then(|| Ahead {
             next: next.cast::<i8>(),
             per_pos: (span << 16) / n,

@@ -10,6 +10,10 @@ use fastgather::{
 };
 use std::fmt::Debug;
 
+/// A size or stride far past any buffer the tests make, whose square
+/// overflows `usize`: `2^40` on 64-bit targets, `2^24` on 32-bit ones.
+pub const FAR: usize = 1 << (usize::BITS / 2 + 8);
+
 // ---------------------------------------------------------------------------
 // Random numbers
 // ---------------------------------------------------------------------------
