@@ -481,3 +481,34 @@ fn scatter_with_a_long_broadcast_index_along_dim() {
     (want[7], want[ROW + 7]) = (POSITIONS as u32, POSITIONS as u32);
     assert!(buf == want);
 }
+
+/// The documented 32-bit limit (docs/SEMANTICS.md, "Counts are `usize`"):
+/// `index_select` by a 2-d index and `take_along_axis` broadcast their source
+/// to the index's leading sizes, so on a 32-bit target a small call can build
+/// a source view past `isize::MAX` elements, and is refused with a clear
+/// error rather than run; on 64-bit targets the same calls run.
+#[test]
+fn broadcast_sources_past_isize_on_32_bit_only() {
+    let src = vec![7u8; 1 << 20];
+    let src = TensorView::new(&src, &[1 << 20]).unwrap();
+    let ids = vec![3i64; 4096];
+    let idx = TensorView::new(&ids, &[4096, 1]).unwrap();
+    let selected = index_select(&src, 0, &idx);
+    let row = src.unsqueeze(0).unwrap();
+    let along = take_along_axis(&row, &idx, 1);
+    if cfg!(target_pointer_width = "64") {
+        let t = selected.unwrap();
+        assert_eq!(
+            (t.shape(), t.as_slice()),
+            (&[4096, 1][..], &[7u8; 4096][..])
+        );
+        let t = along.unwrap();
+        assert_eq!(
+            (t.shape(), t.as_slice()),
+            (&[4096, 1][..], &[7u8; 4096][..])
+        );
+    } else {
+        assert_eq!(selected.unwrap_err(), overflow(&[4096, 1 << 20]));
+        assert_eq!(along.unwrap_err(), overflow(&[4096, 1 << 20]));
+    }
+}
