@@ -23,7 +23,7 @@ use crate::kernel::{BadIndex, Job};
 use crate::options::{GatherOptions, IndexMode};
 use crate::par::{self, Split};
 use crate::plan::{LayoutClass, Plan, ScatterPlan};
-use crate::tune::{COLUMN_PACK_BYTES, ROW_PACK_BYTES, TINY_MAX, TINY_RANK};
+use crate::tune::{COLUMN_PACK_BYTES, ROW_PACK_BYTES, TILE_MIN_BYTES, TINY_MAX, TINY_RANK};
 use std::ops::Range;
 
 /// The kernels there are.
@@ -204,10 +204,23 @@ pub(crate) fn driver_for(plan: &Plan, width: usize) -> Driver {
         LayoutClass::StridedIndex | LayoutClass::General => Driver::Tiles,
         _ => match affine::packing(plan, width) {
             Some(d) => d,
-            None if plan.class == LayoutClass::InnerRun && plan.rows > 1 => Driver::ColumnTiles,
+            None if plan.class == LayoutClass::InnerRun
+                && plan.rows > 1
+                && tiles_pay(plan, width) =>
+            {
+                Driver::ColumnTiles
+            }
             None => Driver::Plain,
         },
     }
+}
+
+/// Whether column tiles split an `InnerRun` plan's rows into runs long
+/// enough to pay: a tile narrower than all the columns, and at least
+/// `TILE_MIN_BYTES` wide.
+fn tiles_pay(plan: &Plan, width: usize) -> bool {
+    let cols = affine::tile_cols(plan, width);
+    cols < plan.inner && cols.saturating_mul(width) >= TILE_MIN_BYTES
 }
 
 /// Whether `driver` can run an affine `plan` of `width`-byte elements.

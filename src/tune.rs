@@ -63,6 +63,9 @@ pub(crate) const COLUMN_PACK_BYTES: usize = 1 << 20;
 /// Bytes of one packed-rows block (at most [`ROW_PACK_MAX_ROWS`] rows): taller
 /// blocks read longer runs of each transposed source row.
 pub(crate) const ROW_PACK_BYTES: usize = 1 << 20;
+/// Scratch bytes a thread keeps between packing calls (the largest block a
+/// packing driver fills, with its slack).
+pub(crate) const SCRATCH_KEEP: usize = 2 << 20;
 /// Rows of one packed-rows block at most.
 pub(crate) const ROW_PACK_MAX_ROWS: usize = 128;
 /// Gather strides shorter than this many bytes keep picks on shared lines:
@@ -70,6 +73,15 @@ pub(crate) const ROW_PACK_MAX_ROWS: usize = 128;
 pub(crate) const PACK_MIN_STRIDE_BYTES: usize = 256;
 /// Rows that must share a packed-columns block before packing pays for its copy.
 pub(crate) const MIN_REUSE: usize = 64;
+/// Source rows per row of picks above which a block's picks are sparse: packing
+/// (or asking ahead for) the whole block would move more than the picks read.
+pub(crate) const SPARSE_PICKS: usize = 8;
+/// Column tiles narrower than this many bytes read their index and output in
+/// runs too short to pay for the tiling: rows go in order instead.
+pub(crate) const TILE_MIN_BYTES: usize = 256;
+/// Sources up to this many bytes stay in L3 between calls: a column block
+/// that is one contiguous run of such a source is picked from in place.
+pub(crate) const CACHED_SOURCE_BYTES: usize = 8 << 20;
 /// Rows one index sweep of the general kernel takes: each index line read is
 /// used whole (eight `i64`), and the swept rows' source stays in L2.
 pub(crate) const SWEEP_ROWS: usize = 16;

@@ -175,25 +175,35 @@ proptest! {
 fn the_table_picks_each_driver() {
     let opts = GatherOptions::new();
     let data: Vec<u32> = (0..2048 * 300).collect();
-    // Along dim 0 with long rows: every row picks from one block of columns,
-    // 1200 bytes apart.
-    let src = TensorView::new(&data[..256 * 300], &[256, 300]).unwrap();
+    let inner_run = |src: &TensorView<'_, u32>, dim: usize, idx: &TensorView<'_, i64>| {
+        let choice = explain(src, dim, idx, &opts).unwrap().unwrap();
+        assert_eq!(choice.class, LayoutClass::InnerRun);
+        choice.driver
+    };
+    // Along dim 0 of a column slice, dense picks: every row picks from one
+    // block of columns whose rows are 2400 bytes apart, packed first.
+    let wide = TensorView::new(&data[..256 * 600], &[256, 600]).unwrap();
+    let src = wide.slice(1, 0, 300, 1).unwrap();
     let picks: Vec<i64> = (0..256 * 300).map(|i| (i * 7 % 256) as i64).collect();
     let idx = TensorView::new(&picks, &[256, 300]).unwrap();
-    let choice = explain(&src, 0, &idx, &opts).unwrap().unwrap();
-    assert_eq!(
-        (choice.class, choice.driver),
-        (LayoutClass::InnerRun, Driver::PackedColumns)
-    );
-    // Along a middle dim with a short stride: column tiles.
+    assert_eq!(inner_run(&src, 0, &idx), Driver::PackedColumns);
+    // The same picks from a whole, small source: the block is one contiguous
+    // run that stays cached, picked in place by column tiles (1200-byte rows
+    // wider than one tile).
+    let src = TensorView::new(&data[..256 * 300], &[256, 300]).unwrap();
+    assert_eq!(inner_run(&src, 0, &idx), Driver::ColumnTiles);
+    // Sparse picks (256 rows of picks from 4096 source rows) are never
+    // packed, and tiles of 16 columns would be too narrow: rows in order.
+    let wide = TensorView::new(&data[..4096 * 150], &[4096, 150]).unwrap();
+    let few: Vec<i64> = (0..256 * 150).map(|i| (i * 11 % 4096) as i64).collect();
+    let idx = TensorView::new(&few, &[256, 150]).unwrap();
+    assert_eq!(inner_run(&wide, 0, &idx), Driver::Plain);
+    // Along a middle dim with short rows: one tile would hold every column,
+    // so rows go in order.
     let src = TensorView::new(&data[..4 * 8 * 64], &[4, 8, 64]).unwrap();
     let vals: Vec<i64> = (0..4 * 8 * 64).map(|i| (i * 5 % 8) as i64).collect();
     let idx = TensorView::new(&vals, &[4, 8, 64]).unwrap();
-    let choice = explain(&src, 1, &idx, &opts).unwrap().unwrap();
-    assert_eq!(
-        (choice.class, choice.driver),
-        (LayoutClass::InnerRun, Driver::ColumnTiles)
-    );
+    assert_eq!(inner_run(&src, 1, &idx), Driver::Plain);
     // Along the last dim of a transposed source: packed rows.
     let t = TensorView::new(&data[..512 * 512], &[512, 512])
         .unwrap()

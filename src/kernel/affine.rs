@@ -9,9 +9,11 @@ pub(crate) use crate::driver::Driver;
 use crate::index::IndexElem;
 use crate::plan::{LayoutClass, Plan};
 use crate::tune::{
-    BAND_TILE_BYTES, COLUMN_PACK_BYTES, MIN_REUSE, PACK_BYTES, PACK_MIN_STRIDE_BYTES,
-    ROW_PACK_BYTES, ROW_PACK_MAX_ROWS, ROWS_AHEAD, TILE_BYTES,
+    BAND_TILE_BYTES, CACHED_SOURCE_BYTES, COLUMN_PACK_BYTES, MIN_REUSE, PACK_BYTES,
+    PACK_MIN_STRIDE_BYTES, ROW_PACK_BYTES, ROW_PACK_MAX_ROWS, ROWS_AHEAD, SCRATCH_KEEP,
+    SPARSE_PICKS, TILE_BYTES,
 };
+use std::cell::Cell;
 use std::ops::Range;
 
 /// Runs the rectangle `rows × cols` with row body `body` under `driver`.
@@ -62,7 +64,7 @@ pub(crate) unsafe fn drive<R: RowBody, E: Copy, I: IndexElem>(
             let k = (rows.end - r).min(cur.left_in_axis());
             let base = cur.src + j(j0) * p.src_inner;
             let last = base + (k as isize - 1) * step.src;
-            let row = Row {
+            let group = Row {
                 src: job.src,
                 src_len: p.src_len,
                 base,
@@ -80,11 +82,11 @@ pub(crate) unsafe fn drive<R: RowBody, E: Copy, I: IndexElem>(
                 step_idx: step.idx,
                 step_out: step.out,
             };
-            row.debug_check();
+            group.debug_check();
             // SAFETY: the group's rows lie in this rectangle (invariants 2 and
             // 3); the highest address of the group is in its first or its last
             // row, so `slack` holds for all.
-            unsafe { body.rows(&row)? };
+            unsafe { body.rows(&group)? };
             cur.advance_by(k);
             r += k;
         }
@@ -265,7 +267,7 @@ fn band_rows(p: &Plan, width: usize) -> usize {
 
 /// Columns per `InnerRun` tile: `TILE_BYTES` of source over `bound` source rows,
 /// at least one cache line and a multiple of 16 elements.
-fn tile_cols(p: &Plan, width: usize) -> usize {
+pub(crate) fn tile_cols(p: &Plan, width: usize) -> usize {
     let width = width.max(1);
     let fit = TILE_BYTES / p.bound.max(1) / width;
     (fit & !15).max(64 / width).max(16)
@@ -295,7 +297,17 @@ pub(crate) fn packing(p: &Plan, width: usize) -> Option<Driver> {
         return None;
     }
     match p.class {
-        LayoutClass::InnerRun if p.reuse() >= MIN_REUSE => Some(Driver::PackedColumns),
+        // Packing pays as a streamed copy of blocks the picks would miss on:
+        // not for sparse picks, nor for blocks that are contiguous runs of a
+        // source small enough to stay cached between calls.
+        LayoutClass::InnerRun => {
+            let reuse = p.reuse();
+            let dense = reuse.saturating_mul(SPARSE_PICKS) >= p.bound;
+            let whole = p.gather_stride.unsigned_abs() == p.inner
+                && p.bound.saturating_mul(p.inner).saturating_mul(width) <= COLUMN_PACK_BYTES;
+            let cached = p.src_len.saturating_mul(width) <= CACHED_SOURCE_BYTES;
+            (reuse >= MIN_REUSE && dense && !(whole && cached)).then_some(Driver::PackedColumns)
+        }
         LayoutClass::LastDim => {
             let step = p.outer.last()?.src.unsigned_abs().saturating_mul(width);
             let fits = p.bound.saturating_mul(width * 2) <= PACK_BYTES;
@@ -305,10 +317,43 @@ pub(crate) fn packing(p: &Plan, width: usize) -> Option<Driver> {
     }
 }
 
-/// A zeroed scratch buffer for `elems` elements of `width` bytes, with room
-/// for a 4-byte load past the last one (`slack` holds inside it).
-fn scratch(elems: usize, width: usize) -> Vec<u8> {
-    vec![0u8; (elems + 4) * width]
+/// A scratch buffer for `elems` elements of `width` bytes, with room for a
+/// 4-byte load past the last one (`slack` holds inside it).
+fn scratch(elems: usize, width: usize) -> Scratch {
+    let len = (elems + 4) * width;
+    let mut buf = SPARE.try_with(Cell::take).unwrap_or_default();
+    // Grown bytes are zeroed; kept ones hold what an earlier block packed:
+    // every byte is initialized either way.
+    if buf.len() < len {
+        buf.resize(len, 0);
+    }
+    Scratch(buf)
+}
+
+thread_local! {
+    /// The thread's packing scratch between calls: a fresh block would cost
+    /// page faults or a memset on every call.
+    static SPARE: Cell<Vec<u8>> = const { Cell::new(Vec::new()) };
+}
+
+/// Scratch bytes of the packing drivers, handed back to the thread on drop
+/// (up to [`SCRATCH_KEEP`] bytes; larger ones are freed).
+struct Scratch(Vec<u8>);
+
+impl Scratch {
+    fn as_mut_ptr(&mut self) -> *mut u8 {
+        self.0.as_mut_ptr()
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        if self.0.len() <= SCRATCH_KEEP {
+            let buf = std::mem::take(&mut self.0);
+            // At thread exit the slot may be gone: the buffer is then freed.
+            let _ = SPARE.try_with(|s| s.set(buf));
+        }
+    }
 }
 
 /// [`drive`] for [`Driver::PackedColumns`].
@@ -325,7 +370,9 @@ unsafe fn drive_packed_columns<R: RowBody, E: Copy, I: IndexElem>(
 ) -> Result<(), BadIndex> {
     let p = job.plan;
     let w = size_of::<E>();
-    let tile = ((COLUMN_PACK_BYTES / (p.bound * w)) & !15).max(16);
+    let tile = ((COLUMN_PACK_BYTES / (p.bound * w)) & !15)
+        .max(16)
+        .min(cols.len());
     let mut buf = scratch(p.bound * tile, w);
     let packed = buf.as_mut_ptr().cast::<E>();
     let mut j0 = cols.start;
