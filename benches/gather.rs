@@ -10,6 +10,8 @@
 //! * `fastgather-<isa>`: the same on one forced instruction-set path (`last_perm` only);
 //! * `stream`: the streaming bound of BENCH-CASES.md (see [`stream`]);
 //! * `memcpy`: a copy of the output's bytes, split over the same threads;
+//! * `plain-loop`: the same picks in plain safe code, on the pick cases
+//!   (`ce_pick`, `last_topk`) and the column gathers (`dim0_random`, `col_*`);
 //! * `reference`: `fastgather::reference::gather`, in the 1-thread group only (it is
 //!   single-threaded), and only where one call takes under a second.
 //!
@@ -247,6 +249,32 @@ fn plain_picks<T: Pod + Send + Sync, I: IndexElem, const K: usize>(
         });
 }
 
+/// The yardstick of column gathers (`InnerRun` with a random index): the
+/// plain loop `out[b][j][k] = src[b][idx[b][j][k]][k]` in safe code (every
+/// pick slice-indexed), rows of `k` split over the current pool's threads.
+/// `src` is `[b, s, k]`, `idx` and `out` are `[b, j, k]`, all contiguous.
+fn plain_columns<T: Pod + Send + Sync, I: IndexElem>(
+    src: &[T],
+    [s, j, k]: [usize; 3],
+    idx: &[I],
+    out: &mut [T],
+) {
+    let rows = out.len() / k;
+    let per = rows.div_ceil(rayon::current_num_threads()).max(1) * k;
+    out.par_chunks_mut(per)
+        .zip(idx.par_chunks(per))
+        .enumerate()
+        .for_each(|(c, (o, ix))| {
+            let first = c * per / k;
+            for (t, (o, ix)) in o.chunks_exact_mut(k).zip(ix.chunks_exact(k)).enumerate() {
+                let block = &src[(first + t) / j * s * k..][..s * k];
+                for (kk, (o, v)) in o.iter_mut().zip(ix).enumerate() {
+                    *o = block[v.to_i64() as usize * k + kk];
+                }
+            }
+        });
+}
+
 // ---------------------------------------------------------------------------
 // Checking outputs.
 // ---------------------------------------------------------------------------
@@ -454,13 +482,21 @@ where
     let mut scratch = vec![0u8; out_bytes];
     let copy_src: Buf<u8> = random_elems(out_bytes, &mut SplitMix64(SEED ^ 0x3E3C));
     let large = bytes >= 16 << 20;
-    type Plain<T, I> = fn(&[T], usize, &[I], &mut [T]);
-    let plain: Option<Plain<T, I>> = match idx.shape() {
-        [_, 1] if plain => Some(plain_picks::<T, I, 1>),
-        [_, 16] if plain => Some(plain_picks::<T, I, 16>),
+    let cols = src.shape().last().copied().unwrap_or(1);
+    type Plain<'f, T, I> = Box<dyn Fn(&[T], &[I], &mut [T]) + Send + Sync + 'f>;
+    let plain: Option<Plain<'_, T, I>> = match (idx.shape(), src.shape(), dim) {
+        _ if !plain => None,
+        ([_, 1], _, 1) => Some(Box::new(move |s, i, o| {
+            plain_picks::<T, I, 1>(s, cols, i, o)
+        })),
+        ([_, 16], _, 1) => Some(Box::new(move |s, i, o| {
+            plain_picks::<T, I, 16>(s, cols, i, o)
+        })),
+        (&[j, k], &[s, _], 0) | (&[_, j, k], &[_, s, _], 1) => {
+            Some(Box::new(move |sr, i, o| plain_columns(sr, [s, j, k], i, o)))
+        }
         _ => None,
     };
-    let cols = src.shape().last().copied().unwrap_or(1);
 
     for (threads, pool) in &pools.0 {
         let mut engines: Vec<(String, GatherOptions)> =
@@ -481,9 +517,9 @@ where
             let got = row_major(&out, idx.shape(), out_transposed);
             check(&what, &src, dim, &idx, &got, expected.as_ref());
         }
-        if let Some(f) = plain {
+        if let Some(f) = &plain {
             out.fill(T::zeroed());
-            pool.install(|| f(src.data(), cols, idx.data(), &mut out));
+            pool.install(|| f(src.data(), idx.data(), &mut out));
             let what = format!("{name} plain-loop at {threads} threads");
             check(&what, &src, dim, &idx, &out, expected.as_ref());
         }
@@ -505,11 +541,11 @@ where
                 })
             });
         }
-        if let Some(f) = plain {
+        if let Some(f) = &plain {
             group.bench_function("plain-loop", |b| {
                 b.iter_custom(|iters| {
                     time_in(pool, iters, || {
-                        f(src.data(), cols, idx.data(), black_box(&mut out));
+                        f(src.data(), idx.data(), black_box(&mut out));
                     })
                 })
             });
@@ -577,7 +613,7 @@ fn contiguous_case<T, I>(
         class,
         per_isa: name == "last_perm",
         out_transposed: false,
-        plain: matches!(name, "ce_pick" | "last_topk"),
+        plain: matches!(name, "ce_pick" | "last_topk" | "dim0_random") || name.starts_with("col_"),
     };
     run_case(c, pools, case);
 }
@@ -808,6 +844,7 @@ fn benches(c: &mut Criterion) {
         InnerRun,
     );
     last_sliced_f64(c, &pools);
+    column_gathers(c, &pools);
     // LastDim, 16-byte elements.
     contiguous_case::<[u64; 2], i64>(
         c,
@@ -818,6 +855,47 @@ fn benches(c: &mut Criterion) {
         &[1024, 1024],
         LastDim,
     );
+}
+
+/// Column gathers (`InnerRun`, random index along a middle dim): source
+/// blocks from L1-sized to past L3, dense picks (index rows ≥ a quarter of the
+/// block's rows) and sparse ones, each beside the plain loop.
+fn column_gathers(c: &mut Criterion, pools: &Pools) {
+    // (name, [b, s, j, k]): source [b, s, k], index [b, j, k], dim 1.
+    let f32_cases: [(&str, [usize; 4]); 6] = [
+        ("col_16k_dense", [1024, 64, 64, 64]),
+        ("col_96k_quarter", [128, 384, 96, 64]),
+        ("col_128k_sparse", [256, 512, 16, 64]),
+        ("col_4m_dense", [4, 4096, 4096, 256]),
+        ("col_4m_sparse", [16, 4096, 128, 256]),
+        ("col_64m_sparse", [1, 16384, 1024, 1024]),
+    ];
+    for (name, [b, s, j, k]) in f32_cases {
+        contiguous_case::<f32, i64>(
+            c,
+            pools,
+            name,
+            &[b, s, k],
+            1,
+            &[b, j, k],
+            LayoutClass::InnerRun,
+        );
+    }
+    let f64_cases: [(&str, [usize; 4]); 2] = [
+        ("col_f64_256k_half", [16, 1024, 512, 32]),
+        ("col_f64_512k_quarter", [32, 256, 64, 256]),
+    ];
+    for (name, [b, s, j, k]) in f64_cases {
+        contiguous_case::<f64, i64>(
+            c,
+            pools,
+            name,
+            &[b, s, k],
+            1,
+            &[b, j, k],
+            LayoutClass::InnerRun,
+        );
+    }
 }
 
 criterion_group! {

@@ -77,12 +77,10 @@ fn plain_loop<T: Copy + Send + Sync>(
                 });
             }
         } else {
-            for (bb, (sb, (ib, ob))) in src
+            for (sb, (ib, ob)) in src
                 .chunks_exact(s * k)
                 .zip(idx.chunks_exact(j * k).zip(out.chunks_exact_mut(j * k)))
-                .enumerate()
             {
-                let _ = bb;
                 let per = j.div_ceil(threads) * k;
                 for (ip, op) in ib.chunks(per).zip(ob.chunks_mut(per)) {
                     scope.spawn(move || one(sb, ip, op));
@@ -156,7 +154,7 @@ fn case<T: Element + Default + From<u16> + bytemuck::Pod>(
         "{} {:?} [{b}, {s}, {k}] by [{b}, {j}, {k}]: block {} KiB, {:.2} picks per block element; default {} / {:?}",
         shape.name,
         std::any::type_name::<T>(),
-        s * k * w >> 10,
+        (s * k * w) >> 10,
         j as f64 / s as f64,
         default.kernel,
         default.driver,
