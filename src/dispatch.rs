@@ -197,8 +197,10 @@ fn affine_name(path: Path) -> &'static str {
 }
 
 /// The driver for an affine plan: tiles for a strided index or output,
-/// packing where the source's own layout would make the picks miss, column
-/// tiles for rows that pick from the same source block, else rows in order.
+/// packing where the source's own layout would make the picks miss (see
+/// [`affine::packing`]), column tiles for rows that pick from the same source
+/// block where a tile still leaves runs of `TILE_MIN_BYTES`, else rows in
+/// order.
 pub(crate) fn driver_for(plan: &Plan, width: usize) -> Driver {
     match plan.class {
         LayoutClass::StridedIndex | LayoutClass::General => Driver::Tiles,

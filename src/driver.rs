@@ -18,7 +18,9 @@ pub enum Driver {
     /// `LastDim` over rows adjacent in memory (a transposed source): blocks of
     /// rows are transposed into a dense scratch first.
     PackedRows,
-    /// `InnerRun` with a long gather stride: the block of source columns the
-    /// rows pick from is copied dense first.
+    /// `InnerRun` with a long gather stride and dense picks: the block of
+    /// source columns the rows pick from is copied dense first (not when the
+    /// block is already one contiguous run of a source small enough to stay
+    /// cached).
     PackedColumns,
 }
