@@ -32,8 +32,8 @@ fn median(mut v: Vec<f64>) -> f64 {
 }
 
 /// The yardstick: `out[b][j][k] = src[b][idx[b][j][k]][k]`, slice-indexed
-/// (every index checked by the slice), blocks `b` split over `threads`
-/// (rows `j` when there is one block).
+/// (every index checked by the slice), rows split over `threads` of the
+/// current rayon pool.
 fn plain_loop<T: Copy + Send + Sync>(
     src: &[T],
     idx: &[i64],
@@ -58,36 +58,19 @@ fn plain_loop<T: Copy + Send + Sync>(
         }
         return;
     }
-    std::thread::scope(|scope| {
-        if b >= threads {
-            let per = b.div_ceil(threads);
-            for ((sp, ip), op) in src
-                .chunks(per * s * k)
-                .zip(idx.chunks(per * j * k))
-                .zip(out.chunks_mut(per * j * k))
-            {
-                scope.spawn(move || {
-                    for ((sb, ib), ob) in sp
-                        .chunks_exact(s * k)
-                        .zip(ip.chunks_exact(j * k))
-                        .zip(op.chunks_exact_mut(j * k))
-                    {
-                        one(sb, ib, ob);
-                    }
-                });
+    // Rows of `k` split over the pool's threads (the caller installs it).
+    use rayon::prelude::*;
+    let per = (b * j).div_ceil(threads) * k;
+    out.par_chunks_mut(per)
+        .zip(idx.par_chunks(per))
+        .enumerate()
+        .for_each(|(c, (o, ix))| {
+            let first = c * per / k;
+            for (t, (o, ix)) in o.chunks_exact_mut(k).zip(ix.chunks_exact(k)).enumerate() {
+                let block = &src[(first + t) / j * s * k..][..s * k];
+                one(block, ix, o);
             }
-        } else {
-            for (sb, (ib, ob)) in src
-                .chunks_exact(s * k)
-                .zip(idx.chunks_exact(j * k).zip(out.chunks_exact_mut(j * k)))
-            {
-                let per = j.div_ceil(threads) * k;
-                for (ip, op) in ib.chunks(per).zip(ob.chunks_mut(per)) {
-                    scope.spawn(move || one(sb, ip, op));
-                }
-            }
-        }
-    });
+        });
 }
 
 /// One pass over the bytes a gather must move: reads `idx` and `src`,
@@ -114,15 +97,12 @@ fn stream(idx: &[u8], src: &[u8], out: &mut [u8], threads: usize) -> u64 {
     if threads == 1 {
         return part(0, out);
     }
+    use rayon::prelude::*;
     let per = out.len().div_ceil(threads);
-    std::thread::scope(|scope| {
-        let hs: Vec<_> = out
-            .chunks_mut(per)
-            .enumerate()
-            .map(|(t, o)| scope.spawn(move || part(t, o)))
-            .collect();
-        hs.into_iter().fold(0, |a, h| a ^ h.join().unwrap())
-    })
+    out.par_chunks_mut(per)
+        .enumerate()
+        .map(|(t, o)| part(t, o))
+        .reduce(|| 0, |a, b| a ^ b)
 }
 
 struct Shape {
@@ -297,7 +277,30 @@ fn main() {
     let mut rng = Rng(7);
     // (name, f32?, [b, s, j, k]): from L1-resident blocks to blocks past L3,
     // dense picks (j ≥ s/4) and sparse.
-    let cases: [(Shape, bool); 12] = [
+    let cases: [(Shape, bool); 15] = [
+        // Hot: index, source and output together fit in L2 or L3, so the
+        // kernels' own work decides.
+        (
+            Shape {
+                name: "hot_16k",
+                dims: [4, 64, 64, 64],
+            },
+            true,
+        ),
+        (
+            Shape {
+                name: "hot_96k",
+                dims: [8, 384, 96, 64],
+            },
+            true,
+        ),
+        (
+            Shape {
+                name: "hot_f64_256k",
+                dims: [2, 1024, 512, 32],
+            },
+            false,
+        ),
         (
             Shape {
                 name: "l1_dense",
