@@ -63,9 +63,6 @@ pub(crate) const COLUMN_PACK_BYTES: usize = 1 << 20;
 /// Bytes of one packed-rows block (at most [`ROW_PACK_MAX_ROWS`] rows): taller
 /// blocks read longer runs of each transposed source row.
 pub(crate) const ROW_PACK_BYTES: usize = 1 << 20;
-/// Scratch bytes a thread keeps between packing calls (the largest block a
-/// packing driver fills, with its slack).
-pub(crate) const SCRATCH_KEEP: usize = 2 << 20;
 /// Rows of one packed-rows block at most.
 pub(crate) const ROW_PACK_MAX_ROWS: usize = 128;
 /// Gather strides shorter than this many bytes keep picks on shared lines:

@@ -10,10 +10,8 @@ use crate::index::IndexElem;
 use crate::plan::{LayoutClass, Plan};
 use crate::tune::{
     BAND_TILE_BYTES, CACHED_SOURCE_BYTES, COLUMN_PACK_BYTES, MIN_REUSE, PACK_BYTES,
-    PACK_MIN_STRIDE_BYTES, ROW_PACK_BYTES, ROW_PACK_MAX_ROWS, ROWS_AHEAD, SCRATCH_KEEP,
-    SPARSE_PICKS, TILE_BYTES,
+    PACK_MIN_STRIDE_BYTES, ROW_PACK_BYTES, ROW_PACK_MAX_ROWS, ROWS_AHEAD, SPARSE_PICKS, TILE_BYTES,
 };
-use std::cell::Cell;
 use std::ops::Range;
 
 /// Runs the rectangle `rows × cols` with row body `body` under `driver`.
@@ -317,43 +315,10 @@ pub(crate) fn packing(p: &Plan, width: usize) -> Option<Driver> {
     }
 }
 
-/// A scratch buffer for `elems` elements of `width` bytes, with room for a
-/// 4-byte load past the last one (`slack` holds inside it).
-fn scratch(elems: usize, width: usize) -> Scratch {
-    let len = (elems + 4) * width;
-    let mut buf = SPARE.try_with(Cell::take).unwrap_or_default();
-    // Grown bytes are zeroed; kept ones hold what an earlier block packed:
-    // every byte is initialized either way.
-    if buf.len() < len {
-        buf.resize(len, 0);
-    }
-    Scratch(buf)
-}
-
-thread_local! {
-    /// The thread's packing scratch between calls: a fresh block would cost
-    /// page faults or a memset on every call.
-    static SPARE: Cell<Vec<u8>> = const { Cell::new(Vec::new()) };
-}
-
-/// Scratch bytes of the packing drivers, handed back to the thread on drop
-/// (up to [`SCRATCH_KEEP`] bytes; larger ones are freed).
-struct Scratch(Vec<u8>);
-
-impl Scratch {
-    fn as_mut_ptr(&mut self) -> *mut u8 {
-        self.0.as_mut_ptr()
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        if self.0.len() <= SCRATCH_KEEP {
-            let buf = std::mem::take(&mut self.0);
-            // At thread exit the slot may be gone: the buffer is then freed.
-            let _ = SPARE.try_with(|s| s.set(buf));
-        }
-    }
+/// A zeroed scratch buffer for `elems` elements of `width` bytes, with room
+/// for a 4-byte load past the last one (`slack` holds inside it).
+fn scratch(elems: usize, width: usize) -> Vec<u8> {
+    vec![0u8; (elems + 4) * width]
 }
 
 /// [`drive`] for [`Driver::PackedColumns`].
