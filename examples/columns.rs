@@ -209,17 +209,22 @@ fn case<T: Element + Default + From<u16> + bytemuck::Pod>(
     let skip = |l: &str| only.as_ref().is_some_and(|o| !l.starts_with(o.as_str()));
     let mut times = vec![Vec::new(); engines.len()];
     pool.install(|| {
-        for _ in 0..rounds {
-            for ((e, t), (l, _)) in engines.iter_mut().zip(&mut times).zip(&labels) {
-                if skip(l) {
-                    t.push(f64::NAN);
+        // Each round starts one engine later, so no engine always runs
+        // first, right after another one's cache traffic.
+        let count = engines.len();
+        for round in 0..rounds {
+            for e in (0..count).map(|k| (k + round) % count) {
+                if skip(&labels[e].0) {
+                    times[e].push(f64::NAN);
                     continue;
                 }
+                // One untimed call warms this engine's own data.
+                engines[e]();
                 let start = Instant::now();
                 for _ in 0..inner {
-                    e();
+                    engines[e]();
                 }
-                t.push(start.elapsed().as_secs_f64() / inner as f64);
+                times[e].push(start.elapsed().as_secs_f64() / inner as f64);
             }
         }
     });
