@@ -22,7 +22,7 @@
 //! | class | inner axis | typical torch code |
 //! |---|---|---|
 //! | [`LayoutClass::LastDim`] | gather along it; index and output contiguous, source rows at any stride | `x.gather(-1, perm)`, top-k picks |
-//! | [`LayoutClass::ExpandedRuns`] | index stride 0, source and output contiguous: each index value selects a whole run | `x.gather(1, i.unsqueeze(-1).expand(B, K, D))`, [`index_select`] |
+//! | [`LayoutClass::ExpandedRuns`] | index stride 0, source and output contiguous: each index value selects a whole run | `x.gather(1, i.unsqueeze(-1).expand(B, K, D))`, [`index_select`](fn@crate::index_select) |
 //! | [`LayoutClass::InnerRun`] | all three contiguous, gather along an outer dim | `x.gather(0, idx)` on `[N, D]` |
 //! | [`LayoutClass::Pick`] | one index per source row, index and output contiguous | `y_hat.gather(1, y.view(-1, 1))` |
 //! | [`LayoutClass::StridedIndex`] | output contiguous, index strided (transposed, sliced) | `x.gather(1, idx.t())` |

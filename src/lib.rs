@@ -21,15 +21,15 @@
 //!
 //! | torch / numpy | fastgather |
 //! |---|---|
-//! | `torch.gather(src, dim, index)` | [`gather`]`(&src, dim, &index)` → [`Tensor`] |
+//! | `torch.gather(src, dim, index)` | [`gather`](fn@gather)`(&src, dim, &index)` → [`Tensor`] |
 //! | `torch.gather(src, -1, index)` | `gather(&src, -1, &index)` |
 //! | `torch.gather(src, dim, index, out=out)` | [`gather_into`]`(&src, dim, &index, &mut out)` |
 //! | `torch.set_num_threads(1)` | [`gather_with`]`(.., &GatherOptions::new().sequential())`, or a rayon pool's `install` |
 //! | `self.scatter_(dim, index, src)` | [`scatter_into`]`(&mut self_view, dim, &index, &src)` |
-//! | `input.scatter(dim, index, src)` | [`scatter`]`(&input, dim, &index, &src)` |
+//! | `input.scatter(dim, index, src)` | [`scatter`](fn@scatter)`(&input, dim, &index, &src)` |
 //! | `self.scatter_add_(dim, index, src)` | [`scatter_add_into`]`(&mut self_view, dim, &index, &src)` |
 //! | `input.scatter_add(dim, index, src)` | [`scatter_add`]`(&input, dim, &index, &src)` |
-//! | `input.index_select(dim, index)` | [`index_select`]`(&input, dim, &index)` |
+//! | `input.index_select(dim, index)` | [`index_select`](fn@index_select)`(&input, dim, &index)` |
 //! | `numpy.take_along_axis(arr, idx, axis)` | [`take_along_axis`]`(&arr, &idx, axis)` |
 //! | `F.cross_entropy(logits, y)` | [`loss::cross_entropy`]`(&logits, &y, &LossOptions::new())` |
 //! | `F.cross_entropy(logits, probs)` (class-probability targets) | [`loss::cross_entropy_with_probs_target`] |

@@ -2,7 +2,7 @@
 //!
 //! Every index position `p` names one output element and one source element:
 //! `out[p] = src[p with p[dim] = index[p]]`. Each operand is an affine map of `p`
-//! (offset + Σ p[k]·stride[k]), and the source gets one more term, `index[p] ·
+//! (`offset + Σ p[k]·stride[k]`), and the source gets one more term, `index[p] ·
 //! src.stride(dim)`, so along `dim` its iteration stride is 0. Axes of size 1 are
 //! dropped, and neighbouring axes whose three maps agree are merged; the last axis
 //! left is the *inner* axis and the rest are *outer* axes, counted as rows.

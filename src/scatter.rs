@@ -103,7 +103,7 @@ pub fn scatter_into<T: Element, I: IndexElem>(
 }
 
 /// [`scatter_into`] with explicit options (threading). Index modes other than
-/// [`IndexMode::Error`](crate::IndexMode::Error) are refused.
+/// [`IndexMode::Error`] are refused.
 ///
 /// ```
 /// use fastgather::{scatter_into_with, GatherOptions, Tensor, TensorView};
@@ -146,7 +146,7 @@ pub fn scatter<T: Element, I: IndexElem>(
 }
 
 /// [`scatter`] with explicit options (threading, the instruction-set path).
-/// Index modes other than [`IndexMode::Error`](crate::IndexMode::Error) are
+/// Index modes other than [`IndexMode::Error`] are
 /// refused; an option error comes back before `input` is copied.
 ///
 /// ```
@@ -243,7 +243,7 @@ pub fn scatter_add<T: Accumulate, I: IndexElem>(
 
 /// [`scatter_add`] with explicit options (threading, the instruction-set
 /// path). The sums are the same on any number of threads. Index
-/// modes other than [`IndexMode::Error`](crate::IndexMode::Error) are refused;
+/// modes other than [`IndexMode::Error`] are refused;
 /// an option error comes back before `input` is copied.
 ///
 /// ```
