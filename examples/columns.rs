@@ -1,14 +1,18 @@
 //! Column gathers (`InnerRun` with a random index) side by side with a plain
 //! safe loop of the same picks and a stream over the same bytes, at one and
-//! two threads, interleaved so machine noise hits all engines alike:
-//! `cargo run --release --example columns [case-filter] [--drivers]`.
+//! two threads: `cargo run --release --example columns [case-filter]
+//! [--drivers] [--isas]`.
 //!
 //! Each case gathers `src [b, s, k]` along dim 1 by `idx [b, j, k]`; the
 //! source block one output block picks from is `s × k` elements. Prints the
 //! median ns per output element of each engine, the plain loop over
 //! fastgather, and fastgather's share of the stream bound (one pass reading
-//! the index and as many source bytes as output bytes, writing the output). `--drivers` adds
-//! every driver the dispatch table could run, forced.
+//! the index and as many source bytes as output bytes, writing the output).
+//! `--drivers` adds every driver the dispatch table could run, forced, and
+//! `--isas` every instruction-set path. Engines run in a fresh random order
+//! each round (`ROUNDS`, default 5), each sample after one untimed call;
+//! `ONLY=<label>` times one engine and `INNER=<calls>` fixes the calls per
+//! sample (for instruction counts under callgrind).
 
 use fastgather::{
     Driver, Element, GatherOptions, Isa, Tensor, TensorView, explain, gather_into_with,
@@ -209,11 +213,16 @@ fn case<T: Element + Default + From<u16> + bytemuck::Pod>(
     let skip = |l: &str| only.as_ref().is_some_and(|o| !l.starts_with(o.as_str()));
     let mut times = vec![Vec::new(); engines.len()];
     pool.install(|| {
-        // Each round starts one engine later, so no engine always runs
-        // first, right after another one's cache traffic.
+        // Each round runs the engines in a fresh random order, so no engine
+        // always follows the same one (a 1-thread stream before a 2-thread
+        // engine leaves its pool's second thread asleep and the caches cold).
         let count = engines.len();
-        for round in 0..rounds {
-            for e in (0..count).map(|k| (k + round) % count) {
+        let mut order: Vec<usize> = (0..count).collect();
+        for _ in 0..rounds {
+            for k in (1..count).rev() {
+                order.swap(k, rng.below(k + 1));
+            }
+            for &e in &order {
                 if skip(&labels[e].0) {
                     times[e].push(f64::NAN);
                     continue;
