@@ -200,3 +200,134 @@ impl Accumulate for half::bf16 {
         half::bf16::from_f32(self.to_f32() + other.to_f32())
     }
 }
+
+/// An element `scatter_reduce` and `index_reduce` can reduce: [`Accumulate`]'s
+/// sum, and a product, a maximum, a minimum and a mean, each as torch's CPU
+/// kernels compute them one step at a time.
+///
+/// - Integers wrap (sum, product, count) and their mean is floor division.
+/// - Floats round at every step; `f16` and `bf16` compute each step in `f32` and
+///   round back, as torch does.
+/// - [`maximum`](Reduce::maximum) and [`minimum`](Reduce::minimum) return
+///   `other` when it is NaN, else keep `self` unless `other` is strictly beyond
+///   it: a NaN anywhere in a reduction wins, and between `-0.0` and `+0.0` the
+///   first one stays.
+///
+/// ```
+/// use fastgather::Reduce;
+/// assert_eq!(7i32.mean(2), 3);
+/// assert_eq!((-7i32).mean(2), -4); // floor, as torch's `div(.., rounding_mode="floor")`
+/// assert!(1.0f32.maximum(f32::NAN).is_nan());
+/// assert!(f32::NAN.maximum(1.0).is_nan());
+/// assert!((-0.0f32).maximum(0.0).is_sign_negative());
+/// ```
+pub trait Reduce: Accumulate {
+    /// The start of a product with `include_self = false`: one.
+    const ONE: Self;
+    /// The start of a maximum with `include_self = false`: `-inf` for floats,
+    /// the smallest value for integers.
+    const LOWEST: Self;
+    /// The start of a minimum with `include_self = false`: `+inf` for floats,
+    /// the largest value for integers.
+    const HIGHEST: Self;
+    /// `self * other`.
+    fn product(self, other: Self) -> Self;
+    /// torch's `amax` step.
+    fn maximum(self, other: Self) -> Self;
+    /// torch's `amin` step.
+    fn minimum(self, other: Self) -> Self;
+    /// A sum divided by a count of values (itself summed in `Self`, never zero).
+    fn mean(self, count: Self) -> Self;
+}
+
+macro_rules! reduce_int {
+    ($($t:ty),*) => {$(
+        impl Reduce for $t {
+            const ONE: Self = 1;
+            const LOWEST: Self = <$t>::MIN;
+            const HIGHEST: Self = <$t>::MAX;
+            #[inline(always)]
+            fn product(self, other: Self) -> Self {
+                self.wrapping_mul(other)
+            }
+            #[inline(always)]
+            fn maximum(self, other: Self) -> Self {
+                self.max(other)
+            }
+            #[inline(always)]
+            fn minimum(self, other: Self) -> Self {
+                self.min(other)
+            }
+            #[inline(always)]
+            #[allow(unused_comparisons)]
+            fn mean(self, count: Self) -> Self {
+                let q = self.wrapping_div(count);
+                // Floor: a remainder with the divisor's opposite sign steps down.
+                if self.wrapping_rem(count) != 0 && ((self < 0) != (count < 0)) {
+                    q.wrapping_sub(1)
+                } else {
+                    q
+                }
+            }
+        }
+    )*};
+}
+reduce_int!(
+    i8, i16, i32, i64, i128, isize, u8, u16, u32, u64, u128, usize
+);
+
+macro_rules! reduce_float {
+    ($($t:ty),*) => {$(
+        impl Reduce for $t {
+            const ONE: Self = 1.0;
+            const LOWEST: Self = <$t>::NEG_INFINITY;
+            const HIGHEST: Self = <$t>::INFINITY;
+            #[inline(always)]
+            fn product(self, other: Self) -> Self {
+                self * other
+            }
+            #[inline(always)]
+            fn maximum(self, other: Self) -> Self {
+                if other.is_nan() || self < other { other } else { self }
+            }
+            #[inline(always)]
+            fn minimum(self, other: Self) -> Self {
+                if other.is_nan() || other < self { other } else { self }
+            }
+            #[inline(always)]
+            fn mean(self, count: Self) -> Self {
+                self / count
+            }
+        }
+    )*};
+}
+reduce_float!(f32, f64);
+
+#[cfg(feature = "half")]
+macro_rules! reduce_half {
+    ($($t:ty),*) => {$(
+        impl Reduce for $t {
+            const ONE: Self = <$t>::ONE;
+            const LOWEST: Self = <$t>::NEG_INFINITY;
+            const HIGHEST: Self = <$t>::INFINITY;
+            #[inline(always)]
+            fn product(self, other: Self) -> Self {
+                <$t>::from_f32(self.to_f32() * other.to_f32())
+            }
+            #[inline(always)]
+            fn maximum(self, other: Self) -> Self {
+                if other.is_nan() || self.to_f32() < other.to_f32() { other } else { self }
+            }
+            #[inline(always)]
+            fn minimum(self, other: Self) -> Self {
+                if other.is_nan() || other.to_f32() < self.to_f32() { other } else { self }
+            }
+            #[inline(always)]
+            fn mean(self, count: Self) -> Self {
+                <$t>::from_f32(self.to_f32() / count.to_f32())
+            }
+        }
+    )*};
+}
+#[cfg(feature = "half")]
+reduce_half!(half::f16, half::bf16);

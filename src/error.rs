@@ -164,6 +164,49 @@ pub enum GatherError {
         /// What was wrong, in words.
         reason: String,
     },
+    /// An `index_*` operation's index is not 1-d (or 0-d).
+    IndexNotVector {
+        /// Which operation.
+        op: &'static str,
+        /// Shape of the index given.
+        index_shape: Vec<usize>,
+    },
+    /// An `index_*` operation's source is not `self`'s shape with `dim` sized
+    /// as the index.
+    SliceShapeMismatch {
+        /// Which operation.
+        op: &'static str,
+        /// The dim the index runs along.
+        dim: usize,
+        /// Shape of `self`.
+        self_shape: Vec<usize>,
+        /// Shape of the source.
+        source_shape: Vec<usize>,
+        /// Length of the index.
+        index_len: usize,
+    },
+    /// A reduction an operation does not take (an unknown name, or `sum` for
+    /// `index_reduce`).
+    InvalidReduction {
+        /// Which operation.
+        op: &'static str,
+        /// The reduction given.
+        name: String,
+        /// The reductions it takes.
+        expected: &'static str,
+    },
+    /// Two shapes that must broadcast against each other (apart from `dim`,
+    /// where one is named) do not.
+    NotBroadcastable {
+        /// Which operation.
+        op: &'static str,
+        /// The first axis where they differ and neither is 1.
+        axis: usize,
+        /// The first shape (the input's).
+        a: Vec<usize>,
+        /// The second (the index's).
+        b: Vec<usize>,
+    },
 }
 
 fn shape(s: &[usize]) -> String {
@@ -281,6 +324,34 @@ impl fmt::Display for GatherError {
                 write!(f, "could not allocate {bytes} bytes for the output")
             }
             Self::InvalidLossArgument { op, reason } => write!(f, "{op}: {reason}"),
+            Self::IndexNotVector { op, index_shape } => write!(
+                f,
+                "{op}: index must be 1-d or 0-d, but has shape {}",
+                shape(index_shape)
+            ),
+            Self::SliceShapeMismatch {
+                op,
+                dim,
+                self_shape,
+                source_shape,
+                index_len,
+            } => write!(
+                f,
+                "{op}: source has shape {} but must be self's {} with dimension {dim} \
+                 of size {index_len} (the index's length)",
+                shape(source_shape),
+                shape(self_shape)
+            ),
+            Self::InvalidReduction { op, name, expected } => write!(
+                f,
+                "{op}: reduce must be one of {expected}, but got {name:?}"
+            ),
+            Self::NotBroadcastable { op, axis, a, b } => write!(
+                f,
+                "{op}: shapes {} and {} do not broadcast at dimension {axis}",
+                shape(a),
+                shape(b)
+            ),
         }
     }
 }

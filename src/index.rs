@@ -105,7 +105,7 @@ pub(crate) fn resolve<I: IndexElem>(mode: IndexMode, v: i64, bound: usize) -> Re
         IndexMode::Clamp if bound == 0 => Resolved::Bad,
         IndexMode::Clamp if negative => Resolved::At(0),
         IndexMode::Clamp => Resolved::At(bound - 1),
-        IndexMode::Fill => Resolved::Fill,
+        IndexMode::Fill | IndexMode::Drop => Resolved::Fill,
     }
 }
 

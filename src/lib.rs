@@ -99,6 +99,7 @@ mod plan;
 // Documentation only: docs/RECIPES.md, whose examples run as doc tests.
 pub mod recipes;
 mod scatter;
+mod scatter_reduce;
 mod tune;
 mod view;
 
@@ -110,7 +111,7 @@ pub use gather::{explain, explain_into, gather, gather_into, gather_into_with, g
 pub use index::IndexElem;
 pub use isa::Isa;
 pub mod reference;
-pub use element::{Accumulate, Element};
+pub use element::{Accumulate, Element, Reduce};
 pub use index_select::{
     index_select, index_select_into, index_select_into_with, index_select_with, take_along_axis,
     take_along_axis_into, take_along_axis_into_with, take_along_axis_with,
@@ -120,6 +121,10 @@ pub use plan::LayoutClass;
 pub use scatter::{
     scatter, scatter_add, scatter_add_into, scatter_add_into_with, scatter_add_with, scatter_into,
     scatter_into_with, scatter_with,
+};
+pub use scatter_reduce::{
+    Reduction, scatter_reduce, scatter_reduce_into, scatter_reduce_into_with, scatter_reduce_with,
+    scatter_value, scatter_value_into, scatter_value_into_with, scatter_value_with,
 };
 pub use view::{Tensor, TensorView, TensorViewMut};
 

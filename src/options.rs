@@ -82,8 +82,21 @@ pub enum IndexMode {
     /// read the last element (an error only when `size == 0`).
     Clamp,
     /// JAX `mode="fill"`: out-of-range positions get the value set by
-    /// [`GatherOptions::fill`] (never an error).
+    /// [`GatherOptions::fill`] (never an error). Gathers only.
     Fill,
+    /// JAX `mode="drop"`: out-of-range writes are skipped (never an error).
+    /// Scatters only: a gather refuses it.
+    ///
+    /// ```
+    /// use fastgather::{scatter_with, GatherOptions, IndexMode, TensorView};
+    /// let dest = TensorView::new(&[0, 0, 0], &[3]).unwrap();
+    /// let idx = TensorView::new(&[2i64, 9, -1], &[3]).unwrap();
+    /// let src = TensorView::new(&[7, 8, 9], &[3]).unwrap();
+    /// let opts = GatherOptions::new().mode(IndexMode::Drop);
+    /// let out = scatter_with(&dest, 0, &idx, &src, &opts).unwrap();
+    /// assert_eq!(out.as_slice(), &[0, 0, 7]);
+    /// ```
+    Drop,
 }
 
 impl GatherOptions {
@@ -235,6 +248,11 @@ impl GatherOptions {
                         f.name, f.width
                     ))
                 ),
+            }),
+            (IndexMode::Drop, _) => Err(GatherError::InvalidOption {
+                reason: "IndexMode::Drop skips out-of-range writes, so only scatters take it; \
+                         a gather reads every position (IndexMode::Fill gives them a value)"
+                    .to_string(),
             }),
             _ => Ok([0; 16]),
         }

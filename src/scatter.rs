@@ -14,18 +14,22 @@ use crate::par;
 use crate::plan::Plan;
 use crate::view::{Tensor, TensorView, TensorViewMut};
 
-/// The path a scatter with these options runs, or the options' error: index
-/// modes other than `Error` are refused, then a forced path the CPU lacks.
-fn scatter_path(opts: &GatherOptions) -> Result<Path, GatherError> {
-    if opts.index_mode() != IndexMode::Error {
+/// The path a scatter with these options runs, or the options' error:
+/// [`IndexMode::Fill`] is refused (a scatter has no slot to fill: `Drop` skips
+/// the write), then a forced path the CPU lacks.
+pub(crate) fn scatter_path(opts: &GatherOptions) -> Result<Path, GatherError> {
+    if opts.index_mode() == IndexMode::Fill {
         return Err(GatherError::InvalidOption {
-            reason: "scatter only supports IndexMode::Error".to_string(),
+            reason: "a scatter has no fill value: IndexMode::Drop skips out-of-range writes"
+                .to_string(),
         });
     }
     opts.path()
 }
 
-fn run_scatter<T: Element, I: IndexElem, C: Combine<T>>(
+/// `dest[p with p[dim] = index[p]] ⊕= src[p]` for every index position `p`,
+/// combining with `C`, out-of-range values resolved by the options' mode.
+pub(crate) fn run_scatter<T: Element, I: IndexElem, C: Combine<T>>(
     dest: &mut TensorViewMut<'_, T>,
     dim: impl Dim,
     index: &TensorView<'_, I>,
@@ -33,6 +37,7 @@ fn run_scatter<T: Element, I: IndexElem, C: Combine<T>>(
     opts: &GatherOptions,
 ) -> Result<(), GatherError> {
     let path = scatter_path(opts)?;
+    let mode = opts.index_mode();
     let d = wrap_dim(dim, dest.rank())?;
     if index.is_empty() {
         return Ok(());
@@ -46,6 +51,7 @@ fn run_scatter<T: Element, I: IndexElem, C: Combine<T>>(
         dest: dest_ptr,
         idx: index.data().as_ptr(),
         src: src.data().as_ptr(),
+        mode,
     };
     let elem_bytes = 2 * size_of::<T>() + size_of::<I>();
     let ran = par::for_each_chunk(
@@ -65,14 +71,13 @@ fn run_scatter<T: Element, I: IndexElem, C: Combine<T>>(
         },
     );
     ran.map_err(|_| {
-        let (value, position) =
-            first_bad(index, plan.bound(), IndexMode::Error).unwrap_or_default();
+        let (value, position) = first_bad(index, plan.bound(), mode).unwrap_or_default();
         GatherError::IndexOutOfBounds {
             value,
             position,
             dim: d,
             size: plan.bound(),
-            wraps: false,
+            wraps: mode == IndexMode::Wrap,
         }
     })
 }
@@ -102,8 +107,8 @@ pub fn scatter_into<T: Element, I: IndexElem>(
     scatter_into_with(dest, dim, index, src, &GatherOptions::default())
 }
 
-/// [`scatter_into`] with explicit options (threading). Index modes other than
-/// [`IndexMode::Error`] are refused.
+/// [`scatter_into`] with explicit options (threading, the index mode:
+/// [`IndexMode::Drop`] skips out-of-range writes; `Fill` is refused).
 ///
 /// ```
 /// use fastgather::{scatter_into_with, GatherOptions, Tensor, TensorView};
@@ -146,8 +151,8 @@ pub fn scatter<T: Element, I: IndexElem>(
 }
 
 /// [`scatter`] with explicit options (threading, the instruction-set path).
-/// Index modes other than [`IndexMode::Error`] are
-/// refused; an option error comes back before `input` is copied.
+/// [`IndexMode::Fill`] is refused; an option error comes back before `input`
+/// is copied.
 ///
 /// ```
 /// use fastgather::{scatter, scatter_with, GatherOptions, Isa, TensorView};
@@ -197,8 +202,8 @@ pub fn scatter_add_into<T: Accumulate, I: IndexElem>(
     scatter_add_into_with(dest, dim, index, src, &GatherOptions::default())
 }
 
-/// [`scatter_add_into`] with explicit options (threading). The sums are the
-/// same on any number of threads.
+/// [`scatter_add_into`] with explicit options (threading, the index mode). The
+/// sums are the same on any number of threads.
 ///
 /// ```
 /// use fastgather::{scatter_add_into_with, GatherOptions, Tensor, TensorView};
@@ -242,9 +247,9 @@ pub fn scatter_add<T: Accumulate, I: IndexElem>(
 }
 
 /// [`scatter_add`] with explicit options (threading, the instruction-set
-/// path). The sums are the same on any number of threads. Index
-/// modes other than [`IndexMode::Error`] are refused;
-/// an option error comes back before `input` is copied.
+/// path, the index mode). The sums are the same on any number of threads.
+/// [`IndexMode::Fill`] is refused; an option error comes back before `input`
+/// is copied.
 ///
 /// ```
 /// use fastgather::{scatter_add, scatter_add_with, GatherOptions, TensorView};

@@ -5,8 +5,9 @@
 //! index order, so results are the same on any number of threads.
 
 use super::{Ahead, BadIndex};
-use crate::element::Accumulate;
-use crate::index::{IndexElem, in_bounds};
+use crate::element::{Accumulate, Reduce};
+use crate::index::{IndexElem, Resolved, in_bounds, resolve};
+use crate::options::IndexMode;
 use crate::plan::{ScatterAxis, ScatterCursor, ScatterPlan};
 use crate::tune::{
     SCATTER_AHEAD_CHUNK as AHEAD_CHUNK, SCATTER_BLOCK as BLOCK, SCATTER_PACK_AHEAD as PACK_AHEAD,
@@ -38,6 +39,33 @@ impl<E: Accumulate> Combine<E> for Add {
     }
 }
 
+/// `scatter_reduce(.., "prod")`: the value multiplies the element.
+pub(crate) struct Mul;
+impl<E: Reduce> Combine<E> for Mul {
+    #[inline(always)]
+    fn combine(old: E, new: E) -> E {
+        old.product(new)
+    }
+}
+
+/// `scatter_reduce(.., "amax")`: the larger of the two, NaN winning.
+pub(crate) struct Max;
+impl<E: Reduce> Combine<E> for Max {
+    #[inline(always)]
+    fn combine(old: E, new: E) -> E {
+        old.maximum(new)
+    }
+}
+
+/// `scatter_reduce(.., "amin")`: the smaller of the two, NaN winning.
+pub(crate) struct Min;
+impl<E: Reduce> Combine<E> for Min {
+    #[inline(always)]
+    fn combine(old: E, new: E) -> E {
+        old.minimum(new)
+    }
+}
+
 /// The pointers of one scatter: the destination, the index and the values
 /// (`src`, torch's name for them).
 pub(crate) struct ScatterJob<'p, E, I> {
@@ -45,6 +73,8 @@ pub(crate) struct ScatterJob<'p, E, I> {
     pub dest: *mut E,
     pub idx: *const I,
     pub src: *const E,
+    /// What an out-of-range value means; only read once a block fails its check.
+    pub mode: IndexMode,
 }
 
 // SAFETY: shared between threads only by `par::for_each_chunk` with whole rows;
@@ -209,7 +239,15 @@ unsafe fn scatter_packed<E: Copy, I: IndexElem, C: Combine<E>>(
             let (idx, src) = (job.idx.offset(iv), job.src.offset(sv));
             let gs = k as isize;
             if (step.idx, step.values) == (1, 1) {
-                scatter_line_body::<E, I, C>(idx, src, block, (1, 1, 1), gs, k, p.bound())?
+                scatter_line_body::<E, I, C>(
+                    idx,
+                    src,
+                    block,
+                    (1, 1, 1),
+                    gs,
+                    k,
+                    (p.bound(), job.mode),
+                )?
             } else {
                 scatter_line_body::<E, I, C>(
                     idx,
@@ -218,7 +256,7 @@ unsafe fn scatter_packed<E: Copy, I: IndexElem, C: Combine<E>>(
                     (step.idx, step.values, 1),
                     gs,
                     k,
-                    p.bound(),
+                    (p.bound(), job.mode),
                 )?
             }
         }
@@ -276,18 +314,32 @@ unsafe fn scatter_line<E: Copy, I: IndexElem, C: Combine<E>>(
                     let m = AHEAD_CHUNK.min(n - j);
                     ahead.inspect(|a| a.lines(j, j + m));
                     let (idx, src) = (idx.add(j), src.add(j));
-                    scatter_line_body::<E, I, C>(idx, src, dest, (1, 1, 0), 1, m, p.bound())?;
+                    scatter_line_body::<E, I, C>(
+                        idx,
+                        src,
+                        dest,
+                        (1, 1, 0),
+                        1,
+                        m,
+                        (p.bound(), job.mode),
+                    )?;
                     j += m;
                 }
                 Ok(())
             }
             ((1, 1, 0), 1) => {
-                scatter_line_body::<E, I, C>(idx, src, dest, (1, 1, 0), 1, n, p.bound())
+                scatter_line_body::<E, I, C>(idx, src, dest, (1, 1, 0), 1, n, (p.bound(), job.mode))
             }
-            ((1, 1, 1), _) => {
-                scatter_line_body::<E, I, C>(idx, src, dest, (1, 1, 1), gs, n, p.bound())
-            }
-            _ => scatter_line_body::<E, I, C>(idx, src, dest, steps, gs, n, p.bound()),
+            ((1, 1, 1), _) => scatter_line_body::<E, I, C>(
+                idx,
+                src,
+                dest,
+                (1, 1, 1),
+                gs,
+                n,
+                (p.bound(), job.mode),
+            ),
+            _ => scatter_line_body::<E, I, C>(idx, src, dest, steps, gs, n, (p.bound(), job.mode)),
         }
     }
 }
@@ -308,7 +360,7 @@ unsafe fn scatter_line_body<E: Copy, I: IndexElem, C: Combine<E>>(
     (is, vs, ds): (isize, isize, isize),
     gs: isize,
     n: usize,
-    bound: usize,
+    (bound, mode): (usize, IndexMode),
 ) -> Result<(), BadIndex> {
     // Both loops below call this with `j < n` and a value already checked.
     let apply = |j: usize, v: i64| {
@@ -318,6 +370,13 @@ unsafe fn scatter_line_body<E: Copy, I: IndexElem, C: Combine<E>>(
             let d = dest.offset(j as isize * ds + v as isize * gs);
             d.write(C::combine(d.read(), x));
         }
+    };
+    // A value that may be out of range: resolved under the index mode, the
+    // write skipped under `Drop`. Kept off the checked blocks' path.
+    let apply_resolved = |j: usize, v: i64| match resolve::<I>(mode, v, bound) {
+        Resolved::At(v) => Ok(apply(j, v as i64)),
+        Resolved::Fill => Ok(()),
+        Resolved::Bad => Err(BadIndex),
     };
     let blocks = n / BLOCK * BLOCK;
     let mut j = 0usize;
@@ -338,21 +397,20 @@ unsafe fn scatter_line_body<E: Copy, I: IndexElem, C: Combine<E>>(
         // the store buffer.)
         // SAFETY: `j + k < blocks <= n`.
         let at = |k: usize| unsafe { idx.offset((j + k) as isize * is).read() }.to_i64();
-        if !(0..BLOCK).fold(true, |ok, k| ok & in_bounds(at(k), bound)) {
-            return Err(BadIndex);
-        }
-        for k in 0..BLOCK {
-            apply(j + k, at(k));
+        if (0..BLOCK).fold(true, |ok, k| ok & in_bounds(at(k), bound)) {
+            for k in 0..BLOCK {
+                apply(j + k, at(k));
+            }
+        } else {
+            for k in 0..BLOCK {
+                apply_resolved(j + k, at(k))?;
+            }
         }
         j += BLOCK;
     }
     for j in blocks..n {
         // SAFETY: `j < n`.
-        let v = unsafe { idx.offset(j as isize * is).read() }.to_i64();
-        if !in_bounds(v, bound) {
-            return Err(BadIndex);
-        }
-        apply(j, v);
+        apply_resolved(j, unsafe { idx.offset(j as isize * is).read() }.to_i64())?;
     }
     Ok(())
 }

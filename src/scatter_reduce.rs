@@ -1,0 +1,345 @@
+//! `scatter_reduce` and `scatter` of one value: reductions by index, exact to
+//! torch's rules, the same on any number of threads.
+//!
+//! A reduction runs as at most three scatters over the same plan and threads:
+//! with `include_self = false` the elements the index touches are first set to
+//! the reduction's start (`+0`, one, `-inf`, `+inf`), as torch does; then the
+//! values are combined in index order; a mean then divides each touched element
+//! by its count, summed in the element type as torch sums it.
+
+use crate::dim::{Dim, wrap_dim};
+use crate::element::{Element, Reduce};
+use crate::error::GatherError;
+use crate::index::IndexElem;
+use crate::kernel::scatter::{Add, Assign, Max, Min, Mul};
+use crate::layout::for_each_position;
+use crate::options::GatherOptions;
+use crate::plan::Plan;
+use crate::scatter::{run_scatter, scatter_path};
+use crate::view::{Tensor, TensorView, TensorViewMut};
+use std::fmt;
+use std::str::FromStr;
+
+/// How `scatter_reduce` and `index_reduce` combine the values that meet at one
+/// element. Parsed from torch's names (`"sum"`, `"prod"`, `"mean"`, `"amax"`,
+/// `"amin"`, and `"max"` / `"min"`, which torch's `scatter_reduce` accepts too).
+///
+/// ```
+/// use fastgather::Reduction;
+/// assert_eq!("amax".parse::<Reduction>().unwrap(), Reduction::Amax);
+/// assert_eq!("max".parse::<Reduction>().unwrap(), Reduction::Amax);
+/// assert!("median".parse::<Reduction>().is_err());
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Reduction {
+    /// The sum; with `include_self = false` it starts from `+0`.
+    Sum,
+    /// The product; with `include_self = false` it starts from one.
+    Prod,
+    /// The sum divided by the number of values (and `self`, when included);
+    /// floor division for integers.
+    Mean,
+    /// The maximum; a NaN anywhere wins.
+    Amax,
+    /// The minimum; a NaN anywhere wins.
+    Amin,
+}
+
+const REDUCTIONS: &str = "\"sum\", \"prod\", \"mean\", \"amax\" (\"max\"), \"amin\" (\"min\")";
+
+impl FromStr for Reduction {
+    type Err = GatherError;
+
+    fn from_str(name: &str) -> Result<Self, GatherError> {
+        Ok(match name {
+            "sum" => Self::Sum,
+            "prod" => Self::Prod,
+            "mean" => Self::Mean,
+            "amax" | "max" => Self::Amax,
+            "amin" | "min" => Self::Amin,
+            _ => {
+                return Err(GatherError::InvalidReduction {
+                    op: "scatter_reduce",
+                    name: name.to_string(),
+                    expected: REDUCTIONS,
+                });
+            }
+        })
+    }
+}
+
+impl fmt::Display for Reduction {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Sum => "sum",
+            Self::Prod => "prod",
+            Self::Mean => "mean",
+            Self::Amax => "amax",
+            Self::Amin => "amin",
+        })
+    }
+}
+
+/// `value` seen with `shape`: every position reads the one element.
+fn filled<'a, T: Element>(value: &'a T, shape: &[usize]) -> Result<TensorView<'a, T>, GatherError> {
+    TensorView::scalar(value).expand(shape)
+}
+
+/// torch's `self.scatter_(dim, index, value)`: `dest[p with p[dim] = index[p]] =
+/// value` for every index position `p`.
+///
+/// ```
+/// use fastgather::{scatter_value_into, Tensor, TensorView};
+/// let mut mask = Tensor::full(&[2, 4], false).unwrap();
+/// let idx = TensorView::new(&[3i64, 0], &[2, 1]).unwrap();
+/// scatter_value_into(&mut mask.view_mut(), 1, &idx, true).unwrap();
+/// assert_eq!(mask.as_slice(), &[false, false, false, true, true, false, false, false]);
+/// ```
+pub fn scatter_value_into<T: Element, I: IndexElem>(
+    dest: &mut TensorViewMut<'_, T>,
+    dim: impl Dim,
+    index: &TensorView<'_, I>,
+    value: T,
+) -> Result<(), GatherError> {
+    scatter_value_into_with(dest, dim, index, value, &GatherOptions::default())
+}
+
+/// [`scatter_value_into`] with explicit options (threading, the index mode).
+pub fn scatter_value_into_with<T: Element, I: IndexElem>(
+    dest: &mut TensorViewMut<'_, T>,
+    dim: impl Dim,
+    index: &TensorView<'_, I>,
+    value: T,
+    opts: &GatherOptions,
+) -> Result<(), GatherError> {
+    let values = filled(&value, index.shape())?;
+    run_scatter::<T, I, Assign>(dest, dim, index, &values, opts)
+}
+
+/// torch's `input.scatter(dim, index, value)`: a contiguous copy of `input`
+/// with [`scatter_value_into`] applied.
+///
+/// ```
+/// use fastgather::{scatter_value, TensorView};
+/// let x = TensorView::new(&[1.0f32, 2.0, 3.0], &[3]).unwrap();
+/// let idx = TensorView::new(&[1i64], &[1]).unwrap();
+/// assert_eq!(scatter_value(&x, 0, &idx, 0.0).unwrap().as_slice(), &[1.0, 0.0, 3.0]);
+/// ```
+pub fn scatter_value<T: Element, I: IndexElem>(
+    input: &TensorView<'_, T>,
+    dim: impl Dim,
+    index: &TensorView<'_, I>,
+    value: T,
+) -> Result<Tensor<T>, GatherError> {
+    scatter_value_with(input, dim, index, value, &GatherOptions::default())
+}
+
+/// [`scatter_value`] with explicit options; an option error comes back before
+/// `input` is copied.
+pub fn scatter_value_with<T: Element, I: IndexElem>(
+    input: &TensorView<'_, T>,
+    dim: impl Dim,
+    index: &TensorView<'_, I>,
+    value: T,
+    opts: &GatherOptions,
+) -> Result<Tensor<T>, GatherError> {
+    scatter_path(opts)?;
+    let mut out = input.try_to_tensor()?;
+    scatter_value_into_with(&mut out.view_mut(), dim, index, value, opts)?;
+    Ok(out)
+}
+
+/// torch's `self.scatter_reduce_(dim, index, src, reduce, include_self)`: the
+/// values `src[p]` of every index position `p` with `p[dim] = index[p]` meet
+/// at one element of `dest`, and are reduced there with the element itself
+/// (`include_self = true`) or without it (`false`: an element the index names
+/// is first set to the reduction's start). Elements the index never names keep
+/// their value.
+///
+/// Exact to torch's CPU rules (each recorded from torch in
+/// `tests/torch_recorded.rs`; the list is in the crate's SEMANTICS.md):
+/// - values meet their element one at a time in row-major order of the index,
+///   rounding at every step, on any number of threads and any instruction set
+///   (no atomics);
+/// - `Sum` and `Mean` without `self` start from `+0`, so a lone `-0.0` becomes
+///   `+0.0`; `Amax` / `Amin` start from `-inf` / `+inf` (the integer extremes);
+/// - `Mean` divides by the count of values, plus one with `self`, the count
+///   summed in the element type (it rounds in `f16`, wraps in integers, and a
+///   count that wraps to zero divides by one); integers floor;
+/// - a NaN anywhere in an `Amax` or `Amin` wins;
+/// - an empty index changes nothing.
+///
+/// On an out-of-range index `dest` may be partly written; on any other error it
+/// is untouched.
+///
+/// ```
+/// use fastgather::{scatter_reduce_into, Reduction, Tensor, TensorView};
+/// // Node features: the mean of the incoming edges' messages.
+/// let mut nodes = Tensor::full(&[3], 0.0f32).unwrap();
+/// let dst = TensorView::new(&[0i64, 2, 0, 0], &[4]).unwrap();
+/// let msg = TensorView::new(&[1.0f32, 5.0, 2.0, 6.0], &[4]).unwrap();
+/// scatter_reduce_into(&mut nodes.view_mut(), 0, &dst, &msg, Reduction::Mean, false).unwrap();
+/// assert_eq!(nodes.as_slice(), &[3.0, 0.0, 5.0]);
+/// ```
+pub fn scatter_reduce_into<T: Reduce, I: IndexElem>(
+    dest: &mut TensorViewMut<'_, T>,
+    dim: impl Dim,
+    index: &TensorView<'_, I>,
+    src: &TensorView<'_, T>,
+    reduce: Reduction,
+    include_self: bool,
+) -> Result<(), GatherError> {
+    let opts = GatherOptions::default();
+    scatter_reduce_into_with(dest, dim, index, src, reduce, include_self, &opts)
+}
+
+/// [`scatter_reduce_into`] with explicit options (threading, the instruction-set
+/// path, the index mode). The result is the same on any number of threads.
+///
+/// ```
+/// use fastgather::{scatter_reduce_into_with, GatherOptions, IndexMode, Reduction, Tensor, TensorView};
+/// let mut best = Tensor::full(&[2], i32::MIN).unwrap();
+/// let at = TensorView::new(&[1i64, -1, 7, 0], &[4]).unwrap();
+/// let score = TensorView::new(&[4, 9, 100, 3], &[4]).unwrap();
+/// let opts = GatherOptions::new().mode(IndexMode::Drop).sequential();
+/// scatter_reduce_into_with(&mut best.view_mut(), 0, &at, &score, Reduction::Amax, true, &opts)
+///     .unwrap();
+/// assert_eq!(best.as_slice(), &[3, 4]); // -1 and 7 are dropped
+/// ```
+pub fn scatter_reduce_into_with<T: Reduce, I: IndexElem>(
+    dest: &mut TensorViewMut<'_, T>,
+    dim: impl Dim,
+    index: &TensorView<'_, I>,
+    src: &TensorView<'_, T>,
+    reduce: Reduction,
+    include_self: bool,
+    opts: &GatherOptions,
+) -> Result<(), GatherError> {
+    scatter_path(opts)?;
+    let d = wrap_dim(dim, dest.rank())?;
+    if index.is_empty() {
+        return Ok(());
+    }
+    // Shapes first, so that no pass writes before another one's shape error.
+    let len = dest.data_mut().len();
+    Plan::scatter(dest.layout(), len, d, index.layout(), src.layout())?;
+    if !include_self {
+        let start = match reduce {
+            Reduction::Sum | Reduction::Mean => T::zeroed(),
+            Reduction::Prod => T::ONE,
+            Reduction::Amax => T::LOWEST,
+            Reduction::Amin => T::HIGHEST,
+        };
+        scatter_value_into_with(dest, d, index, start, opts)?;
+    }
+    match reduce {
+        Reduction::Sum | Reduction::Mean => run_scatter::<T, I, Add>(dest, d, index, src, opts)?,
+        Reduction::Prod => run_scatter::<T, I, Mul>(dest, d, index, src, opts)?,
+        Reduction::Amax => run_scatter::<T, I, Max>(dest, d, index, src, opts)?,
+        Reduction::Amin => run_scatter::<T, I, Min>(dest, d, index, src, opts)?,
+    }
+    if reduce == Reduction::Mean {
+        divide_by_counts(dest, d, index, include_self, opts)?;
+    }
+    Ok(())
+}
+
+/// The mean's last pass: each element divided by the number of values that
+/// met it (plus one for itself), counted in `T` as torch counts.
+fn divide_by_counts<T: Reduce, I: IndexElem>(
+    dest: &mut TensorViewMut<'_, T>,
+    dim: usize,
+    index: &TensorView<'_, I>,
+    include_self: bool,
+    opts: &GatherOptions,
+) -> Result<(), GatherError> {
+    let base = if include_self { T::ONE } else { T::zeroed() };
+    let mut counts = Tensor::full(dest.shape(), base)?;
+    let one = T::ONE;
+    run_scatter::<T, I, Add>(
+        &mut counts.view_mut(),
+        dim,
+        index,
+        &filled(&one, index.shape())?,
+        opts,
+    )?;
+    let untouched = bytemuck::bytes_of(&base).to_vec();
+    let zero = T::zeroed();
+    let mean = |x: &mut T, c: T| {
+        // An element no value met keeps its value (torch divides it by one); so
+        // does one whose count wrapped to zero (torch's divisor is then one).
+        let bytes = bytemuck::bytes_of(&c);
+        if bytes != untouched.as_slice() && bytes != bytemuck::bytes_of(&zero) {
+            *x = x.mean(c);
+        }
+    };
+    let at = dest.as_view().offset();
+    if dest.as_view().is_contiguous() {
+        let n = counts.len();
+        let data = &mut dest.data_mut()[at..at + n];
+        for (x, &c) in data.iter_mut().zip(counts.as_slice()) {
+            mean(x, c);
+        }
+    } else {
+        let shape = dest.shape().to_vec();
+        let mut c = counts.as_slice().iter();
+        for_each_position(&shape, |pos| {
+            let count = *c.next().expect("counts have dest's shape");
+            mean(
+                dest.get_mut(pos).expect("a position inside the shape"),
+                count,
+            );
+            true
+        });
+    }
+    Ok(())
+}
+
+/// torch's `input.scatter_reduce(dim, index, src, reduce, include_self)`: a
+/// contiguous copy of `input` with [`scatter_reduce_into`] applied.
+///
+/// ```
+/// use fastgather::{scatter_reduce, Reduction, TensorView};
+/// // torch: tensor([1., 2., 3.]).scatter_reduce(0, tensor([0, 0, 2]), tensor([5., -1., 7.]), "prod")
+/// let x = TensorView::new(&[1.0f32, 2.0, 3.0], &[3]).unwrap();
+/// let idx = TensorView::new(&[0i64, 0, 2], &[3]).unwrap();
+/// let v = TensorView::new(&[5.0f32, -1.0, 7.0], &[3]).unwrap();
+/// let out = scatter_reduce(&x, 0, &idx, &v, Reduction::Prod, true).unwrap();
+/// assert_eq!(out.as_slice(), &[-5.0, 2.0, 21.0]);
+/// ```
+pub fn scatter_reduce<T: Reduce, I: IndexElem>(
+    input: &TensorView<'_, T>,
+    dim: impl Dim,
+    index: &TensorView<'_, I>,
+    src: &TensorView<'_, T>,
+    reduce: Reduction,
+    include_self: bool,
+) -> Result<Tensor<T>, GatherError> {
+    let opts = GatherOptions::default();
+    scatter_reduce_with(input, dim, index, src, reduce, include_self, &opts)
+}
+
+/// [`scatter_reduce`] with explicit options; an option error comes back before
+/// `input` is copied.
+pub fn scatter_reduce_with<T: Reduce, I: IndexElem>(
+    input: &TensorView<'_, T>,
+    dim: impl Dim,
+    index: &TensorView<'_, I>,
+    src: &TensorView<'_, T>,
+    reduce: Reduction,
+    include_self: bool,
+    opts: &GatherOptions,
+) -> Result<Tensor<T>, GatherError> {
+    scatter_path(opts)?;
+    let mut out = input.try_to_tensor()?;
+    scatter_reduce_into_with(
+        &mut out.view_mut(),
+        dim,
+        index,
+        src,
+        reduce,
+        include_self,
+        opts,
+    )?;
+    Ok(out)
+}
