@@ -34,6 +34,7 @@ pub(crate) fn run_scatter<T: Element, I: IndexElem, C: Combine<T>>(
     dim: impl Dim,
     index: &TensorView<'_, I>,
     src: &TensorView<'_, T>,
+    op: C,
     opts: &GatherOptions,
 ) -> Result<(), GatherError> {
     let path = scatter_path(opts)?;
@@ -52,6 +53,7 @@ pub(crate) fn run_scatter<T: Element, I: IndexElem, C: Combine<T>>(
         idx: index.data().as_ptr(),
         src: src.data().as_ptr(),
         mode,
+        op,
     };
     let elem_bytes = 2 * size_of::<T>() + size_of::<I>();
     let ran = par::for_each_chunk(
@@ -126,7 +128,7 @@ pub fn scatter_into_with<T: Element, I: IndexElem>(
     src: &TensorView<'_, T>,
     opts: &GatherOptions,
 ) -> Result<(), GatherError> {
-    run_scatter::<T, I, Assign>(dest, dim, index, src, opts)
+    run_scatter::<T, I, Assign>(dest, dim, index, src, Assign, opts)
 }
 
 /// torch's `input.scatter(dim, index, src)`: a contiguous copy of `input` with
@@ -221,7 +223,7 @@ pub fn scatter_add_into_with<T: Accumulate, I: IndexElem>(
     src: &TensorView<'_, T>,
     opts: &GatherOptions,
 ) -> Result<(), GatherError> {
-    run_scatter::<T, I, Add>(dest, dim, index, src, opts)
+    run_scatter::<T, I, Add>(dest, dim, index, src, Add, opts)
 }
 
 /// torch's `input.scatter_add(dim, index, src)`: a contiguous copy of `input`

@@ -113,7 +113,7 @@ pub fn scatter_value_into_with<T: Element, I: IndexElem>(
     opts: &GatherOptions,
 ) -> Result<(), GatherError> {
     let values = filled(&value, index.shape())?;
-    run_scatter::<T, I, Assign>(dest, dim, index, &values, opts)
+    run_scatter::<T, I, Assign>(dest, dim, index, &values, Assign, opts)
 }
 
 /// torch's `input.scatter(dim, index, value)`: a contiguous copy of `input`
@@ -233,10 +233,12 @@ pub fn scatter_reduce_into_with<T: Reduce, I: IndexElem>(
         scatter_value_into_with(dest, d, index, start, opts)?;
     }
     match reduce {
-        Reduction::Sum | Reduction::Mean => run_scatter::<T, I, Add>(dest, d, index, src, opts)?,
-        Reduction::Prod => run_scatter::<T, I, Mul>(dest, d, index, src, opts)?,
-        Reduction::Amax => run_scatter::<T, I, Max>(dest, d, index, src, opts)?,
-        Reduction::Amin => run_scatter::<T, I, Min>(dest, d, index, src, opts)?,
+        Reduction::Sum | Reduction::Mean => {
+            run_scatter::<T, I, Add>(dest, d, index, src, Add, opts)?
+        }
+        Reduction::Prod => run_scatter::<T, I, Mul>(dest, d, index, src, Mul, opts)?,
+        Reduction::Amax => run_scatter::<T, I, Max>(dest, d, index, src, Max, opts)?,
+        Reduction::Amin => run_scatter::<T, I, Min>(dest, d, index, src, Min, opts)?,
     }
     if reduce == Reduction::Mean {
         divide_by_counts(dest, d, index, include_self, opts)?;
@@ -261,6 +263,7 @@ fn divide_by_counts<T: Reduce, I: IndexElem>(
         dim,
         index,
         &filled(&one, index.shape())?,
+        Add,
         opts,
     )?;
     let untouched = bytemuck::bytes_of(&base).to_vec();

@@ -18,14 +18,14 @@ use std::ops::Range;
 
 /// How a scattered value meets the element already there.
 pub(crate) trait Combine<E>: Sync {
-    fn combine(old: E, new: E) -> E;
+    fn combine(&self, old: E, new: E) -> E;
 }
 
 /// `scatter`: the value replaces the element (the last in index order wins).
 pub(crate) struct Assign;
 impl<E> Combine<E> for Assign {
     #[inline(always)]
-    fn combine(_: E, new: E) -> E {
+    fn combine(&self, _: E, new: E) -> E {
         new
     }
 }
@@ -34,7 +34,7 @@ impl<E> Combine<E> for Assign {
 pub(crate) struct Add;
 impl<E: Accumulate> Combine<E> for Add {
     #[inline(always)]
-    fn combine(old: E, new: E) -> E {
+    fn combine(&self, old: E, new: E) -> E {
         old.accumulate(new)
     }
 }
@@ -43,7 +43,7 @@ impl<E: Accumulate> Combine<E> for Add {
 pub(crate) struct Mul;
 impl<E: Reduce> Combine<E> for Mul {
     #[inline(always)]
-    fn combine(old: E, new: E) -> E {
+    fn combine(&self, old: E, new: E) -> E {
         old.product(new)
     }
 }
@@ -52,7 +52,7 @@ impl<E: Reduce> Combine<E> for Mul {
 pub(crate) struct Max;
 impl<E: Reduce> Combine<E> for Max {
     #[inline(always)]
-    fn combine(old: E, new: E) -> E {
+    fn combine(&self, old: E, new: E) -> E {
         old.maximum(new)
     }
 }
@@ -61,26 +61,47 @@ impl<E: Reduce> Combine<E> for Max {
 pub(crate) struct Min;
 impl<E: Reduce> Combine<E> for Min {
     #[inline(always)]
-    fn combine(old: E, new: E) -> E {
+    fn combine(&self, old: E, new: E) -> E {
         old.minimum(new)
     }
 }
 
 /// The pointers of one scatter: the destination, the index and the values
 /// (`src`, torch's name for them).
-pub(crate) struct ScatterJob<'p, E, I> {
+pub(crate) struct ScatterJob<'p, E, I, C> {
     pub plan: &'p ScatterPlan,
     pub dest: *mut E,
     pub idx: *const I,
     pub src: *const E,
     /// What an out-of-range value means; only read once a block fails its check.
     pub mode: IndexMode,
+    /// How a value meets its element.
+    pub op: C,
+}
+
+/// What a line needs to place and combine its values: the size of the dim,
+/// the index mode, the combination.
+pub(crate) struct Meet<'a, C> {
+    bound: usize,
+    mode: IndexMode,
+    op: &'a C,
+}
+
+impl<E, I, C> ScatterJob<'_, E, I, C> {
+    #[inline(always)]
+    fn meet(&self) -> Meet<'_, C> {
+        Meet {
+            bound: self.plan.bound(),
+            mode: self.mode,
+            op: &self.op,
+        }
+    }
 }
 
 // SAFETY: shared between threads only by `par::for_each_chunk` with whole rows;
 // rows of a scatter plan write disjoint destination elements (they differ in a
 // non-dim coordinate of a non-overlapping view) and only read `idx` and `src`.
-unsafe impl<E: Send + Sync, I: Sync> Sync for ScatterJob<'_, E, I> {}
+unsafe impl<E: Send + Sync, I: Sync, C: Sync> Sync for ScatterJob<'_, E, I, C> {}
 
 /// Scatters rows `rows` of the plan, combining with `C`.
 ///
@@ -89,7 +110,7 @@ unsafe impl<E: Send + Sync, I: Sync> Sync for ScatterJob<'_, E, I> {}
 /// layouts were checked against (the destination also non-overlapping), `rows`
 /// lies within `0..plan.rows`, and no other thread touches these rows meanwhile.
 pub(crate) unsafe fn scatter_rows<E: Copy, I: IndexElem, C: Combine<E>>(
-    job: &ScatterJob<'_, E, I>,
+    job: &ScatterJob<'_, E, I, C>,
     rows: Range<usize>,
 ) -> Result<(), BadIndex> {
     let p = job.plan;
@@ -185,7 +206,7 @@ fn packs(p: &ScatterPlan, k: usize) -> bool {
 /// As for [`scatter_rows`], with `k` rows from the cursor's lying in the range
 /// and along the innermost outer axis, whose step is `step`.
 unsafe fn scatter_packed<E: Copy, I: IndexElem, C: Combine<E>>(
-    job: &ScatterJob<'_, E, I>,
+    job: &ScatterJob<'_, E, I, C>,
     cur: &ScatterCursor<'_>,
     step: ScatterAxis,
     k: usize,
@@ -239,15 +260,7 @@ unsafe fn scatter_packed<E: Copy, I: IndexElem, C: Combine<E>>(
             let (idx, src) = (job.idx.offset(iv), job.src.offset(sv));
             let gs = k as isize;
             if (step.idx, step.values) == (1, 1) {
-                scatter_line_body::<E, I, C>(
-                    idx,
-                    src,
-                    block,
-                    (1, 1, 1),
-                    gs,
-                    k,
-                    (p.bound(), job.mode),
-                )?
+                scatter_line_body::<E, I, C>(idx, src, block, (1, 1, 1), gs, k, job.meet())?
             } else {
                 scatter_line_body::<E, I, C>(
                     idx,
@@ -256,7 +269,7 @@ unsafe fn scatter_packed<E: Copy, I: IndexElem, C: Combine<E>>(
                     (step.idx, step.values, 1),
                     gs,
                     k,
-                    (p.bound(), job.mode),
+                    job.meet(),
                 )?
             }
         }
@@ -286,13 +299,13 @@ unsafe fn scatter_packed<E: Copy, I: IndexElem, C: Combine<E>>(
 /// the caller owns: every step lands on one (plan invariants 2 and 3).
 #[inline(always)]
 unsafe fn scatter_line<E: Copy, I: IndexElem, C: Combine<E>>(
-    job: &ScatterJob<'_, E, I>,
+    job: &ScatterJob<'_, E, I, C>,
     at: (isize, isize, isize),
     steps: (isize, isize, isize),
     n: usize,
     ahead: Option<Ahead>,
 ) -> Result<(), BadIndex> {
-    let (p, gs) = (job.plan, job.plan.dim_stride());
+    let gs = job.plan.dim_stride();
     // SAFETY: the caller's offsets are those of an index position.
     let (idx, src, dest) = unsafe {
         (
@@ -314,32 +327,18 @@ unsafe fn scatter_line<E: Copy, I: IndexElem, C: Combine<E>>(
                     let m = AHEAD_CHUNK.min(n - j);
                     ahead.inspect(|a| a.lines(j, j + m));
                     let (idx, src) = (idx.add(j), src.add(j));
-                    scatter_line_body::<E, I, C>(
-                        idx,
-                        src,
-                        dest,
-                        (1, 1, 0),
-                        1,
-                        m,
-                        (p.bound(), job.mode),
-                    )?;
+                    scatter_line_body::<E, I, C>(idx, src, dest, (1, 1, 0), 1, m, job.meet())?;
                     j += m;
                 }
                 Ok(())
             }
             ((1, 1, 0), 1) => {
-                scatter_line_body::<E, I, C>(idx, src, dest, (1, 1, 0), 1, n, (p.bound(), job.mode))
+                scatter_line_body::<E, I, C>(idx, src, dest, (1, 1, 0), 1, n, job.meet())
             }
-            ((1, 1, 1), _) => scatter_line_body::<E, I, C>(
-                idx,
-                src,
-                dest,
-                (1, 1, 1),
-                gs,
-                n,
-                (p.bound(), job.mode),
-            ),
-            _ => scatter_line_body::<E, I, C>(idx, src, dest, steps, gs, n, (p.bound(), job.mode)),
+            ((1, 1, 1), _) => {
+                scatter_line_body::<E, I, C>(idx, src, dest, (1, 1, 1), gs, n, job.meet())
+            }
+            _ => scatter_line_body::<E, I, C>(idx, src, dest, steps, gs, n, job.meet()),
         }
     }
 }
@@ -360,7 +359,7 @@ unsafe fn scatter_line_body<E: Copy, I: IndexElem, C: Combine<E>>(
     (is, vs, ds): (isize, isize, isize),
     gs: isize,
     n: usize,
-    (bound, mode): (usize, IndexMode),
+    Meet { bound, mode, op }: Meet<'_, C>,
 ) -> Result<(), BadIndex> {
     // Both loops below call this with `j < n` and a value already checked.
     let apply = |j: usize, v: i64| {
@@ -368,7 +367,7 @@ unsafe fn scatter_line_body<E: Copy, I: IndexElem, C: Combine<E>>(
         unsafe {
             let x = src.offset(j as isize * vs).read();
             let d = dest.offset(j as isize * ds + v as isize * gs);
-            d.write(C::combine(d.read(), x));
+            d.write(op.combine(d.read(), x));
         }
     };
     // A value that may be out of range: resolved under the index mode, the
