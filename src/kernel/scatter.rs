@@ -373,7 +373,10 @@ unsafe fn scatter_line_body<E: Copy, I: IndexElem, C: Combine<E>>(
     // A value that may be out of range: resolved under the index mode, the
     // write skipped under `Drop`. Kept off the checked blocks' path.
     let apply_resolved = |j: usize, v: i64| match resolve::<I>(mode, v, bound) {
-        Resolved::At(v) => Ok(apply(j, v as i64)),
+        Resolved::At(v) => {
+            apply(j, v as i64);
+            Ok(())
+        }
         Resolved::Fill => Ok(()),
         Resolved::Bad => Err(BadIndex),
     };
