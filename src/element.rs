@@ -238,6 +238,9 @@ pub trait Reduce: Accumulate {
     fn minimum(self, other: Self) -> Self;
     /// A sum divided by a count of values (itself summed in `Self`, never zero).
     fn mean(self, count: Self) -> Self;
+    /// `self + x * alpha`, rounded once (torch's `index_add` on tensors of
+    /// rank 2 and up).
+    fn add_fused(self, x: Self, alpha: Self) -> Self;
 }
 
 macro_rules! reduce_int {
@@ -257,6 +260,10 @@ macro_rules! reduce_int {
             #[inline(always)]
             fn minimum(self, other: Self) -> Self {
                 self.min(other)
+            }
+            #[inline(always)]
+            fn add_fused(self, x: Self, alpha: Self) -> Self {
+                self.wrapping_add(x.wrapping_mul(alpha))
             }
             #[inline(always)]
             #[allow(unused_comparisons)]
@@ -298,6 +305,10 @@ macro_rules! reduce_float {
             fn mean(self, count: Self) -> Self {
                 self / count
             }
+            #[inline(always)]
+            fn add_fused(self, x: Self, alpha: Self) -> Self {
+                x.mul_add(alpha, self)
+            }
         }
     )*};
 }
@@ -325,6 +336,10 @@ macro_rules! reduce_half {
             #[inline(always)]
             fn mean(self, count: Self) -> Self {
                 <$t>::from_f32(self.to_f32() / count.to_f32())
+            }
+            #[inline(always)]
+            fn add_fused(self, x: Self, alpha: Self) -> Self {
+                <$t>::from_f32(x.to_f32().mul_add(alpha.to_f32(), self.to_f32()))
             }
         }
     )*};

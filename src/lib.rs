@@ -80,8 +80,10 @@ mod dispatch;
 mod driver;
 mod element;
 mod error;
+mod flat;
 mod gather;
 mod index;
+mod index_ops;
 mod index_select;
 mod inline_vec;
 mod isa;
@@ -107,11 +109,21 @@ pub use dim::Dim;
 pub use dispatch::KernelChoice;
 pub use driver::Driver;
 pub use error::GatherError;
+pub use flat::{
+    put, put_along_axis, put_along_axis_into, put_along_axis_into_with, put_along_axis_with,
+    put_into, put_into_with, put_with, take, take_along_dim, take_along_dim_into,
+    take_along_dim_into_with, take_along_dim_with, take_into, take_into_with, take_with,
+};
 pub use gather::{explain, explain_into, gather, gather_into, gather_into_with, gather_with};
 pub use index::IndexElem;
 pub use isa::Isa;
 pub mod reference;
 pub use element::{Accumulate, Element, Reduce};
+pub use index_ops::{
+    index_add, index_add_into, index_add_into_with, index_add_with, index_copy, index_copy_into,
+    index_copy_into_with, index_copy_with, index_fill, index_fill_into, index_fill_into_with,
+    index_fill_with, index_reduce, index_reduce_into, index_reduce_into_with, index_reduce_with,
+};
 pub use index_select::{
     index_select, index_select_into, index_select_into_with, index_select_with, take_along_axis,
     take_along_axis_into, take_along_axis_into_with, take_along_axis_with,

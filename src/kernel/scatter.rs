@@ -66,6 +66,23 @@ impl<E: Reduce> Combine<E> for Min {
     }
 }
 
+/// `index_add` with an `alpha`: `old + new * alpha`, rounded once when
+/// `fused` (as torch on tensors of rank 2 and up), else twice (rank 1).
+pub(crate) struct AddScaled<E> {
+    pub alpha: E,
+    pub fused: bool,
+}
+impl<E: Reduce + Sync> Combine<E> for AddScaled<E> {
+    #[inline(always)]
+    fn combine(&self, old: E, new: E) -> E {
+        if self.fused {
+            old.add_fused(new, self.alpha)
+        } else {
+            old.accumulate(new.product(self.alpha))
+        }
+    }
+}
+
 /// The pointers of one scatter: the destination, the index and the values
 /// (`src`, torch's name for them).
 pub(crate) struct ScatterJob<'p, E, I, C> {
