@@ -222,6 +222,14 @@ impl Accumulate for half::bf16 {
 /// assert!((-0.0f32).maximum(0.0).is_sign_negative());
 /// ```
 pub trait Reduce: Accumulate {
+    /// The type a reduction of `Self` values is carried in: `f32` for `f16`
+    /// and `bf16` (torch's CPU scatters accumulate halves in `f32` and round
+    /// once per element), `Self` for every other type.
+    type Acc: Reduce<Acc = Self::Acc>;
+    /// `self` in the accumulation type (exact).
+    fn widen(self) -> Self::Acc;
+    /// A result back from the accumulation type (rounded once).
+    fn narrow(acc: Self::Acc) -> Self;
     /// The start of a product with `include_self = false`: one.
     const ONE: Self;
     /// The start of a maximum with `include_self = false`: `-inf` for floats,
@@ -246,6 +254,15 @@ pub trait Reduce: Accumulate {
 macro_rules! reduce_int {
     ($($t:ty),*) => {$(
         impl Reduce for $t {
+            type Acc = Self;
+            #[inline(always)]
+            fn widen(self) -> Self {
+                self
+            }
+            #[inline(always)]
+            fn narrow(acc: Self) -> Self {
+                acc
+            }
             const ONE: Self = 1;
             const LOWEST: Self = <$t>::MIN;
             const HIGHEST: Self = <$t>::MAX;
@@ -286,6 +303,15 @@ reduce_int!(
 macro_rules! reduce_float {
     ($($t:ty),*) => {$(
         impl Reduce for $t {
+            type Acc = Self;
+            #[inline(always)]
+            fn widen(self) -> Self {
+                self
+            }
+            #[inline(always)]
+            fn narrow(acc: Self) -> Self {
+                acc
+            }
             const ONE: Self = 1.0;
             const LOWEST: Self = <$t>::NEG_INFINITY;
             const HIGHEST: Self = <$t>::INFINITY;
@@ -318,6 +344,15 @@ reduce_float!(f32, f64);
 macro_rules! reduce_half {
     ($($t:ty),*) => {$(
         impl Reduce for $t {
+            type Acc = f32;
+            #[inline(always)]
+            fn widen(self) -> f32 {
+                self.to_f32()
+            }
+            #[inline(always)]
+            fn narrow(acc: f32) -> Self {
+                <$t>::from_f32(acc)
+            }
             const ONE: Self = <$t>::ONE;
             const LOWEST: Self = <$t>::NEG_INFINITY;
             const HIGHEST: Self = <$t>::INFINITY;

@@ -13,9 +13,9 @@ use crate::gather::{gather_into_with, gather_with};
 use crate::index::IndexElem;
 use crate::index_select::{take_along_axis_into_with, take_along_axis_with};
 use crate::kernel::scatter::{Add, Assign};
-use crate::layout::for_each_position;
 use crate::options::{GatherOptions, IndexMode};
 use crate::scatter::{run_scatter, scatter_path};
+use crate::scatter_reduce::for_each_element;
 use crate::view::{Tensor, TensorView, TensorViewMut};
 use std::borrow::Cow;
 
@@ -219,12 +219,9 @@ pub fn put_into_with<T: Accumulate, I: IndexElem>(
     // A strided destination: put into a row-major copy, then write it back.
     let mut copy = dest.as_view().try_to_vec()?;
     run(&mut TensorViewMut::new(&mut copy, &[n])?)?;
-    let shape = dest.shape().to_vec();
     let mut values = copy.into_iter();
-    for_each_position(&shape, |pos| {
-        let v = values.next().expect("the copy has dest's elements");
-        *dest.get_mut(pos).expect("a position inside the shape") = v;
-        true
+    for_each_element(dest, |x| {
+        *x = values.next().expect("the copy has dest's elements")
     });
     Ok(())
 }

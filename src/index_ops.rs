@@ -13,8 +13,11 @@ use crate::index::IndexElem;
 use crate::kernel::scatter::{Add, AddScaled, Assign};
 use crate::options::{GatherOptions, IndexMode};
 use crate::scatter::{run_scatter, scatter_path};
-use crate::scatter_reduce::{Reduction, scatter_reduce_into_with, scatter_value_into_with};
+use crate::scatter_reduce::{
+    Reduction, for_each_element, scatter_reduce_into_with, scatter_value_into_with, widened,
+};
 use crate::view::{Tensor, TensorView, TensorViewMut};
+use std::any::TypeId;
 
 /// `index` (1-d or 0-d) seen with `shape`: position `p` reads `index[p[dim]]`.
 pub(crate) fn along<'a, I: IndexElem>(
@@ -95,8 +98,10 @@ fn slices<'a, T, I: IndexElem>(
 ) -> Result<(usize, TensorView<'a, I>), GatherError> {
     scatter_path(opts)?;
     let d = wrap_dim(dim, dest.rank())?;
+    if index.rank() <= 1 {
+        check_slices(op, dest.shape(), d, index.len(), source.shape())?;
+    }
     let idx = along(op, index, source.shape(), d)?;
-    check_slices(op, dest.shape(), d, index.len(), source.shape())?;
     Ok((d, idx))
 }
 
@@ -136,6 +141,17 @@ pub fn index_add_into_with<T: Reduce, I: IndexElem>(
     opts: &GatherOptions,
 ) -> Result<(), GatherError> {
     let (d, idx) = slices("index_add", dest, dim, index, source, opts)?;
+    if TypeId::of::<T::Acc>() != TypeId::of::<T>() {
+        // Halves: summed in f32 and rounded once, as torch's scatters do.
+        let mut wide = widened(&dest.as_view())?;
+        let (source, alpha) = (widened(source)?, alpha.widen());
+        index_add_into_with(&mut wide.view_mut(), d, index, &source.view(), alpha, opts)?;
+        let mut sums = wide.as_slice().iter();
+        for_each_element(dest, |x| {
+            *x = T::narrow(*sums.next().expect("dest's shape"))
+        });
+        return Ok(());
+    }
     let ran = if bytemuck::bytes_of(&alpha) == bytemuck::bytes_of(&T::ONE) {
         run_scatter::<T, I, Add>(dest, d, &idx, source, Add, opts)
     } else {

@@ -17,6 +17,7 @@ use crate::options::GatherOptions;
 use crate::plan::Plan;
 use crate::scatter::{run_scatter, scatter_path};
 use crate::view::{Tensor, TensorView, TensorViewMut};
+use std::any::TypeId;
 use std::fmt;
 use std::str::FromStr;
 
@@ -223,6 +224,9 @@ pub fn scatter_reduce_into_with<T: Reduce, I: IndexElem>(
     // Shapes first, so that no pass writes before another one's shape error.
     let len = dest.data_mut().len();
     Plan::scatter(dest.layout(), len, d, index.layout(), src.layout())?;
+    if TypeId::of::<T::Acc>() != TypeId::of::<T>() {
+        return reduce_widened(dest, d, index, src, (reduce, include_self), opts);
+    }
     if !include_self {
         let start = match reduce {
             Reduction::Sum | Reduction::Mean => T::zeroed(),
@@ -276,25 +280,52 @@ fn divide_by_counts<T: Reduce, I: IndexElem>(
             *x = x.mean(c);
         }
     };
-    let at = dest.as_view().offset();
+    let mut c = counts.as_slice().iter();
+    for_each_element(dest, |x| {
+        mean(x, *c.next().expect("counts have dest's shape"))
+    });
+    Ok(())
+}
+
+/// Calls `f` on every element of `dest`, in row-major order.
+pub(crate) fn for_each_element<T>(dest: &mut TensorViewMut<'_, T>, mut f: impl FnMut(&mut T)) {
+    let (at, n) = (dest.as_view().offset(), dest.len());
     if dest.as_view().is_contiguous() {
-        let n = counts.len();
-        let data = &mut dest.data_mut()[at..at + n];
-        for (x, &c) in data.iter_mut().zip(counts.as_slice()) {
-            mean(x, c);
-        }
-    } else {
-        let shape = dest.shape().to_vec();
-        let mut c = counts.as_slice().iter();
-        for_each_position(&shape, |pos| {
-            let count = *c.next().expect("counts have dest's shape");
-            mean(
-                dest.get_mut(pos).expect("a position inside the shape"),
-                count,
-            );
-            true
-        });
+        dest.data_mut()[at..at + n].iter_mut().for_each(f);
+        return;
     }
+    let shape = dest.shape().to_vec();
+    for_each_position(&shape, |pos| {
+        f(dest.get_mut(pos).expect("a position inside the shape"));
+        true
+    });
+}
+
+/// `v` in its accumulation type, row-major.
+pub(crate) fn widened<T: Reduce>(v: &TensorView<'_, T>) -> Result<Tensor<T::Acc>, GatherError> {
+    let wide = v.try_to_vec()?.into_iter().map(T::widen).collect();
+    Tensor::from_vec(wide, v.shape())
+}
+
+/// A reduction carried in `T::Acc` (halves in `f32`): `dest` and `src` are
+/// widened, reduced there, and `dest` rounded back once. On an error `dest` is
+/// untouched.
+fn reduce_widened<T: Reduce, I: IndexElem>(
+    dest: &mut TensorViewMut<'_, T>,
+    dim: usize,
+    index: &TensorView<'_, I>,
+    src: &TensorView<'_, T>,
+    (reduce, include_self): (Reduction, bool),
+    opts: &GatherOptions,
+) -> Result<(), GatherError> {
+    let mut wide = widened(&dest.as_view())?;
+    let src = widened(src)?;
+    let view = &mut wide.view_mut();
+    scatter_reduce_into_with(view, dim, index, &src.view(), reduce, include_self, opts)?;
+    let mut sums = wide.as_slice().iter();
+    for_each_element(dest, |x| {
+        *x = T::narrow(*sums.next().expect("dest's shape"))
+    });
     Ok(())
 }
 
