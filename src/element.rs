@@ -95,7 +95,7 @@ pub(crate) const fn kernel_width<T>() -> usize {
 
 /// Element types `scatter_add` can sum: integers add wrapping (as torch's do),
 /// floats in their own precision (with the `half` feature, `f16` and `bf16` too,
-/// each sum rounded to the type).
+/// summed in `f32` and rounded once per element, as torch 2.15 does).
 ///
 /// ```
 /// use fastgather::Accumulate;
@@ -153,6 +153,22 @@ pub(crate) const fn kernel_width<T>() -> usize {
 pub trait Accumulate: Element + bytemuck::Zeroable {
     /// `self + other`.
     fn accumulate(self, other: Self) -> Self;
+
+    /// How `scatter_add` (and `put` with `accumulate`) sums many values of this
+    /// type: `None`, one [`accumulate`](Accumulate::accumulate) at a time (the
+    /// default); `f16` and `bf16` sum in `f32` and round once per element, as
+    /// torch 2.15 does. Internal to fastgather: a type of your own keeps the
+    /// default.
+    #[doc(hidden)]
+    fn scatter_add_wide<I: crate::IndexElem>(
+        _dest: &mut crate::TensorViewMut<'_, Self>,
+        _dim: usize,
+        _index: &crate::TensorView<'_, I>,
+        _src: &crate::TensorView<'_, Self>,
+        _opts: &crate::GatherOptions,
+    ) -> Option<Result<(), crate::GatherError>> {
+        None
+    }
 }
 
 macro_rules! accumulate_int {
@@ -185,19 +201,45 @@ impl Accumulate for f64 {
 
 #[cfg(feature = "half")]
 impl Accumulate for half::f16 {
-    /// Each sum rounds to f16, as torch's half `scatter_add_` does.
+    /// One sum, computed in f32 and rounded to f16.
     #[inline(always)]
     fn accumulate(self, other: Self) -> Self {
         half::f16::from_f32(self.to_f32() + other.to_f32())
+    }
+
+    fn scatter_add_wide<I: crate::IndexElem>(
+        dest: &mut crate::TensorViewMut<'_, Self>,
+        dim: usize,
+        index: &crate::TensorView<'_, I>,
+        src: &crate::TensorView<'_, Self>,
+        opts: &crate::GatherOptions,
+    ) -> Option<Result<(), crate::GatherError>> {
+        let sum = (crate::Reduction::Sum, true);
+        Some(crate::scatter_reduce::reduce_widened(
+            dest, dim, index, src, sum, opts,
+        ))
     }
 }
 
 #[cfg(feature = "half")]
 impl Accumulate for half::bf16 {
-    /// Each sum rounds to bf16, as torch's bfloat16 `scatter_add_` does.
+    /// One sum, computed in f32 and rounded to bf16.
     #[inline(always)]
     fn accumulate(self, other: Self) -> Self {
         half::bf16::from_f32(self.to_f32() + other.to_f32())
+    }
+
+    fn scatter_add_wide<I: crate::IndexElem>(
+        dest: &mut crate::TensorViewMut<'_, Self>,
+        dim: usize,
+        index: &crate::TensorView<'_, I>,
+        src: &crate::TensorView<'_, Self>,
+        opts: &crate::GatherOptions,
+    ) -> Option<Result<(), crate::GatherError>> {
+        let sum = (crate::Reduction::Sum, true);
+        Some(crate::scatter_reduce::reduce_widened(
+            dest, dim, index, src, sum, opts,
+        ))
     }
 }
 

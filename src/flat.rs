@@ -12,9 +12,9 @@ use crate::error::GatherError;
 use crate::gather::{gather_into_with, gather_with};
 use crate::index::IndexElem;
 use crate::index_select::{take_along_axis_into_with, take_along_axis_with};
-use crate::kernel::scatter::{Add, Assign};
+use crate::kernel::scatter::Assign;
 use crate::options::{GatherOptions, IndexMode};
-use crate::scatter::{run_scatter, scatter_path};
+use crate::scatter::{run_scatter, scatter_add_into_with, scatter_path};
 use crate::scatter_reduce::for_each_element;
 use crate::view::{Tensor, TensorView, TensorViewMut};
 use std::borrow::Cow;
@@ -191,7 +191,7 @@ pub fn put_into_with<T: Accumulate, I: IndexElem>(
     let n = dest.len();
     let run = |d: &mut TensorViewMut<'_, T>| {
         let ran = if accumulate {
-            run_scatter::<T, I, Add>(d, 0, &idx, &src, Add, &opts)
+            scatter_add_into_with(d, 0, &idx, &src, &opts)
         } else {
             run_scatter::<T, I, Assign>(d, 0, &idx, &src, Assign, &opts)
         };

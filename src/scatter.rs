@@ -223,7 +223,17 @@ pub fn scatter_add_into_with<T: Accumulate, I: IndexElem>(
     src: &TensorView<'_, T>,
     opts: &GatherOptions,
 ) -> Result<(), GatherError> {
-    run_scatter::<T, I, Add>(dest, dim, index, src, Add, opts)
+    scatter_path(opts)?;
+    let d = wrap_dim(dim, dest.rank())?;
+    if !index.is_empty() {
+        // Shapes first: a widened sum allocates before it scatters.
+        let len = dest.data_mut().len();
+        Plan::scatter(dest.layout(), len, d, index.layout(), src.layout())?;
+        if let Some(done) = T::scatter_add_wide(dest, d, index, src, opts) {
+            return done;
+        }
+    }
+    run_scatter::<T, I, Add>(dest, d, index, src, Add, opts)
 }
 
 /// torch's `input.scatter_add(dim, index, src)`: a contiguous copy of `input`

@@ -310,7 +310,7 @@ pub(crate) fn widened<T: Reduce>(v: &TensorView<'_, T>) -> Result<Tensor<T::Acc>
 /// A reduction carried in `T::Acc` (halves in `f32`): `dest` and `src` are
 /// widened, reduced there, and `dest` rounded back once. On an error `dest` is
 /// untouched.
-fn reduce_widened<T: Reduce, I: IndexElem>(
+pub(crate) fn reduce_widened<T: Reduce, I: IndexElem>(
     dest: &mut TensorViewMut<'_, T>,
     dim: usize,
     index: &TensorView<'_, I>,

@@ -1,6 +1,6 @@
 //! The `half` feature: `f16` and `bf16` as elements of every op, copied bit for
-//! bit on every instruction-set path; `scatter_add` rounding each sum to the
-//! type; the losses computing in f32 and rounding once.
+//! bit on every instruction-set path; `scatter_add` summing in f32 and
+//! rounding once per element (torch 2.15); the losses computing in f32 and rounding once.
 
 use fastgather::half::{bf16, f16};
 use fastgather::loss::{LossOptions, Reduction, cross_entropy, log_softmax};
@@ -74,17 +74,22 @@ fn bf16_index_select_take_along_axis_and_scatter() {
     );
 }
 
-/// torch's half `scatter_add_` rounds after every addition: 2048 + 1 + 1 in
-/// f16 stays 2048 (2049 is not representable and ties to even), where one
-/// rounding of the f32 sum would give 2050.
+/// torch 2.15's half `scatter_add_` sums in f32 and rounds once per element:
+/// 2048 + 1 + 1 in f16 is 2050 (recorded: `torch.tensor([2048.], dtype=torch.half)
+/// .scatter_add(0, tensor([0, 0]), tensor([1., 1.], dtype=torch.half))`), where
+/// rounding after every addition would stay at 2048 (2049 ties to even).
 #[test]
-fn f16_scatter_add_rounds_each_sum() {
+fn f16_scatter_add_rounds_once() {
     let base = Tensor::from_vec(f16s(&[2048.0]), &[1]).unwrap();
     let idx = TensorView::new(&[0i64, 0], &[2]).unwrap();
     let ones = f16s(&[1.0, 1.0]);
     let ones = TensorView::new(&ones, &[2]).unwrap();
     let out = scatter_add(&base.view(), 0, &idx, &ones).unwrap();
-    assert_eq!(out.as_slice(), &[f16::from_f32(2048.0)]);
+    assert_eq!(out.as_slice(), &[f16::from_f32(2050.0)]);
+    // One step at a time, `Accumulate` itself rounds.
+    use fastgather::Accumulate;
+    let stepwise = f16::from_f32(2048.0).accumulate(f16::ONE).accumulate(f16::ONE);
+    assert_eq!(stepwise, f16::from_f32(2048.0));
 
     // Exact sums stay exact, in row-major order of the index.
     let zeros = Tensor::full(&[2, 2], f16::ZERO).unwrap();
