@@ -229,10 +229,11 @@ fn scatter_with_forms_match_plain_forms() {
             assert_eq!(b.unwrap_err(), want);
         }
     }
-    let wrap = GatherOptions::new().mode(IndexMode::Wrap);
+    // A scatter has no slot to fill: `Fill` is refused (`Drop` skips instead).
+    let fill = GatherOptions::new().fill(0i32);
     for e in [
-        scatter_with(&input, 0, &idx, &src, &wrap).unwrap_err(),
-        scatter_add_with(&input, 0, &idx, &src, &wrap).unwrap_err(),
+        scatter_with(&input, 0, &idx, &src, &fill).unwrap_err(),
+        scatter_add_with(&input, 0, &idx, &src, &fill).unwrap_err(),
     ] {
         assert!(matches!(e, GatherError::InvalidOption { .. }), "{e:?}");
     }
