@@ -302,7 +302,11 @@ fn run_case(case: &Case, rounds: usize, engines_only: &[String], rng: &mut Rng) 
     for (dest, (label, threads)) in dests.iter().zip(&labels) {
         if label == "fastgather" && !skip(label) {
             let got: &[u8] = bytemuck::cast_slice(dest.as_slice());
-            assert!(got == want, "{} x{threads}: differs from the plain loop", case.name);
+            assert!(
+                got == want,
+                "{} x{threads}: differs from the plain loop",
+                case.name
+            );
             agree.push(format!("x{threads}"));
         }
     }
