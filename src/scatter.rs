@@ -8,7 +8,7 @@ use crate::element::{Accumulate, Element};
 use crate::error::GatherError;
 use crate::index::IndexElem;
 use crate::isa::Path;
-use crate::kernel::scatter::{Add, Assign, Combine, ScatterJob, scatter_rows};
+use crate::kernel::scatter::{Add, Assign, Combine, ScatterJob, scatter_rows, shares_index};
 use crate::options::{GatherOptions, IndexMode};
 use crate::par;
 use crate::plan::Plan;
@@ -56,13 +56,17 @@ pub(crate) fn run_scatter<T: Element, I: IndexElem, C: Combine<T>>(
         op,
     };
     let elem_bytes = 2 * size_of::<T>() + size_of::<I>();
+    // Threads take pieces of `group` rows (the last one shorter).
+    let group = shared_group::<T>(&plan, opts.parallel);
+    let rows = plan.rows();
     let ran = par::for_each_chunk(
-        plan.rows(),
+        rows.div_ceil(group),
         plan.inner(),
-        elem_bytes,
+        elem_bytes.saturating_mul(group),
         opts.parallel,
         choice.split,
-        |rows, _| {
+        |groups, _| {
+            let rows = groups.start * group..rows.min(groups.end.saturating_mul(group));
             // The layouts were checked against their buffers when the views were
             // made (the destination's for overlap too); shapes by `Plan::scatter`.
             // SAFETY: those checks, the `&mut` borrow of the destination, and
@@ -118,6 +122,32 @@ pub fn explain_scatter<T: Element, I: IndexElem>(
     let len = dest.as_view().data().len();
     let plan = Plan::scatter(dest.layout(), len, d, index.layout(), src.layout())?;
     Ok(Some(choose_scatter(&plan, path)))
+}
+
+/// Rows per piece a thread takes: one, or for rows that share their index
+/// (each piece reads all of it) one piece per thread of the current pool, cut
+/// at whole lines of `T` so that threads share no line of values or
+/// destination.
+fn shared_group<T>(plan: &crate::plan::ScatterPlan, parallel: bool) -> usize {
+    if !shares_index(plan) {
+        return 1;
+    }
+    #[cfg(feature = "rayon")]
+    let threads = if parallel {
+        rayon::current_num_threads().max(1)
+    } else {
+        1
+    };
+    #[cfg(not(feature = "rayon"))]
+    let threads = {
+        let _ = parallel;
+        1
+    };
+    #[cfg(feature = "rayon")]
+    let line = (crate::tune::SCATTER_SHARED_ALIGN / size_of::<T>().max(1)).max(1);
+    #[cfg(not(feature = "rayon"))]
+    let line = 1;
+    plan.rows().div_ceil(threads).next_multiple_of(line).max(1)
 }
 
 /// torch's `self.scatter_(dim, index, src)`: for every index position `p`,

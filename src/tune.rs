@@ -99,6 +99,14 @@ pub(crate) const SCATTER_PACK_AHEAD: usize = 8;
 pub(crate) const SCATTER_SWEEP_AHEAD: usize = 4;
 /// Positions of a scatter row per prefetch of the next row's lines.
 pub(crate) const SCATTER_AHEAD_CHUNK: usize = 256;
+/// Dim positions ahead whose destination run (and values) a sweep of rows
+/// that share their index asks for: each position's run sits on a page of its
+/// own, and one position's work is shorter than a miss to memory.
+pub(crate) const SCATTER_SHARED_AHEAD: usize = 16;
+/// Bytes to which the pieces of rows sharing their index are cut for threads:
+/// a cache line, so no line of values or destination is read by two threads.
+#[cfg(feature = "rayon")]
+pub(crate) const SCATTER_SHARED_ALIGN: usize = 64;
 /// Index values checked per block before any is applied (so a bad value
 /// stops the block before it writes).
 pub(crate) const SCATTER_BLOCK: usize = 8;

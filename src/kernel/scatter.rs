@@ -11,8 +11,8 @@ use crate::options::IndexMode;
 use crate::plan::{ScatterAxis, ScatterCursor, ScatterPlan};
 use crate::tune::{
     SCATTER_AHEAD_CHUNK as AHEAD_CHUNK, SCATTER_BLOCK as BLOCK, SCATTER_PACK_AHEAD as PACK_AHEAD,
-    SCATTER_SWEEP_AHEAD as SWEEP_AHEAD, SCATTER_SWEEP_BYTES as SWEEP_BYTES,
-    SCATTER_SWEEP_MIN_ROWS as SWEEP_MIN_ROWS,
+    SCATTER_SHARED_AHEAD as SHARED_AHEAD, SCATTER_SWEEP_AHEAD as SWEEP_AHEAD,
+    SCATTER_SWEEP_BYTES as SWEEP_BYTES, SCATTER_SWEEP_MIN_ROWS as SWEEP_MIN_ROWS,
 };
 use std::ops::Range;
 
@@ -135,7 +135,20 @@ pub(crate) unsafe fn scatter_rows<E: Copy, I: IndexElem, C: Combine<E>>(
     let mut cur = p.rows_from(rows.start);
     let mut r = rows.start;
     let mut scratch = Vec::new();
+    let shared = shares_index(p);
     while r < rows.end {
+        if shared {
+            // Rows that share their index: swept together, one index value
+            // and one destination run per dim position.
+            let k = (rows.end - r).min(cur.left_in_axis());
+            // SAFETY: rows `r..r + k` lie in the range and along the
+            // innermost outer axis, so each step of `step` is the next row's
+            // (plan invariants 2 and 3), and that step's index stride is 0.
+            unsafe { scatter_shared::<E, I, C>(job, &cur, step, k)? };
+            cur.advance_by(k);
+            r += k;
+            continue;
+        }
         // When the dim axis strides farther than the rows do (`scatter_add`
         // along dim 0), rows along the innermost outer axis are swept together,
         // one dim position at a time, which is memory order. Each destination
@@ -199,6 +212,153 @@ pub(crate) unsafe fn scatter_rows<E: Copy, I: IndexElem, C: Combine<E>>(
         }
         cur.advance_by(k as usize);
         r += k as usize;
+    }
+    Ok(())
+}
+
+/// Whether the rows along the plan's innermost outer axis share their index
+/// (an index expanded across them, as torch's `idx.view(-1, 1).expand(E, D)`
+/// for a scatter along dim 0): a sweep of them then reads one index value per
+/// dim position and meets one destination run with one run of values.
+pub(crate) fn shares_index(p: &ScatterPlan) -> bool {
+    p.rows() > 1 && p.step().idx == 0 && p.idx_inner() != 0
+}
+
+/// A sweep of `k` rows that share their index, from the cursor's: for each
+/// dim position `j` in order, one index value `v`, then
+/// `dest[row t, v] ⊕= src[row t, j]` for `t < k`. Each element still receives
+/// its values in index order. The destination run of the position
+/// [`SHARED_AHEAD`] ahead is asked for before each position runs, as are its
+/// values.
+///
+/// # Safety
+/// As for [`scatter_rows`], with `k` rows from the cursor's lying in the range
+/// and along the innermost outer axis, whose step is `step`, with
+/// `step.idx == 0`.
+unsafe fn scatter_shared<E: Copy, I: IndexElem, C: Combine<E>>(
+    job: &ScatterJob<'_, E, I, C>,
+    cur: &ScatterCursor<'_>,
+    step: ScatterAxis,
+    k: usize,
+) -> Result<(), BadIndex> {
+    let p = job.plan;
+    let at = (cur.idx(), cur.values(), cur.dest());
+    let steps = (p.idx_inner(), p.values_inner(), p.dim_stride());
+    // SAFETY: as the caller's; the common layouts call the same body with the
+    // rows' steps as constants, so the run's loop vectorizes: contiguous runs
+    // of values and destination, and a destination run met by one value
+    // (a mean's counts).
+    unsafe {
+        match (step.values, step.dest) {
+            (1, 1) => shared_body::<E, I, C, 1, 1>(job, at, steps, k),
+            (0, 1) => shared_body::<E, I, C, 0, 1>(job, at, steps, k),
+            _ => shared_body_strided(job, at, steps, (step.values, step.dest), k),
+        }
+    }
+}
+
+/// [`scatter_shared`] with the rows' value and destination steps `VS`, `DS`.
+///
+/// # Safety
+/// As for [`scatter_shared`], with `at` the cursor's (index, values,
+/// destination) offsets, `steps` the plan's index and values strides along
+/// the dim and the destination's dim stride, and the rows stepping by `VS`
+/// values and `DS` destination elements.
+#[inline(always)]
+unsafe fn shared_body<E: Copy, I: IndexElem, C: Combine<E>, const VS: isize, const DS: isize>(
+    job: &ScatterJob<'_, E, I, C>,
+    at: (isize, isize, isize),
+    steps: (isize, isize, isize),
+    k: usize,
+) -> Result<(), BadIndex> {
+    // SAFETY: the caller's contract, with the steps as constants.
+    unsafe { shared_body_strided(job, at, steps, (VS, DS), k) }
+}
+
+/// The body of [`scatter_shared`], rows stepping by `(vs, ds)`.
+///
+/// # Safety
+/// As for [`shared_body`].
+#[inline(always)]
+unsafe fn shared_body_strided<E: Copy, I: IndexElem, C: Combine<E>>(
+    job: &ScatterJob<'_, E, I, C>,
+    (i0, v0, d0): (isize, isize, isize),
+    (is, vs_dim, gs): (isize, isize, isize),
+    (vs, ds): (isize, isize),
+    k: usize,
+) -> Result<(), BadIndex> {
+    let Meet { bound, mode, op } = job.meet();
+    let n = job.plan.inner();
+    // A run's lines, for the hints: from its first element to its last.
+    let run_bytes = (k.saturating_sub(1) * size_of::<E>()) as isize;
+    let hint = |from: *const E, stride: isize| {
+        let first = from.cast::<i8>();
+        let last = first.wrapping_offset(run_bytes.wrapping_mul(stride));
+        let (lo, hi) = if stride >= 0 {
+            (first, last)
+        } else {
+            (last, first)
+        };
+        let mut line = lo.wrapping_sub(lo as usize & 63);
+        while line <= hi {
+            super::prefetch(line);
+            line = line.wrapping_add(64);
+        }
+    };
+    for j in 0..n {
+        let ja = j + SHARED_AHEAD;
+        if ja < n && (ds == 1 || ds == -1) && vs.unsigned_abs() <= 1 {
+            // SAFETY: `ja < n`: an index position of the first row (the
+            // caller's contract).
+            let w = unsafe { job.idx.offset(i0 + ja as isize * is).read() }.to_i64();
+            if in_bounds(w, bound) {
+                // Hints may name any address: wrapping offsets.
+                hint(
+                    job.dest.wrapping_offset(d0.wrapping_add(w as isize * gs)),
+                    ds,
+                );
+            }
+            if vs != 0 {
+                hint(job.src.wrapping_offset(v0 + ja as isize * vs_dim), vs);
+            }
+        }
+        // SAFETY: `j < n`, as above.
+        let v = unsafe { job.idx.offset(i0 + j as isize * is).read() }.to_i64();
+        let v = if in_bounds(v, bound) {
+            v as isize
+        } else {
+            match resolve::<I>(mode, v, bound) {
+                Resolved::At(v) => v as isize,
+                Resolved::Fill => continue,
+                Resolved::Bad => return Err(BadIndex),
+            }
+        };
+        // SAFETY: `j < n` and `v < bound`: rows `t < k` of the sweep at dim
+        // position `j` read value `v0 + j·vs_dim + t·vs` (plan invariant 2)
+        // and write destination element `d0 + v·gs + t·ds` (invariant 3),
+        // which no other thread touches (the caller's contract); the values
+        // and the destination are different buffers.
+        unsafe {
+            let src = job.src.offset(v0 + j as isize * vs_dim);
+            let dest = job.dest.offset(d0 + v * gs);
+            if (vs, ds) == (1, 1) {
+                let d = std::slice::from_raw_parts_mut(dest, k);
+                let s = std::slice::from_raw_parts(src, k);
+                for (d, &s) in d.iter_mut().zip(s) {
+                    *d = op.combine(*d, s);
+                }
+            } else if (vs, ds) == (0, 1) {
+                let x = src.read();
+                for d in std::slice::from_raw_parts_mut(dest, k) {
+                    *d = op.combine(*d, x);
+                }
+            } else {
+                for t in 0..k as isize {
+                    let d = dest.offset(t * ds);
+                    d.write(op.combine(d.read(), src.offset(t * vs).read()));
+                }
+            }
+        }
     }
     Ok(())
 }
