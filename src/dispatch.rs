@@ -171,18 +171,23 @@ pub(crate) fn choose(
 /// The choice for a scatter plan on `path`: one row kernel, compiled under the
 /// path's features, rows never split (rows never share a written element, and
 /// each applies its values in index order). Its name says whether rows run one
-/// at a time along the dim (`line`) or are swept together, a dim position at a
-/// time, because the dim strides farther than the rows (`sweep`).
+/// at a time along the dim (`line`), are swept together a dim position at a
+/// time because the dim strides farther than the rows (`sweep`), or share one
+/// index value per dim position, which meets a whole destination run
+/// (`shared`: an index expanded across the rows, as `index_add`'s).
 pub(crate) fn choose_scatter(plan: &ScatterPlan, path: Path) -> KernelChoice {
     let sweep = plan.idx_inner().unsigned_abs() > plan.step().idx.unsigned_abs();
+    let kernel = if crate::kernel::scatter::shares_index(plan) {
+        "scatter::shared"
+    } else if sweep {
+        "scatter::sweep"
+    } else {
+        "scatter::line"
+    };
     KernelChoice {
         class: plan.class(),
         isa: path.isa(),
-        kernel: if sweep {
-            "scatter::sweep"
-        } else {
-            "scatter::line"
-        },
+        kernel,
         driver: Driver::Plain,
         id: KernelId::Scatter,
         path,

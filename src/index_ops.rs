@@ -116,7 +116,7 @@ fn slices<'a, T, I: IndexElem>(
 /// let rows = TensorView::new(&[3i64, 1, 3], &[3]).unwrap();
 /// let x = TensorView::new(&[1.0f32; 384], &[3, 128]).unwrap();
 /// let choice = explain_index(&acc.view_mut(), 0, &rows, &x, &GatherOptions::new());
-/// assert_eq!(choice.unwrap().unwrap().kernel, "scatter::sweep");
+/// assert_eq!(choice.unwrap().unwrap().kernel, "scatter::shared");
 /// ```
 pub fn explain_index<T: Element, I: IndexElem>(
     dest: &TensorViewMut<'_, T>,

@@ -98,14 +98,14 @@ pub(crate) fn run_scatter<T: Element, I: IndexElem, C: Combine<T>>(
 ///
 /// ```
 /// use fastgather::{explain_scatter, GatherOptions, Tensor, TensorView};
-/// // A graph's messages summed into its nodes: along dim 0, the rows (feature
-/// // columns) are swept together, one edge at a time.
+/// // A graph's messages summed into its nodes: the feature columns share the
+/// // edge's destination, so each edge adds one run of 8 values to its node's.
 /// let mut nodes = Tensor::full(&[4, 8], 0.0f32).unwrap();
 /// let dst = TensorView::new(&[3i64, 0, 3], &[3, 1]).unwrap();
 /// let dst = dst.expand(&[3, 8]).unwrap();
 /// let msg = TensorView::new(&[1.0f32; 24], &[3, 8]).unwrap();
 /// let choice = explain_scatter(&nodes.view_mut(), 0, &dst, &msg, &GatherOptions::new());
-/// assert_eq!(choice.unwrap().unwrap().kernel, "scatter::sweep");
+/// assert_eq!(choice.unwrap().unwrap().kernel, "scatter::shared");
 /// ```
 pub fn explain_scatter<T: Element, I: IndexElem>(
     dest: &TensorViewMut<'_, T>,
