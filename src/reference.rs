@@ -248,7 +248,8 @@ fn scatter_writes<I: IndexElem>(
 
 /// `v[pos]`, `pos` a position of an index of the same rank (0-d as `[1]`).
 fn read<T: Copy>(v: &TensorView<'_, T>, pos: &[usize]) -> T {
-    *v.get(&pos_in(pos, v.rank())).expect("position inside the view")
+    *v.get(&pos_in(pos, v.rank()))
+        .expect("position inside the view")
 }
 
 /// torch's `input.scatter(dim, index, src)` with an index mode: for every
@@ -346,7 +347,15 @@ pub fn scatter_reduce<T: Reduce, I: IndexElem>(
     reduce: Reduction,
     include_self: bool,
 ) -> Result<Tensor<T>, GatherError> {
-    scatter_reduce_in(input, dim, index, src, reduce, include_self, IndexMode::Error)
+    scatter_reduce_in(
+        input,
+        dim,
+        index,
+        src,
+        reduce,
+        include_self,
+        IndexMode::Error,
+    )
 }
 
 /// torch's `scatter_reduce` by its most direct loop, with an index mode:
@@ -728,7 +737,10 @@ fn broadcast_but(a: &[usize], b: &[usize], dim: usize) -> Option<Vec<usize>> {
 /// `p` (a position of the broadcast shape) in a tensor of `shape` whose size-1
 /// axes stretch.
 fn unbroadcast(p: &[usize], shape: &[usize]) -> Vec<usize> {
-    p.iter().zip(shape).map(|(&i, &s)| if s == 1 { 0 } else { i }).collect()
+    p.iter()
+        .zip(shape)
+        .map(|(&i, &s)| if s == 1 { 0 } else { i })
+        .collect()
 }
 
 /// `torch.take_along_dim(input, indices, dim)`, as fastgather defines it:
@@ -857,7 +869,10 @@ pub fn put_along_axis<T: Copy, I: IndexElem>(
     }
     let v = values.shape();
     let fits = v.len() <= shape.len()
-        && v.iter().rev().zip(shape.iter().rev()).all(|(&x, &s)| x == s || x == 1);
+        && v.iter()
+            .rev()
+            .zip(shape.iter().rev())
+            .all(|(&x, &s)| x == s || x == 1);
     if !fits {
         return Err(not_broadcastable(&shape, v));
     }

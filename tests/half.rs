@@ -88,7 +88,9 @@ fn f16_scatter_add_rounds_once() {
     assert_eq!(out.as_slice(), &[f16::from_f32(2050.0)]);
     // One step at a time, `Accumulate` itself rounds.
     use fastgather::Accumulate;
-    let stepwise = f16::from_f32(2048.0).accumulate(f16::ONE).accumulate(f16::ONE);
+    let stepwise = f16::from_f32(2048.0)
+        .accumulate(f16::ONE)
+        .accumulate(f16::ONE);
     assert_eq!(stepwise, f16::from_f32(2048.0));
 
     // Exact sums stay exact, in row-major order of the index.
