@@ -168,14 +168,21 @@ pub(crate) fn choose(
     })
 }
 
-/// The choice for a scatter or scatter_add plan on `path`: one row kernel,
-/// compiled under the path's features, rows never split (rows never share a
-/// written element, and each applies its values in index order).
+/// The choice for a scatter plan on `path`: one row kernel, compiled under the
+/// path's features, rows never split (rows never share a written element, and
+/// each applies its values in index order). Its name says whether rows run one
+/// at a time along the dim (`line`) or are swept together, a dim position at a
+/// time, because the dim strides farther than the rows (`sweep`).
 pub(crate) fn choose_scatter(plan: &ScatterPlan, path: Path) -> KernelChoice {
+    let sweep = plan.idx_inner().unsigned_abs() > plan.step().idx.unsigned_abs();
     KernelChoice {
         class: plan.class(),
         isa: path.isa(),
-        kernel: "scatter::rows",
+        kernel: if sweep {
+            "scatter::sweep"
+        } else {
+            "scatter::line"
+        },
         driver: Driver::Plain,
         id: KernelId::Scatter,
         path,

@@ -291,6 +291,10 @@ pub trait Reduce: Accumulate {
     /// `self + x * alpha`, rounded once (torch's `index_add` on tensors of
     /// rank 2 and up).
     fn add_fused(self, x: Self, alpha: Self) -> Self;
+    /// `n` ones summed one at a time in `Self`, from zero: integers wrap,
+    /// floats stop where adding one no longer changes the sum (`2^24` in
+    /// `f32`, `2048` in `f16`). A mean's count, as torch sums it.
+    fn count(n: u64) -> Self;
 }
 
 macro_rules! reduce_int {
@@ -323,6 +327,11 @@ macro_rules! reduce_int {
             #[inline(always)]
             fn add_fused(self, x: Self, alpha: Self) -> Self {
                 self.wrapping_add(x.wrapping_mul(alpha))
+            }
+            #[inline(always)]
+            fn count(n: u64) -> Self {
+                // Truncation is the wrapped sum.
+                n as Self
             }
             #[inline(always)]
             #[allow(unused_comparisons)]
@@ -377,6 +386,10 @@ macro_rules! reduce_float {
             fn add_fused(self, x: Self, alpha: Self) -> Self {
                 x.mul_add(alpha, self)
             }
+            #[inline(always)]
+            fn count(n: u64) -> Self {
+                n.min(1 << <$t>::MANTISSA_DIGITS) as Self
+            }
         }
     )*};
 }
@@ -417,6 +430,10 @@ macro_rules! reduce_half {
             #[inline(always)]
             fn add_fused(self, x: Self, alpha: Self) -> Self {
                 <$t>::from_f32(x.to_f32().mul_add(alpha.to_f32(), self.to_f32()))
+            }
+            #[inline(always)]
+            fn count(n: u64) -> Self {
+                <$t>::from_f32(n.min(1 << <$t>::MANTISSA_DIGITS) as f32)
             }
         }
     )*};

@@ -7,12 +7,13 @@
 //! index order.
 
 use crate::dim::{Dim, wrap_dim};
+use crate::dispatch::KernelChoice;
 use crate::element::{Element, Reduce};
 use crate::error::GatherError;
 use crate::index::IndexElem;
 use crate::kernel::scatter::{Add, AddScaled, Assign};
 use crate::options::{GatherOptions, IndexMode};
-use crate::scatter::{run_scatter, scatter_path};
+use crate::scatter::{explain_scatter, run_scatter, scatter_path};
 use crate::scatter_reduce::{
     Reduction, for_each_element, scatter_reduce_into_with, scatter_value_into_with, widened,
 };
@@ -103,6 +104,29 @@ fn slices<'a, T, I: IndexElem>(
     }
     let idx = along(op, index, source.shape(), d)?;
     Ok((d, idx))
+}
+
+/// Which kernel [`index_add_into`], [`index_copy_into`] and
+/// [`index_reduce_into`] run for these arguments (every pass of a reduction
+/// runs the same one), after the same validation. `None` for an empty index.
+///
+/// ```
+/// use fastgather::{explain_index, GatherOptions, Tensor, TensorView};
+/// let mut acc = Tensor::full(&[10, 128], 0.0f32).unwrap();
+/// let rows = TensorView::new(&[3i64, 1, 3], &[3]).unwrap();
+/// let x = TensorView::new(&[1.0f32; 384], &[3, 128]).unwrap();
+/// let choice = explain_index(&acc.view_mut(), 0, &rows, &x, &GatherOptions::new());
+/// assert_eq!(choice.unwrap().unwrap().kernel, "scatter::sweep");
+/// ```
+pub fn explain_index<T: Element, I: IndexElem>(
+    dest: &TensorViewMut<'_, T>,
+    dim: impl Dim,
+    index: &TensorView<'_, I>,
+    source: &TensorView<'_, T>,
+    opts: &GatherOptions,
+) -> Result<Option<KernelChoice>, GatherError> {
+    let (d, idx) = slices("index_add", dest, dim, index, source, opts)?;
+    explain_scatter(dest, d, &idx, source, opts)
 }
 
 /// torch's `self.index_add_(dim, index, source, alpha=alpha)`: slice `i` of

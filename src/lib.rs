@@ -120,9 +120,10 @@ pub use isa::Isa;
 pub mod reference;
 pub use element::{Accumulate, Element, Reduce};
 pub use index_ops::{
-    index_add, index_add_into, index_add_into_with, index_add_with, index_copy, index_copy_into,
-    index_copy_into_with, index_copy_with, index_fill, index_fill_into, index_fill_into_with,
-    index_fill_with, index_reduce, index_reduce_into, index_reduce_into_with, index_reduce_with,
+    explain_index, index_add, index_add_into, index_add_into_with, index_add_with, index_copy,
+    index_copy_into, index_copy_into_with, index_copy_with, index_fill, index_fill_into,
+    index_fill_into_with, index_fill_with, index_reduce, index_reduce_into, index_reduce_into_with,
+    index_reduce_with,
 };
 pub use index_select::{
     index_select, index_select_into, index_select_into_with, index_select_with, take_along_axis,
@@ -131,8 +132,8 @@ pub use index_select::{
 pub use options::{GatherOptions, IndexMode};
 pub use plan::LayoutClass;
 pub use scatter::{
-    scatter, scatter_add, scatter_add_into, scatter_add_into_with, scatter_add_with, scatter_into,
-    scatter_into_with, scatter_with,
+    explain_scatter, scatter, scatter_add, scatter_add_into, scatter_add_into_with,
+    scatter_add_with, scatter_into, scatter_into_with, scatter_with,
 };
 pub use scatter_reduce::{
     Reduction, scatter_reduce, scatter_reduce_into, scatter_reduce_into_with, scatter_reduce_with,

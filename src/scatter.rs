@@ -3,7 +3,7 @@
 
 use crate::check::first_bad;
 use crate::dim::{Dim, wrap_dim};
-use crate::dispatch::{choose_scatter, on_path};
+use crate::dispatch::{KernelChoice, choose_scatter, on_path};
 use crate::element::{Accumulate, Element};
 use crate::error::GatherError;
 use crate::index::IndexElem;
@@ -82,6 +82,42 @@ pub(crate) fn run_scatter<T: Element, I: IndexElem, C: Combine<T>>(
             wraps: mode == IndexMode::Wrap,
         }
     })
+}
+
+/// Which kernel a scatter of these arguments runs, after the same validation
+/// (index values are not looked at): [`scatter_into`], [`scatter_add_into`],
+/// [`scatter_value_into`](crate::scatter_value_into) (with `src` a view of the
+/// value expanded to the index's shape), every pass of
+/// [`scatter_reduce_into`](crate::scatter_reduce_into), and
+/// [`put_along_axis_into`](crate::put_along_axis_into) (with its broadcast
+/// index) all run it. `None` for an empty index, where no kernel runs.
+///
+/// ```
+/// use fastgather::{explain_scatter, GatherOptions, Tensor, TensorView};
+/// // A graph's messages summed into its nodes: along dim 0, the rows (feature
+/// // columns) are swept together, one edge at a time.
+/// let mut nodes = Tensor::full(&[4, 8], 0.0f32).unwrap();
+/// let dst = TensorView::new(&[3i64, 0, 3], &[3, 1]).unwrap();
+/// let dst = dst.expand(&[3, 8]).unwrap();
+/// let msg = TensorView::new(&[1.0f32; 24], &[3, 8]).unwrap();
+/// let choice = explain_scatter(&nodes.view_mut(), 0, &dst, &msg, &GatherOptions::new());
+/// assert_eq!(choice.unwrap().unwrap().kernel, "scatter::sweep");
+/// ```
+pub fn explain_scatter<T: Element, I: IndexElem>(
+    dest: &TensorViewMut<'_, T>,
+    dim: impl Dim,
+    index: &TensorView<'_, I>,
+    src: &TensorView<'_, T>,
+    opts: &GatherOptions,
+) -> Result<Option<KernelChoice>, GatherError> {
+    let path = scatter_path(opts)?;
+    let d = wrap_dim(dim, dest.rank())?;
+    if index.is_empty() {
+        return Ok(None);
+    }
+    let len = dest.as_view().data().len();
+    let plan = Plan::scatter(dest.layout(), len, d, index.layout(), src.layout())?;
+    Ok(Some(choose_scatter(&plan, path)))
 }
 
 /// torch's `self.scatter_(dim, index, src)`: for every index position `p`,

@@ -11,9 +11,10 @@ use crate::dim::{Dim, wrap_dim};
 use crate::element::{Element, Reduce};
 use crate::error::GatherError;
 use crate::index::IndexElem;
+use crate::index::{Resolved, resolve};
 use crate::kernel::scatter::{Add, Assign, Max, Min, Mul};
 use crate::layout::for_each_position;
-use crate::options::GatherOptions;
+use crate::options::{GatherOptions, IndexMode};
 use crate::plan::Plan;
 use crate::scatter::{run_scatter, scatter_path};
 use crate::view::{Tensor, TensorView, TensorViewMut};
@@ -259,6 +260,10 @@ fn divide_by_counts<T: Reduce, I: IndexElem>(
     include_self: bool,
     opts: &GatherOptions,
 ) -> Result<(), GatherError> {
+    if let Some(hist) = line_counts(dest, dim, index, opts.index_mode()) {
+        divide_by_line_counts(dest, dim, &hist, include_self);
+        return Ok(());
+    }
     let base = if include_self { T::ONE } else { T::zeroed() };
     let mut counts = Tensor::full(dest.shape(), base)?;
     let one = T::ONE;
@@ -285,6 +290,65 @@ fn divide_by_counts<T: Reduce, I: IndexElem>(
         mean(x, *c.next().expect("counts have dest's shape"))
     });
     Ok(())
+}
+
+/// The mean's counts as one histogram over `dest`'s positions along `dim`,
+/// where that is what they are: `dest` is contiguous and every value of the
+/// index stands for a whole slice of it (the index is expanded, or of size 1,
+/// on every other axis, and as large as `dest` there, as a graph's
+/// `dst.view(-1, 1).expand(E, F)` is). `None` otherwise.
+fn line_counts<T, I: IndexElem>(
+    dest: &TensorViewMut<'_, T>,
+    dim: usize,
+    index: &TensorView<'_, I>,
+    mode: IndexMode,
+) -> Option<Vec<u64>> {
+    let (shape, strides) = (index.shape(), index.strides());
+    let slices = (0..shape.len())
+        .filter(|&k| k != dim)
+        .all(|k| (strides[k] == 0 || shape[k] == 1) && shape[k] == dest.shape()[k]);
+    let same_rank = index.rank() == dest.rank();
+    if dest.rank() == 0 || !same_rank || !slices || !dest.as_view().is_contiguous() {
+        return None;
+    }
+    let bound = dest.shape()[dim];
+    let mut hist = vec![0u64; bound];
+    let (data, at) = (index.data(), index.offset() as isize);
+    for j in 0..shape[dim] as isize {
+        let v = data[(at + j * strides[dim]) as usize].to_i64();
+        match resolve::<I>(mode, v, bound) {
+            Resolved::At(v) => hist[v] += 1,
+            Resolved::Fill => {}
+            // The sum's pass reported bad values already.
+            Resolved::Bad => return None,
+        }
+    }
+    Some(hist)
+}
+
+/// The mean's division where the counts are one histogram along `dim` of a
+/// contiguous `dest`.
+fn divide_by_line_counts<T: Reduce>(
+    dest: &mut TensorViewMut<'_, T>,
+    dim: usize,
+    hist: &[u64],
+    include_self: bool,
+) {
+    let inner = dest.shape()[dim + 1..].iter().product::<usize>().max(1);
+    let (at, n) = (dest.as_view().offset(), dest.len());
+    let zero = T::zeroed();
+    for (i, slice) in dest.data_mut()[at..at + n].chunks_mut(inner).enumerate() {
+        let hits = hist[i % hist.len()];
+        let count = T::count(hits + u64::from(include_self));
+        // No value met this slice, or its count wrapped to zero: torch divides
+        // by one.
+        if hits == 0 || bytemuck::bytes_of(&count) == bytemuck::bytes_of(&zero) {
+            continue;
+        }
+        for x in slice {
+            *x = x.mean(count);
+        }
+    }
 }
 
 /// Calls `f` on every element of `dest`, in row-major order.

@@ -5,9 +5,9 @@ mod common;
 
 use common::{Rng, index_vec};
 use fastgather::{
-    GatherError, GatherOptions, IndexMode, Isa, Tensor, TensorView, TensorViewMut, gather_with,
-    index_select, reference, scatter, scatter_add, scatter_add_into_with, scatter_add_with,
-    scatter_into, scatter_with, take_along_axis,
+    GatherError, GatherOptions, IndexMode, Isa, Reduction, Tensor, TensorView, TensorViewMut,
+    gather_with, index_select, reference, scatter, scatter_add, scatter_add_into_with,
+    scatter_add_with, scatter_into, scatter_reduce, scatter_with, take_along_axis,
 };
 
 /// torch's `scatter_` example: src = 1..=10 as [2, 5], index [[0, 1, 2, 0]], dim 0
@@ -229,10 +229,11 @@ fn scatter_with_forms_match_plain_forms() {
             assert_eq!(b.unwrap_err(), want);
         }
     }
-    let wrap = GatherOptions::new().mode(IndexMode::Wrap);
+    // A scatter has no slot to fill: `Fill` is refused (`Drop` skips instead).
+    let fill = GatherOptions::new().fill(0i32);
     for e in [
-        scatter_with(&input, 0, &idx, &src, &wrap).unwrap_err(),
-        scatter_add_with(&input, 0, &idx, &src, &wrap).unwrap_err(),
+        scatter_with(&input, 0, &idx, &src, &fill).unwrap_err(),
+        scatter_add_with(&input, 0, &idx, &src, &fill).unwrap_err(),
     ] {
         assert!(matches!(e, GatherError::InvalidOption { .. }), "{e:?}");
     }
@@ -643,4 +644,37 @@ fn scatter_add_long_rows() {
             );
         }
     }
+}
+
+/// A mean whose index is expanded along the other axes counts by one
+/// histogram of the index; the same index made contiguous counts element by
+/// element. Both give the same bits, counts wrapping in `u8` and `i8` included.
+#[test]
+fn scatter_mean_counts_by_line_or_by_element_alike() {
+    fn check<T: fastgather::Reduce + std::fmt::Debug + PartialEq>(vals: Vec<T>, start: T) {
+        let (e, f, n) = (vals.len() / 3, 3, 4);
+        let dst: Vec<i64> = (0..e as i64).map(|i| (i * 7 + i / 5) % 3).collect();
+        let line = TensorView::new(&dst, &[e, 1]).unwrap();
+        let expanded = line.expand(&[e, f]).unwrap();
+        let contiguous = expanded.to_tensor();
+        let src = TensorView::new(&vals, &[e, f]).unwrap();
+        let dest = Tensor::full(&[n, f], start).unwrap();
+        for include_self in [true, false] {
+            let run = |idx: &TensorView<'_, i64>| {
+                scatter_reduce(&dest.view(), 0, idx, &src, Reduction::Mean, include_self).unwrap()
+            };
+            assert_eq!(
+                run(&expanded),
+                run(&contiguous.view()),
+                "include_self {include_self}"
+            );
+        }
+    }
+    check((0..3 * 900).map(|i| (i % 251) as u8).collect(), 9u8);
+    check((0..3 * 900).map(|i| (i % 256) as u8 as i8).collect(), -3i8);
+    check(
+        (0..3 * 90).map(|i| (i as f32 * 0.37).sin()).collect(),
+        1.5f32,
+    );
+    check((0..3 * 90).map(|i| -(i as i64) * 3).collect(), 4i64);
 }
