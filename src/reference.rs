@@ -1,4 +1,5 @@
-//! The oracle: a per-element gather written for obviousness, not speed.
+//! The oracle: a per-element gather, and the scatters and indexing family
+//! after it, written for obviousness, not speed.
 //!
 //! ```
 //! use fastgather::{gather, reference, TensorView};
@@ -11,9 +12,12 @@
 //! torch's order, and one element at a time by multi-index. Tests, benches and
 //! fuzz targets compare every kernel against it.
 
+use crate::element::{Accumulate, Reduce};
 use crate::error::GatherError;
 use crate::index::IndexElem;
 use crate::layout::for_each_position;
+use crate::options::IndexMode;
+use crate::scatter_reduce::Reduction;
 use crate::view::{Tensor, TensorView, try_vec};
 
 /// `torch.gather(src, dim, index)`, one element at a time.
@@ -93,5 +97,811 @@ pub fn gather<T: Copy, I: IndexElem>(
     match err {
         Some(e) => Err(e),
         None => Tensor::from_vec(out, index.shape()),
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Scatters and the indexing family (torch's issue-16 operations)
+// ---------------------------------------------------------------------------
+
+/// Where one index value points.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Target {
+    /// This position along the dim.
+    At(usize),
+    /// Nowhere: an out-of-range write that [`IndexMode::Drop`] skips.
+    Skip,
+    /// Out of range: an error.
+    Bad,
+}
+
+/// `value` against `size` under `mode`, from the exact value: only a value
+/// stored negative (of a signed index type) counts from the end.
+fn target(value: i128, size: usize, mode: IndexMode) -> Target {
+    let n = size as i128;
+    if (0..n).contains(&value) {
+        return Target::At(value as usize);
+    }
+    match mode {
+        IndexMode::Error => Target::Bad,
+        IndexMode::Wrap if value < 0 && -value <= n => Target::At((n + value) as usize),
+        IndexMode::Wrap => Target::Bad,
+        IndexMode::Clamp if size == 0 => Target::Bad,
+        IndexMode::Clamp if value < 0 => Target::At(0),
+        IndexMode::Clamp => Target::At(size - 1),
+        IndexMode::Fill | IndexMode::Drop => Target::Skip,
+    }
+}
+
+/// `pos` as a position of a tensor of rank `rank`, a 0-d tensor acting as
+/// one of shape `[1]`.
+fn pos_in(pos: &[usize], rank: usize) -> Vec<usize> {
+    match (rank, pos.len()) {
+        (0, _) => Vec::new(),
+        (_, 0) => vec![0],
+        _ => pos.to_vec(),
+    }
+}
+
+/// The offset of `pos` in a row-major buffer of `shape` (both as [`pos_in`]
+/// makes them).
+fn row_major(shape: &[usize], pos: &[usize]) -> usize {
+    pos.iter().zip(shape).fold(0, |acc, (&p, &s)| acc * s + p)
+}
+
+/// `dim` wrapped against `max(rank, 1)`.
+fn wrapped_dim(dim: isize, rank: usize) -> Result<usize, GatherError> {
+    let r = rank.max(1) as isize;
+    if dim < -r || dim >= r {
+        return Err(GatherError::DimOutOfRange {
+            dim,
+            rank: rank.max(1),
+        });
+    }
+    Ok(if dim < 0 { dim + r } else { dim } as usize)
+}
+
+/// A scatter's refusal of [`IndexMode::Fill`].
+fn fill_refused() -> GatherError {
+    GatherError::InvalidOption {
+        reason: "a scatter has no fill value".to_string(),
+    }
+}
+
+/// The writes of a scatter, in row-major order of the index: for each index
+/// position `p` whose value lands (not dropped), `p` and the row-major offset
+/// in `dest` of `p` with `p[dim] = index[p]`. torch's checks, in its order:
+/// the mode, the dim, nothing for an empty index, the ranks (0-d as `[1]`),
+/// `index.size(k) <= src.size(k)` for all `k` and `<= dest.size(k)` for
+/// `k != dim`, then every value (the first bad one in row-major order named).
+fn scatter_writes<I: IndexElem>(
+    dest: &[usize],
+    dim: isize,
+    index: &TensorView<'_, I>,
+    src: &[usize],
+    mode: IndexMode,
+) -> Result<Vec<(Vec<usize>, usize)>, GatherError> {
+    if mode == IndexMode::Fill {
+        return Err(fill_refused());
+    }
+    let d = wrapped_dim(dim, dest.len())?;
+    if index.is_empty() {
+        return Ok(Vec::new());
+    }
+    let rank = dest.len().max(1);
+    for other in [src, index.shape()] {
+        if other.len().max(1) != rank {
+            return Err(GatherError::RankMismatch {
+                src_rank: dest.len(),
+                index_rank: other.len(),
+            });
+        }
+    }
+    let size_of = |s: &[usize], k: usize| s.get(k).copied().unwrap_or(1);
+    for k in 0..rank {
+        let i = size_of(index.shape(), k);
+        if i > size_of(src, k) || (k != d && i > size_of(dest, k)) {
+            return Err(GatherError::ScatterSizeMismatch {
+                axis: k,
+                dim: d,
+                index_shape: index.shape().to_vec(),
+                self_shape: dest.to_vec(),
+                src_shape: src.to_vec(),
+            });
+        }
+    }
+    let size = size_of(dest, d);
+    let dest_1d: Vec<usize> = if dest.is_empty() {
+        vec![1]
+    } else {
+        dest.to_vec()
+    };
+    let mut writes = Vec::new();
+    let mut err = None;
+    for_each_position(index.shape(), |pos| {
+        let value = index.get(pos).expect("position inside the index").to_i128();
+        match target(value, size, mode) {
+            Target::At(v) => {
+                let mut at = pos_in(pos, rank);
+                at[d] = v;
+                writes.push((pos.to_vec(), row_major(&dest_1d, &at)));
+                true
+            }
+            Target::Skip => true,
+            Target::Bad => {
+                err = Some(GatherError::IndexOutOfBounds {
+                    value,
+                    position: pos.to_vec(),
+                    dim: d,
+                    size,
+                    wraps: mode == IndexMode::Wrap,
+                });
+                false
+            }
+        }
+    });
+    match err {
+        Some(e) => Err(e),
+        None => Ok(writes),
+    }
+}
+
+/// `v[pos]`, `pos` a position of an index of the same rank (0-d as `[1]`).
+fn read<T: Copy>(v: &TensorView<'_, T>, pos: &[usize]) -> T {
+    *v.get(&pos_in(pos, v.rank()))
+        .expect("position inside the view")
+}
+
+/// torch's `input.scatter(dim, index, src)` with an index mode: for every
+/// index position `p` in row-major order, `out[p with p[dim] = index[p]] =
+/// src[p]`, so where positions collide the last one wins. With
+/// [`IndexMode::Drop`] an out-of-range write is skipped; `Fill` is refused.
+///
+/// ```
+/// use fastgather::{reference, IndexMode, TensorView};
+/// let x = TensorView::new(&[0, 0, 0], &[3]).unwrap();
+/// let idx = TensorView::new(&[2i64, -1, 0], &[3]).unwrap();
+/// let src = TensorView::new(&[7, 8, 9], &[3]).unwrap();
+/// let out = reference::scatter(&x, 0, &idx, &src, IndexMode::Wrap).unwrap();
+/// assert_eq!(out.as_slice(), &[9, 0, 8]);
+/// ```
+pub fn scatter<T: Copy, I: IndexElem>(
+    input: &TensorView<'_, T>,
+    dim: isize,
+    index: &TensorView<'_, I>,
+    src: &TensorView<'_, T>,
+    mode: IndexMode,
+) -> Result<Tensor<T>, GatherError> {
+    let writes = scatter_writes(input.shape(), dim, index, src.shape(), mode)?;
+    let mut out = input.to_vec();
+    for (pos, at) in writes {
+        out[at] = read(src, &pos);
+    }
+    Tensor::from_vec(out, input.shape())
+}
+
+/// The reductions of [`scatter_reduce_in`], carried in `A` (the element's
+/// accumulation type), one value at a time.
+fn reduce_loop<A: Reduce>(
+    out: &mut [A],
+    writes: &[(usize, A)],
+    reduce: Reduction,
+    include_self: bool,
+) {
+    if !include_self {
+        let start = match reduce {
+            Reduction::Sum | Reduction::Mean => A::zeroed(),
+            Reduction::Prod => A::ONE,
+            Reduction::Amax => A::LOWEST,
+            Reduction::Amin => A::HIGHEST,
+        };
+        for &(at, _) in writes {
+            out[at] = start;
+        }
+    }
+    for &(at, x) in writes {
+        let old = out[at];
+        out[at] = match reduce {
+            Reduction::Sum | Reduction::Mean => old.accumulate(x),
+            Reduction::Prod => old.product(x),
+            Reduction::Amax => old.maximum(x),
+            Reduction::Amin => old.minimum(x),
+        };
+    }
+    if reduce != Reduction::Mean {
+        return;
+    }
+    // The count, summed in the accumulation type as torch sums it.
+    let base = if include_self { A::ONE } else { A::zeroed() };
+    let mut count = vec![base; out.len()];
+    let mut touched = vec![false; out.len()];
+    for &(at, _) in writes {
+        count[at] = count[at].accumulate(A::ONE);
+        touched[at] = true;
+    }
+    let zero = A::zeroed();
+    for at in 0..out.len() {
+        // A count that wrapped to zero divides by one: the sum stays.
+        if touched[at] && bytemuck::bytes_of(&count[at]) != bytemuck::bytes_of(&zero) {
+            out[at] = out[at].mean(count[at]);
+        }
+    }
+}
+
+/// torch's `input.scatter_reduce(dim, index, src, reduce, include_self)`
+/// (index mode [`IndexMode::Error`]): see [`scatter_reduce_in`].
+///
+/// ```
+/// use fastgather::{reference, Reduction, TensorView};
+/// let x = TensorView::new(&[1.0f32, 2.0, 3.0], &[3]).unwrap();
+/// let idx = TensorView::new(&[0i64, 0, 2], &[3]).unwrap();
+/// let v = TensorView::new(&[5.0f32, -1.0, 7.0], &[3]).unwrap();
+/// let out = reference::scatter_reduce(&x, 0, &idx, &v, Reduction::Mean, false).unwrap();
+/// assert_eq!(out.as_slice(), &[2.0, 2.0, 7.0]);
+/// ```
+pub fn scatter_reduce<T: Reduce, I: IndexElem>(
+    input: &TensorView<'_, T>,
+    dim: isize,
+    index: &TensorView<'_, I>,
+    src: &TensorView<'_, T>,
+    reduce: Reduction,
+    include_self: bool,
+) -> Result<Tensor<T>, GatherError> {
+    scatter_reduce_in(
+        input,
+        dim,
+        index,
+        src,
+        reduce,
+        include_self,
+        IndexMode::Error,
+    )
+}
+
+/// torch's `scatter_reduce` by its most direct loop, with an index mode:
+/// - every element the index names is first set to the reduction's start
+///   when `include_self` is false (`+0` for sums and means, one for products,
+///   [`Reduce::LOWEST`] / [`Reduce::HIGHEST`] for `Amax` / `Amin`);
+/// - then the values meet their element one at a time, in row-major order of
+///   the index;
+/// - a mean then divides each element that was named by its count: one per
+///   value, plus one with `include_self`, summed in the element type (so it
+///   wraps for integers) and skipped where it is zero;
+/// - everything is carried in [`Reduce::Acc`] and rounded back once per
+///   element (`f16` / `bf16` in `f32`, as torch 2.15's CPU kernels do).
+///
+/// Errors as [`scatter`]'s. `scatter_add` is `Sum` with `include_self`.
+pub fn scatter_reduce_in<T: Reduce, I: IndexElem>(
+    input: &TensorView<'_, T>,
+    dim: isize,
+    index: &TensorView<'_, I>,
+    src: &TensorView<'_, T>,
+    reduce: Reduction,
+    include_self: bool,
+    mode: IndexMode,
+) -> Result<Tensor<T>, GatherError> {
+    let writes = scatter_writes(input.shape(), dim, index, src.shape(), mode)?;
+    let mut out: Vec<T::Acc> = input.to_vec().into_iter().map(T::widen).collect();
+    let writes: Vec<(usize, T::Acc)> = writes
+        .iter()
+        .map(|(pos, at)| (*at, read(src, pos).widen()))
+        .collect();
+    reduce_loop(&mut out, &writes, reduce, include_self);
+    Tensor::from_vec(out.into_iter().map(T::narrow).collect(), input.shape())
+}
+
+/// The writes of an `index_*` operation: for every position `q` of the
+/// slices (`dest`'s shape with `dim` sized as the index), in row-major order,
+/// `q` and the row-major offset in `dest` of `q` with `q[dim] =
+/// index[q[dim]]`. torch's checks, in its order: the mode, the dim, the slice
+/// shape (when `source` is given: `dest`'s shape with `dim` sized as the
+/// index, 0-d as `[1]`), the index's rank (1-d or 0-d), then the values, when
+/// any slice element is written (the first bad one named at its position in
+/// the index).
+fn slice_writes<I: IndexElem>(
+    op: &'static str,
+    dest: &[usize],
+    dim: isize,
+    index: &TensorView<'_, I>,
+    source: Option<&[usize]>,
+    mode: IndexMode,
+) -> Result<Vec<(Vec<usize>, usize)>, GatherError> {
+    if mode == IndexMode::Fill {
+        return Err(fill_refused());
+    }
+    let d = wrapped_dim(dim, dest.len())?;
+    let dest_1d: Vec<usize> = if dest.is_empty() {
+        vec![1]
+    } else {
+        dest.to_vec()
+    };
+    let mut slices = dest_1d.clone();
+    slices[d] = index.len();
+    if let Some(source) = source {
+        let source_1d = if source.is_empty() {
+            vec![1]
+        } else {
+            source.to_vec()
+        };
+        if index.rank() <= 1 && source_1d != slices {
+            return Err(GatherError::SliceShapeMismatch {
+                op,
+                dim: d,
+                self_shape: dest.to_vec(),
+                source_shape: source.to_vec(),
+                index_len: index.len(),
+            });
+        }
+    }
+    if index.rank() > 1 {
+        return Err(GatherError::IndexNotVector {
+            op,
+            index_shape: index.shape().to_vec(),
+        });
+    }
+    let values: Vec<i128> = index.to_vec().iter().map(|v| v.to_i128()).collect();
+    let size = dest_1d[d];
+    let mut writes = Vec::new();
+    if slices.contains(&0) {
+        return Ok(writes);
+    }
+    let mut targets = Vec::with_capacity(values.len());
+    for (i, &value) in values.iter().enumerate() {
+        match target(value, size, mode) {
+            Target::Bad => {
+                return Err(GatherError::IndexOutOfBounds {
+                    value,
+                    position: vec![i; index.rank()],
+                    dim: d,
+                    size,
+                    wraps: mode == IndexMode::Wrap,
+                });
+            }
+            t => targets.push(t),
+        }
+    }
+    for_each_position(&slices, |q| {
+        if let Target::At(v) = targets[q[d]] {
+            let mut at = q.to_vec();
+            at[d] = v;
+            writes.push((q.to_vec(), row_major(&dest_1d, &at)));
+        }
+        true
+    });
+    Ok(writes)
+}
+
+/// torch's `input.index_add(dim, index, source, alpha)` (torch's index mode is
+/// [`IndexMode::Error`]): slice `i` of `source` along `dim`, times `alpha`, is
+/// added to slice `index[i]`, slices in index order, carried in
+/// [`Reduce::Acc`] and rounded back once per element. `x * alpha` is added
+/// with one rounding ([`Reduce::add_fused`]) where `input` has rank 2 or
+/// more, with two where it has rank 0 or 1, as torch's CPU kernels do.
+///
+/// ```
+/// use fastgather::{reference, IndexMode, TensorView};
+/// let x = TensorView::new(&[1, 2, 3], &[3]).unwrap();
+/// let i = TensorView::new(&[0i64, 0], &[2]).unwrap();
+/// let s = TensorView::new(&[5, 6], &[2]).unwrap();
+/// let out = reference::index_add(&x, 0, &i, &s, 2, IndexMode::Error).unwrap();
+/// assert_eq!(out.as_slice(), &[23, 2, 3]);
+/// ```
+pub fn index_add<T: Reduce, I: IndexElem>(
+    input: &TensorView<'_, T>,
+    dim: isize,
+    index: &TensorView<'_, I>,
+    source: &TensorView<'_, T>,
+    alpha: T,
+    mode: IndexMode,
+) -> Result<Tensor<T>, GatherError> {
+    let shape = Some(source.shape());
+    let writes = slice_writes("index_add", input.shape(), dim, index, shape, mode)?;
+    let mut out: Vec<T::Acc> = input.to_vec().into_iter().map(T::widen).collect();
+    let alpha = alpha.widen();
+    for (q, at) in writes {
+        let x = read(source, &q).widen();
+        out[at] = if input.rank() >= 2 {
+            out[at].add_fused(x, alpha)
+        } else {
+            out[at].accumulate(x.product(alpha))
+        };
+    }
+    Tensor::from_vec(out.into_iter().map(T::narrow).collect(), input.shape())
+}
+
+/// torch's `input.index_copy(dim, index, source)` (torch's index mode is
+/// [`IndexMode::Error`]): slice `i` of `source` replaces slice `index[i]`;
+/// where the index repeats, the last slice wins.
+///
+/// ```
+/// use fastgather::{reference, IndexMode, TensorView};
+/// let x = TensorView::new(&[0, 0, 0, 0], &[2, 2]).unwrap();
+/// let i = TensorView::new(&[1i64, 1], &[2]).unwrap();
+/// let s = TensorView::new(&[1, 2, 3, 4], &[2, 2]).unwrap();
+/// let out = reference::index_copy(&x, 1, &i, &s, IndexMode::Error).unwrap();
+/// assert_eq!(out.as_slice(), &[0, 2, 0, 4]);
+/// ```
+pub fn index_copy<T: Copy, I: IndexElem>(
+    input: &TensorView<'_, T>,
+    dim: isize,
+    index: &TensorView<'_, I>,
+    source: &TensorView<'_, T>,
+    mode: IndexMode,
+) -> Result<Tensor<T>, GatherError> {
+    let shape = Some(source.shape());
+    let writes = slice_writes("index_copy", input.shape(), dim, index, shape, mode)?;
+    let mut out = input.to_vec();
+    for (q, at) in writes {
+        out[at] = read(source, &q);
+    }
+    Tensor::from_vec(out, input.shape())
+}
+
+/// torch's `input.index_fill(dim, index, value)` (torch's index mode is
+/// [`IndexMode::Wrap`]): every slice `index[i]` is set to `value`. Every
+/// index value is checked, even where the index names more slices than a 0-d
+/// `input` has.
+///
+/// ```
+/// use fastgather::{reference, IndexMode, TensorView};
+/// let x = TensorView::new(&[1, 2, 3], &[3]).unwrap();
+/// let i = TensorView::new(&[-1i64], &[1]).unwrap();
+/// let out = reference::index_fill(&x, 0, &i, 0, IndexMode::Wrap).unwrap();
+/// assert_eq!(out.as_slice(), &[1, 2, 0]);
+/// ```
+pub fn index_fill<T: Copy, I: IndexElem>(
+    input: &TensorView<'_, T>,
+    dim: isize,
+    index: &TensorView<'_, I>,
+    value: T,
+    mode: IndexMode,
+) -> Result<Tensor<T>, GatherError> {
+    let writes = slice_writes("index_fill", input.shape(), dim, index, None, mode)?;
+    let mut out = input.to_vec();
+    for (_, at) in writes {
+        out[at] = value;
+    }
+    Tensor::from_vec(out, input.shape())
+}
+
+/// torch's `input.index_reduce(dim, index, source, reduce, include_self)`
+/// (torch's index mode is [`IndexMode::Error`]): slice `i` of `source` is
+/// reduced into slice `index[i]` by [`scatter_reduce_in`]'s rules. `Sum` is
+/// refused first ([`GatherError::InvalidReduction`]), as torch refuses it.
+///
+/// ```
+/// use fastgather::{reference, IndexMode, Reduction, TensorView};
+/// let x = TensorView::new(&[0, 0], &[2]).unwrap();
+/// let i = TensorView::new(&[1i64, 1], &[2]).unwrap();
+/// let s = TensorView::new(&[-7, 0], &[2]).unwrap();
+/// let out = reference::index_reduce(&x, 0, &i, &s, Reduction::Mean, false, IndexMode::Error);
+/// assert_eq!(out.unwrap().as_slice(), &[0, -4]);
+/// ```
+pub fn index_reduce<T: Reduce, I: IndexElem>(
+    input: &TensorView<'_, T>,
+    dim: isize,
+    index: &TensorView<'_, I>,
+    source: &TensorView<'_, T>,
+    reduce: Reduction,
+    include_self: bool,
+    mode: IndexMode,
+) -> Result<Tensor<T>, GatherError> {
+    if reduce == Reduction::Sum {
+        return Err(GatherError::InvalidReduction {
+            op: "index_reduce",
+            name: reduce.to_string(),
+            expected: "\"prod\", \"mean\", \"amax\", \"amin\"",
+        });
+    }
+    let shape = Some(source.shape());
+    let writes = slice_writes("index_reduce", input.shape(), dim, index, shape, mode)?;
+    let mut out: Vec<T::Acc> = input.to_vec().into_iter().map(T::widen).collect();
+    let writes: Vec<(usize, T::Acc)> = writes
+        .iter()
+        .map(|(q, at)| (*at, read(source, q).widen()))
+        .collect();
+    reduce_loop(&mut out, &writes, reduce, include_self);
+    Tensor::from_vec(out.into_iter().map(T::narrow).collect(), input.shape())
+}
+
+/// The row-major position of flat offset `k` in `shape`.
+fn unravel(mut k: usize, shape: &[usize]) -> Vec<usize> {
+    let mut pos = vec![0; shape.len()];
+    for (p, &s) in pos.iter_mut().zip(shape).rev() {
+        *p = k % s;
+        k /= s;
+    }
+    pos
+}
+
+/// torch's `torch.take(input, index)` with an index mode (torch's is
+/// [`IndexMode::Wrap`]): `out[p] = input.flatten()[index[p]]`, with the
+/// index's shape. A bad value is named at its position in the index, against
+/// dim 0 of the flattened input; `Fill` and `Drop` are refused here.
+///
+/// ```
+/// use fastgather::{reference, IndexMode, TensorView};
+/// let x = TensorView::new(&[1, 2, 3, 4], &[2, 2]).unwrap();
+/// let i = TensorView::new(&[3i64, -4], &[2]).unwrap();
+/// assert_eq!(reference::take(&x, &i, IndexMode::Wrap).unwrap().as_slice(), &[4, 1]);
+/// ```
+pub fn take<T: Copy, I: IndexElem>(
+    input: &TensorView<'_, T>,
+    index: &TensorView<'_, I>,
+    mode: IndexMode,
+) -> Result<Tensor<T>, GatherError> {
+    if matches!(mode, IndexMode::Fill | IndexMode::Drop) {
+        return Err(GatherError::InvalidOption {
+            reason: "the reference's take has no fill value and drops nothing".to_string(),
+        });
+    }
+    let flat = input.to_vec();
+    let mut out = Vec::with_capacity(index.len());
+    let mut err = None;
+    for_each_position(index.shape(), |pos| {
+        let value = index.get(pos).expect("position inside the index").to_i128();
+        match target(value, flat.len(), mode) {
+            Target::At(at) => {
+                out.push(flat[at]);
+                true
+            }
+            _ => {
+                err = Some(GatherError::IndexOutOfBounds {
+                    value,
+                    position: pos.to_vec(),
+                    dim: 0,
+                    size: flat.len(),
+                    wraps: mode == IndexMode::Wrap,
+                });
+                false
+            }
+        }
+    });
+    match err {
+        Some(e) => Err(e),
+        None => Tensor::from_vec(out, index.shape()),
+    }
+}
+
+/// torch's `input.put(index, source, accumulate)` with an index mode (torch's
+/// is [`IndexMode::Wrap`]): `input.flatten()[index[p]] = source[p]` (`+=`
+/// with `accumulate`, carried in [`Reduce::Acc`] and rounded once per
+/// element), `source` matched to the index element by element in row-major
+/// order; where the index repeats without `accumulate`, the last value wins.
+/// Checks: `Fill` refused, then equal element counts
+/// ([`GatherError::LengthMismatch`]), then the values (named at their
+/// position in the index, against dim 0 of the flattened input).
+///
+/// ```
+/// use fastgather::{reference, IndexMode, TensorView};
+/// let x = TensorView::new(&[0, 0, 0], &[3]).unwrap();
+/// let i = TensorView::new(&[0i64, 0, -1], &[3]).unwrap();
+/// let s = TensorView::new(&[1, 2, 3], &[3]).unwrap();
+/// let out = reference::put(&x, &i, &s, true, IndexMode::Wrap).unwrap();
+/// assert_eq!(out.as_slice(), &[3, 0, 3]);
+/// ```
+pub fn put<T: Reduce, I: IndexElem>(
+    input: &TensorView<'_, T>,
+    index: &TensorView<'_, I>,
+    source: &TensorView<'_, T>,
+    accumulate: bool,
+    mode: IndexMode,
+) -> Result<Tensor<T>, GatherError> {
+    if mode == IndexMode::Fill {
+        return Err(fill_refused());
+    }
+    if source.len() != index.len() {
+        return Err(GatherError::LengthMismatch {
+            expected: index.len(),
+            actual: source.len(),
+        });
+    }
+    let (values, source) = (index.to_vec(), source.to_vec());
+    let mut out: Vec<T::Acc> = input.to_vec().into_iter().map(T::widen).collect();
+    for (k, (v, x)) in values.iter().zip(source).enumerate() {
+        let value = v.to_i128();
+        match target(value, out.len(), mode) {
+            Target::At(at) if accumulate => out[at] = out[at].accumulate(x.widen()),
+            Target::At(at) => out[at] = x.widen(),
+            Target::Skip => {}
+            Target::Bad => {
+                return Err(GatherError::IndexOutOfBounds {
+                    value,
+                    position: unravel(k, index.shape()),
+                    dim: 0,
+                    size: out.len(),
+                    wraps: mode == IndexMode::Wrap,
+                });
+            }
+        }
+    }
+    Tensor::from_vec(out.into_iter().map(T::narrow).collect(), input.shape())
+}
+
+/// The broadcast shape of `a` and `b` (equal ranks) on every axis but `dim`,
+/// where `b`'s size is kept; `None` where they do not broadcast.
+fn broadcast_but(a: &[usize], b: &[usize], dim: usize) -> Option<Vec<usize>> {
+    let mut shape = b.to_vec();
+    for (k, s) in shape.iter_mut().enumerate() {
+        match (a[k], b[k]) {
+            _ if k == dim => {}
+            (x, y) if x == y => {}
+            (1, _) => {}
+            (x, 1) => *s = x,
+            _ => return None,
+        }
+    }
+    Some(shape)
+}
+
+/// `p` (a position of the broadcast shape) in a tensor of `shape` whose size-1
+/// axes stretch.
+fn unbroadcast(p: &[usize], shape: &[usize]) -> Vec<usize> {
+    p.iter()
+        .zip(shape)
+        .map(|(&i, &s)| if s == 1 { 0 } else { i })
+        .collect()
+}
+
+/// `torch.take_along_dim(input, indices, dim)`, as fastgather defines it:
+/// with a `dim`, numpy's `take_along_axis` (equal ranks; the other axes
+/// broadcast; values in `-size..size`, negative ones counting from the end:
+/// torch 2.15 wraps every value modulo the size instead); without one,
+/// `input.flatten()[indices.flatten()]`, values in `0..numel`. Only results
+/// are exact: an error comes back with the right variant (the broadcast
+/// axis, value and position it names may differ from fastgather's).
+///
+/// ```
+/// use fastgather::{reference, TensorView};
+/// let x = TensorView::new(&[10, 30, 20, 60, 50, 40], &[2, 3]).unwrap();
+/// let i = TensorView::new(&[-1i64], &[1, 1]).unwrap();
+/// assert_eq!(reference::take_along_dim(&x, &i, Some(1)).unwrap().as_slice(), &[20, 40]);
+/// let i = TensorView::new(&[5i64, 0], &[2]).unwrap();
+/// assert_eq!(reference::take_along_dim(&x, &i, None).unwrap().as_slice(), &[40, 10]);
+/// ```
+pub fn take_along_dim<T: Copy, I: IndexElem>(
+    input: &TensorView<'_, T>,
+    indices: &TensorView<'_, I>,
+    dim: Option<isize>,
+) -> Result<Tensor<T>, GatherError> {
+    let Some(dim) = dim else {
+        let flat = indices.to_vec();
+        let flat = TensorView::new(&flat, &[flat.len()])?;
+        return take(input, &flat, IndexMode::Error);
+    };
+    let d = wrapped_dim(dim, input.rank())?;
+    if input.rank() != indices.rank() {
+        return Err(GatherError::RankMismatch {
+            src_rank: input.rank(),
+            index_rank: indices.rank(),
+        });
+    }
+    let (a, b) = (input.shape(), indices.shape());
+    let shape = broadcast_but(a, b, d).ok_or_else(|| GatherError::SizeMismatch {
+        axis: 0,
+        dim: d,
+        index_shape: b.to_vec(),
+        src_shape: a.to_vec(),
+    })?;
+    let size = a.get(d).copied().unwrap_or(1);
+    let bad = |value, position| GatherError::IndexOutOfBounds {
+        value,
+        position,
+        dim: d,
+        size,
+        wraps: true,
+    };
+    // numpy checks every value, even where the result is empty.
+    let mut err = None;
+    for_each_position(b, |p| {
+        let value = indices.get(p).expect("position inside the index").to_i128();
+        if target(value, size, IndexMode::Wrap) == Target::Bad {
+            err = Some(bad(value, p.to_vec()));
+        }
+        err.is_none()
+    });
+    if let Some(e) = err {
+        return Err(e);
+    }
+    let mut out = Vec::new();
+    for_each_position(&shape, |p| {
+        let value = indices.get(&unbroadcast(p, b)).expect("index").to_i128();
+        let Target::At(v) = target(value, size, IndexMode::Wrap) else {
+            unreachable!("values were checked")
+        };
+        let mut at = unbroadcast(p, a);
+        if let Some(x) = at.get_mut(d) {
+            *x = v;
+        }
+        out.push(*input.get(&at).expect("position inside the input"));
+        true
+    });
+    Tensor::from_vec(out, &shape)
+}
+
+/// numpy's `put_along_axis(arr, indices, values, axis)` (index mode
+/// [`IndexMode::Wrap`]), with fastgather's broadcasting: equal ranks (0-d as
+/// `[1]`), `indices`' other axes stretch to `arr`'s (size 1 or equal), `values`
+/// broadcasts (numpy's trailing rule) to that shape; then a scatter in
+/// row-major order of the broadcast indices, the last write winning. Only
+/// results are exact: an error comes back with the right variant.
+///
+/// ```
+/// use fastgather::{reference, TensorView};
+/// let a = TensorView::new(&[10, 30, 20, 60, 50, 40], &[2, 3]).unwrap();
+/// let last = TensorView::new(&[-1i64], &[1, 1]).unwrap();
+/// let zero = TensorView::new(&[0], &[1]).unwrap();
+/// let out = reference::put_along_axis(&a, &last, &zero, 1).unwrap();
+/// assert_eq!(out.as_slice(), &[10, 30, 0, 60, 50, 0]);
+/// ```
+pub fn put_along_axis<T: Copy, I: IndexElem>(
+    arr: &TensorView<'_, T>,
+    indices: &TensorView<'_, I>,
+    values: &TensorView<'_, T>,
+    axis: isize,
+) -> Result<Tensor<T>, GatherError> {
+    let d = wrapped_dim(axis, arr.rank())?;
+    if indices.rank().max(1) != arr.rank().max(1) {
+        return Err(GatherError::RankMismatch {
+            src_rank: arr.rank(),
+            index_rank: indices.rank(),
+        });
+    }
+    let as_1d = |s: &[usize]| if s.is_empty() { vec![1] } else { s.to_vec() };
+    let (a, b) = (as_1d(arr.shape()), indices.shape().to_vec());
+    let not_broadcastable = |a: &[usize], b: &[usize]| GatherError::NotBroadcastable {
+        op: "put_along_axis",
+        axis: 0,
+        a: a.to_vec(),
+        b: b.to_vec(),
+    };
+    // `arr` is written, so only `indices` stretches.
+    let mut shape = Vec::with_capacity(b.len());
+    for (k, &y) in as_1d(&b).iter().enumerate() {
+        shape.push(match (a[k], y) {
+            _ if k == d => y,
+            (x, y) if x == y || y == 1 => x,
+            _ => return Err(not_broadcastable(&a, &b)),
+        });
+    }
+    if b.is_empty() {
+        shape.clear();
+    }
+    let v = values.shape();
+    let fits = v.len() <= shape.len()
+        && v.iter()
+            .rev()
+            .zip(shape.iter().rev())
+            .all(|(&x, &s)| x == s || x == 1);
+    if !fits {
+        return Err(not_broadcastable(&shape, v));
+    }
+    let size = a[d];
+    let mut out = arr.to_vec();
+    let mut err = None;
+    for_each_position(&shape, |p| {
+        let value = indices.get(&unbroadcast(p, &b)).expect("index").to_i128();
+        let Target::At(at) = target(value, size, IndexMode::Wrap) else {
+            err = Some(GatherError::IndexOutOfBounds {
+                value,
+                position: p.to_vec(),
+                dim: d,
+                size,
+                wraps: true,
+            });
+            return false;
+        };
+        let mut q = pos_in(p, arr.rank());
+        if let Some(x) = q.get_mut(d) {
+            *x = at;
+        }
+        // `values` lines up with the broadcast shape at its trailing axes.
+        let vp = unbroadcast(&p[p.len() - v.len()..], v);
+        out[row_major(arr.shape(), &q)] = *values.get(&vp).expect("value");
+        true
+    });
+    match err {
+        Some(e) => Err(e),
+        None => Tensor::from_vec(out, arr.shape()),
     }
 }
