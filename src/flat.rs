@@ -12,9 +12,9 @@ use crate::error::GatherError;
 use crate::gather::{gather_into_with, gather_with};
 use crate::index::IndexElem;
 use crate::index_select::{take_along_axis_into_with, take_along_axis_with};
-use crate::kernel::scatter::Assign;
+use crate::kernel::scatter::{Add, Assign};
 use crate::options::{GatherOptions, IndexMode};
-use crate::scatter::{run_scatter, scatter_add_into_with, scatter_path};
+use crate::scatter::{run_scatter, scatter_path};
 use crate::scatter_reduce::for_each_element;
 use crate::view::{Tensor, TensorView, TensorViewMut};
 use std::borrow::Cow;
@@ -46,6 +46,30 @@ fn flat_error(e: GatherError) -> GatherError {
             size,
             wraps,
         },
+        e => e,
+    }
+}
+
+/// An error's index position told in an index of `rank` (a 0-d index was
+/// seen as `[1]`).
+fn at_own_rank(e: GatherError, rank: usize) -> GatherError {
+    match e {
+        GatherError::IndexOutOfBounds {
+            value,
+            mut position,
+            dim,
+            size,
+            wraps,
+        } => {
+            position.truncate(rank);
+            GatherError::IndexOutOfBounds {
+                value,
+                position,
+                dim,
+                size,
+                wraps,
+            }
+        }
         e => e,
     }
 }
@@ -87,7 +111,8 @@ pub fn take_with<T: Element, I: IndexElem>(
     let opts = opts.or_mode(IndexMode::Wrap);
     let data = flat(input)?;
     let (src, idx, dim) = flat_source(&data, index)?;
-    let out = gather_with(&src, dim, &idx, &opts).map_err(flat_error)?;
+    let out = gather_with(&src, dim, &idx, &opts)
+        .map_err(|e| at_own_rank(flat_error(e), index.rank()))?;
     out.reshape(index.shape())
 }
 
@@ -121,7 +146,7 @@ pub fn take_into_with<T: Element, I: IndexElem>(
     } else {
         gather_into_with(&src, dim, &idx, out, &opts)
     };
-    ran.map_err(flat_error)
+    ran.map_err(|e| at_own_rank(flat_error(e), index.rank()))
 }
 
 /// A flat source seen with the index's shape (every axis but the last reads
@@ -149,7 +174,8 @@ fn flat_source<'a, 'i, T: Element, I: IndexElem>(
 /// element by element in row-major order. As in torch, a negative index counts
 /// from the end ([`IndexMode::Wrap`], unless the options name a mode). Where
 /// the index repeats without `accumulate`, the last value in index order wins;
-/// with it, values add in index order on any number of threads.
+/// with it, values add in index order on any number of threads (`f16` and
+/// `bf16` rounding every step, as torch 2.15's `put_` does).
 ///
 /// ```
 /// use fastgather::{put_into, Tensor, TensorView};
@@ -190,8 +216,10 @@ pub fn put_into_with<T: Accumulate, I: IndexElem>(
     let src = TensorView::new(&src, &[m])?;
     let n = dest.len();
     let run = |d: &mut TensorViewMut<'_, T>| {
+        // torch 2.15's `put_(.., accumulate=True)` rounds halves at every
+        // step, unlike its `scatter_add`: `Accumulate` one value at a time.
         let ran = if accumulate {
-            scatter_add_into_with(d, 0, &idx, &src, &opts)
+            run_scatter::<T, I, Add>(d, 0, &idx, &src, Add, &opts)
         } else {
             run_scatter::<T, I, Assign>(d, 0, &idx, &src, Assign, &opts)
         };

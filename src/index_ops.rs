@@ -33,10 +33,13 @@ pub(crate) fn along<'a, I: IndexElem>(
             index_shape: index.shape().to_vec(),
         });
     }
-    let mut strides = vec![0isize; shape.len()];
-    if let Some(s) = strides.get_mut(dim) {
-        *s = index.strides().first().copied().unwrap_or(0);
+    let stride = index.strides().first().copied().unwrap_or(0);
+    if shape.is_empty() {
+        // A 0-d `self` counts as `[1]`: the index keeps its own length there.
+        return TensorView::with_strides(index.data(), &[index.len()], &[stride], index.offset());
     }
+    let mut strides = vec![0isize; shape.len()];
+    strides[dim] = stride;
     TensorView::with_strides(index.data(), shape, &strides, index.offset())
 }
 
@@ -52,7 +55,9 @@ fn check_slices(
     let as_1d = |s: &[usize]| if s.is_empty() { vec![1] } else { s.to_vec() };
     let mut want = as_1d(dest);
     want[dim] = index_len;
-    if as_1d(source) != want {
+    // A 0-d `self` takes one slice (torch: the source's shape must match it).
+    let one_slice = !dest.is_empty() || index_len == 1;
+    if as_1d(source) != want || !one_slice {
         return Err(GatherError::SliceShapeMismatch {
             op,
             dim,
@@ -132,7 +137,9 @@ pub fn explain_index<T: Element, I: IndexElem>(
 /// torch's `self.index_add_(dim, index, source, alpha=alpha)`: slice `i` of
 /// `source` along `dim`, times `alpha`, is added to slice `index[i]` of `dest`.
 ///
-/// Slices are added in index order on any number of threads. With an `alpha`
+/// Slices are added in index order on any number of threads. `f16` and `bf16`
+/// sum in `f32` and round once per element where `dest` has rank 2 or more,
+/// and round every step on rank 0 and 1, as torch 2.15 does. With an `alpha`
 /// other than one, `x * alpha` is added with one rounding where `dest` has rank
 /// 2 or more, two where it has rank 1, as torch's CPU kernels do.
 ///
@@ -165,8 +172,9 @@ pub fn index_add_into_with<T: Reduce, I: IndexElem>(
     opts: &GatherOptions,
 ) -> Result<(), GatherError> {
     let (d, idx) = slices("index_add", dest, dim, index, source, opts)?;
-    if TypeId::of::<T::Acc>() != TypeId::of::<T>() {
-        // Halves: summed in f32 and rounded once, as torch's scatters do.
+    if TypeId::of::<T::Acc>() != TypeId::of::<T>() && dest.rank() >= 2 {
+        // Halves: summed in f32 and rounded once where torch 2.15 does (rank 2
+        // and up); on rank 0 and 1 it rounds every step, as `Accumulate`.
         let mut wide = widened(&dest.as_view())?;
         let (source, alpha) = (widened(source)?, alpha.widen());
         index_add_into_with(&mut wide.view_mut(), d, index, &source.view(), alpha, opts)?;
@@ -384,6 +392,14 @@ pub fn index_reduce_into_with<T: Reduce, I: IndexElem>(
     include_self: bool,
     opts: &GatherOptions,
 ) -> Result<(), GatherError> {
+    index_reduction(reduce)?;
+    let (d, idx) = slices("index_reduce", dest, dim, index, source, opts)?;
+    scatter_reduce_into_with(dest, d, &idx, source, reduce, include_self, opts)
+        .map_err(|e| at_index_position(e, d, index.rank()))
+}
+
+/// torch's reductions for `index_reduce`: all but `Sum` (`index_add` sums).
+fn index_reduction(reduce: Reduction) -> Result<(), GatherError> {
     if reduce == Reduction::Sum {
         return Err(GatherError::InvalidReduction {
             op: "index_reduce",
@@ -391,9 +407,7 @@ pub fn index_reduce_into_with<T: Reduce, I: IndexElem>(
             expected: "\"prod\", \"mean\", \"amax\", \"amin\"",
         });
     }
-    let (d, idx) = slices("index_reduce", dest, dim, index, source, opts)?;
-    scatter_reduce_into_with(dest, d, &idx, source, reduce, include_self, opts)
-        .map_err(|e| at_index_position(e, d, index.rank()))
+    Ok(())
 }
 
 /// torch's `input.index_reduce(dim, index, source, reduce, include_self)`: a
@@ -420,6 +434,7 @@ pub fn index_reduce_with<T: Reduce, I: IndexElem>(
     include_self: bool,
     opts: &GatherOptions,
 ) -> Result<Tensor<T>, GatherError> {
+    index_reduction(reduce)?;
     scatter_path(opts)?;
     let mut out = input.try_to_tensor()?;
     index_reduce_into_with(

@@ -131,3 +131,23 @@ fn half_losses_round_once_from_f32() {
         assert_eq!(*g, bf16::from_f32(*w));
     }
 }
+
+/// torch 2.15's `index_add_` on halves: summed in f32 on rank 2 (recorded:
+/// `torch.zeros(1, 4, dtype=torch.half).index_add(0, zeros(3000, long),
+/// ones(3000, 4, dtype=torch.half))` is 3000, bf16 3008), every step rounded
+/// on rank 1 (2048, bf16 256; tests/torch_recorded_scatter.rs).
+#[test]
+fn half_index_add_on_rank_2_sums_in_f32() {
+    let idx = vec![0i64; 3000];
+    let idx = TensorView::new(&idx, &[3000]).unwrap();
+    let zero = Tensor::full(&[1, 4], f16::ZERO).unwrap();
+    let ones = vec![f16::ONE; 12000];
+    let ones = TensorView::new(&ones, &[3000, 4]).unwrap();
+    let out = fastgather::index_add(&zero.view(), 0, &idx, &ones, f16::ONE).unwrap();
+    assert!(out.as_slice().iter().all(|&x| x == f16::from_f32(3000.0)));
+    let zero = Tensor::full(&[1, 4], bf16::ZERO).unwrap();
+    let ones = vec![bf16::ONE; 12000];
+    let ones = TensorView::new(&ones, &[3000, 4]).unwrap();
+    let out = fastgather::index_add(&zero.view(), 0, &idx, &ones, bf16::ONE).unwrap();
+    assert!(out.as_slice().iter().all(|&x| x == bf16::from_f32(3008.0)));
+}

@@ -1169,7 +1169,7 @@ fn collisions_sum_in_index_order() {
 
 /// A bad value of a 0-d index is at position `[]`, as `put` names it.
 #[test]
-#[ignore = "bug: take names a 0-d index's bad value at position [0]"]
+
 fn take_names_a_0_d_index_position() {
     let x = t(&[1, 2, 3], &[3]);
     let i = t(&[7i64], &[]);

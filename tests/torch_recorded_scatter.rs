@@ -166,12 +166,12 @@ fn halves_scatter_add_3000_ones() {
     );
 }
 
-/// torch 2.15's `index_add` and `put(accumulate=True)` on halves round at
-/// every step (3000 f16 ones sum to 2048, bf16 ones to 256), unlike its
-/// scatters; fastgather sums them in f32 (3000 / 3008).
+/// torch 2.15's `index_add` on a 1-d tensor and `put(accumulate=True)` on
+/// halves round at every step (3000 f16 ones sum to 2048, bf16 ones to 256),
+/// unlike its scatters; fastgather does the same.
 #[cfg(feature = "half")]
 #[test]
-#[ignore = "bug: index_add and put(accumulate) on f16/bf16 sum in f32; torch 2.15 rounds every step"]
+
 fn halves_index_add_and_put_3000_ones() {
     use fastgather::half::{bf16, f16};
     let idx = t(&vec![0i64; 3000], &[3000]);
@@ -424,7 +424,7 @@ fn zero_d_index_add_of_one_slice() {
 /// torch: "source tensor shape must match self tensor shape, excluding the
 /// specified dimension. Got self.shape = [] source.shape = [2]".
 #[test]
-#[ignore = "bug: index_add/index_reduce accept a source of two slices for a 0-d self"]
+
 fn zero_d_index_add_refuses_two_slices() {
     const { assert!(recorded::ZERO_D_INDEX_ADD_TWO_RAISES) };
     let x = t(&[1.0f32], &[]);
@@ -445,7 +445,7 @@ fn zero_d_index_add_refuses_two_slices() {
 /// torch checks every value of `index_fill`'s index on a 0-d self ("index 5
 /// is out of bounds for dimension 0 with size 1").
 #[test]
-#[ignore = "bug: index_fill on a 0-d self checks only the index's first value"]
+
 fn zero_d_index_fill_checks_every_value() {
     const { assert!(recorded::ZERO_D_INDEX_FILL_5_RAISES) };
     let x = t(&[5.0f32], &[]);
@@ -458,7 +458,7 @@ fn zero_d_index_fill_checks_every_value() {
 
 /// torch: an empty index changes nothing, on a 0-d self too.
 #[test]
-#[ignore = "bug: index_fill on a 0-d self with an empty index reads past the index"]
+
 fn zero_d_index_fill_empty_index() {
     let x = t(&[5.0f32], &[]);
     // The index's buffer holds a stale value past its (empty) view.
@@ -480,7 +480,7 @@ fn zero_d_index_fill_empty_index() {
 /// A bad value of a 1-d index on a 0-d self is named at its position in the
 /// index (`[0]`), as on any other self.
 #[test]
-#[ignore = "bug: index ops on a 0-d self name a bad value at position []"]
+
 fn zero_d_index_op_names_the_index_position() {
     let x = t(&[5.0f32], &[]);
     let r = fastgather::index_fill(&x.view(), 0, &t(&[3i64], &[1]).view(), 1.0);
