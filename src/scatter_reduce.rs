@@ -228,6 +228,11 @@ pub fn scatter_reduce_into_with<T: Reduce, I: IndexElem>(
     if TypeId::of::<T::Acc>() != TypeId::of::<T>() {
         return reduce_widened(dest, d, index, src, (reduce, include_self), opts);
     }
+    // Where each index value stands for whole slices of `dest`, one histogram
+    // of the index's line says which slices it names and how often.
+    let hist = (!include_self || reduce == Reduction::Mean)
+        .then(|| line_counts(dest, d, index, opts.index_mode()))
+        .flatten();
     if !include_self {
         let start = match reduce {
             Reduction::Sum | Reduction::Mean => T::zeroed(),
@@ -235,7 +240,11 @@ pub fn scatter_reduce_into_with<T: Reduce, I: IndexElem>(
             Reduction::Amax => T::LOWEST,
             Reduction::Amin => T::HIGHEST,
         };
-        scatter_value_into_with(dest, d, index, start, opts)?;
+        match &hist {
+            // Every value names whole slices: set the slices it names, once.
+            Some(hist) => fill_line_slices(dest, d, hist, start),
+            None => scatter_value_into_with(dest, d, index, start, opts)?,
+        }
     }
     match reduce {
         Reduction::Sum | Reduction::Mean => {
@@ -246,13 +255,29 @@ pub fn scatter_reduce_into_with<T: Reduce, I: IndexElem>(
         Reduction::Amin => run_scatter::<T, I, Min>(dest, d, index, src, Min, opts)?,
     }
     if reduce == Reduction::Mean {
-        divide_by_counts(dest, d, index, include_self, opts)?;
+        match &hist {
+            Some(hist) => divide_by_line_counts(dest, d, hist, include_self),
+            None => divide_by_counts(dest, d, index, include_self, opts)?,
+        }
     }
     Ok(())
 }
 
+/// The start of a reduction without `self`, written to every slice of a
+/// contiguous `dest` along `dim` that the histogram says the index names.
+fn fill_line_slices<T: Copy>(dest: &mut TensorViewMut<'_, T>, dim: usize, hist: &[u64], start: T) {
+    let inner = dest.shape()[dim + 1..].iter().product::<usize>().max(1);
+    let (at, n) = (dest.as_view().offset(), dest.len());
+    for (i, slice) in dest.data_mut()[at..at + n].chunks_mut(inner).enumerate() {
+        if hist[i % hist.len()] > 0 {
+            slice.fill(start);
+        }
+    }
+}
+
 /// The mean's last pass: each element divided by the number of values that
-/// met it (plus one for itself), counted in `T` as torch counts.
+/// met it (plus one for itself), counted in `T` as torch counts, by a scatter
+/// of ones into a count per element.
 fn divide_by_counts<T: Reduce, I: IndexElem>(
     dest: &mut TensorViewMut<'_, T>,
     dim: usize,
@@ -260,10 +285,6 @@ fn divide_by_counts<T: Reduce, I: IndexElem>(
     include_self: bool,
     opts: &GatherOptions,
 ) -> Result<(), GatherError> {
-    if let Some(hist) = line_counts(dest, dim, index, opts.index_mode()) {
-        divide_by_line_counts(dest, dim, &hist, include_self);
-        return Ok(());
-    }
     let base = if include_self { T::ONE } else { T::zeroed() };
     let mut counts = Tensor::full(dest.shape(), base)?;
     let one = T::ONE;
