@@ -20,6 +20,16 @@ pub(crate) enum Split {
     RowsOnly,
 }
 
+/// The threads a parallel call may use: the current rayon pool's, or one.
+pub(crate) fn threads(parallel: bool) -> usize {
+    #[cfg(feature = "rayon")]
+    if parallel {
+        return rayon::current_num_threads().max(1);
+    }
+    let _ = parallel;
+    1
+}
+
 /// Runs `f` over the `rows × inner` rectangle in disjoint pieces, in parallel
 /// when `parallel` and the work (`rows × inner × elem_bytes`) is large enough,
 /// split as `split` allows. Stops at the first error.

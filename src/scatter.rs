@@ -56,26 +56,39 @@ pub(crate) fn run_scatter<T: Element, I: IndexElem, C: Combine<T>>(
         op,
     };
     let elem_bytes = 2 * size_of::<T>() + size_of::<I>();
-    // Threads take pieces of `group` rows (the last one shorter).
-    let group = shared_group::<T>(&plan, opts.parallel);
-    let rows = plan.rows();
-    let ran = par::for_each_chunk(
-        rows.div_ceil(group),
-        plan.inner(),
-        elem_bytes.saturating_mul(group),
-        opts.parallel,
-        choice.split,
-        |groups, _| {
-            let rows = groups.start * group..rows.min(groups.end.saturating_mul(group));
-            // The layouts were checked against their buffers when the views were
-            // made (the destination's for overlap too); shapes by `Plan::scatter`.
-            // SAFETY: those checks, the `&mut` borrow of the destination, and
-            // `RowsOnly`: each call gets whole, disjoint rows.
+    let (rows, bound) = (plan.rows(), plan.bound());
+    let ran = if shares_index(&plan) {
+        // Rows that share their index: each thread reads all of it and takes
+        // the values bound for its own range of destinations, so it moves
+        // whole runs and touches no other thread's lines.
+        let pieces = par::threads(opts.parallel);
+        let cut = |p: usize| p * bound / pieces;
+        let bytes = rows.saturating_mul(plan.inner()).saturating_mul(elem_bytes) / pieces;
+        par::for_each_chunk(pieces, 1, bytes, opts.parallel, choice.split, |p, _| {
+            // SAFETY: as below; each call gets the destinations `cut(p)`
+            // along the dim, disjoint from every other call's.
             on_path(choice.path, || unsafe {
-                scatter_rows::<T, I, C>(&job, rows)
+                scatter_rows::<T, I, C>(&job, 0..rows, cut(p.start)..cut(p.end))
             })
-        },
-    );
+        })
+    } else {
+        par::for_each_chunk(
+            rows,
+            plan.inner(),
+            elem_bytes,
+            opts.parallel,
+            choice.split,
+            |rows, _| {
+                // The layouts were checked against their buffers when the views were
+                // made (the destination's for overlap too); shapes by `Plan::scatter`.
+                // SAFETY: those checks, the `&mut` borrow of the destination, and
+                // `RowsOnly`: each call gets whole, disjoint rows.
+                on_path(choice.path, || unsafe {
+                    scatter_rows::<T, I, C>(&job, rows, 0..bound)
+                })
+            },
+        )
+    };
     ran.map_err(|_| {
         let (value, position) = first_bad(index, plan.bound(), mode).unwrap_or_default();
         GatherError::IndexOutOfBounds {
@@ -122,32 +135,6 @@ pub fn explain_scatter<T: Element, I: IndexElem>(
     let len = dest.as_view().data().len();
     let plan = Plan::scatter(dest.layout(), len, d, index.layout(), src.layout())?;
     Ok(Some(choose_scatter(&plan, path)))
-}
-
-/// Rows per piece a thread takes: one, or for rows that share their index
-/// (each piece reads all of it) one piece per thread of the current pool, cut
-/// at whole lines of `T` so that threads share no line of values or
-/// destination.
-fn shared_group<T>(plan: &crate::plan::ScatterPlan, parallel: bool) -> usize {
-    if !shares_index(plan) {
-        return 1;
-    }
-    #[cfg(feature = "rayon")]
-    let threads = if parallel {
-        rayon::current_num_threads().max(1)
-    } else {
-        1
-    };
-    #[cfg(not(feature = "rayon"))]
-    let threads = {
-        let _ = parallel;
-        1
-    };
-    #[cfg(feature = "rayon")]
-    let line = (crate::tune::SCATTER_SHARED_ALIGN / size_of::<T>().max(1)).max(1);
-    #[cfg(not(feature = "rayon"))]
-    let line = 1;
-    plan.rows().div_ceil(threads).next_multiple_of(line).max(1)
 }
 
 /// torch's `self.scatter_(dim, index, src)`: for every index position `p`,

@@ -103,10 +103,6 @@ pub(crate) const SCATTER_AHEAD_CHUNK: usize = 256;
 /// that share their index asks for: each position's run sits on a page of its
 /// own, and one position's work is shorter than a miss to memory.
 pub(crate) const SCATTER_SHARED_AHEAD: usize = 16;
-/// Bytes to which the pieces of rows sharing their index are cut for threads:
-/// a cache line, so no line of values or destination is read by two threads.
-#[cfg(feature = "rayon")]
-pub(crate) const SCATTER_SHARED_ALIGN: usize = 64;
 /// Index values checked per block before any is applied (so a bad value
 /// stops the block before it writes).
 pub(crate) const SCATTER_BLOCK: usize = 8;

@@ -120,15 +120,20 @@ impl<E, I, C> ScatterJob<'_, E, I, C> {
 // non-dim coordinate of a non-overlapping view) and only read `idx` and `src`.
 unsafe impl<E: Send + Sync, I: Sync, C: Sync> Sync for ScatterJob<'_, E, I, C> {}
 
-/// Scatters rows `rows` of the plan, combining with `C`.
+/// Scatters rows `rows` of the plan, combining with `C`. Rows that share
+/// their index apply only the values whose destination along the dim lies in
+/// `within` (the others are another thread's); other rows apply all of them.
 ///
 /// # Safety
 /// `job` holds a `Plan::scatter` plan and the base pointers of the buffers its
 /// layouts were checked against (the destination also non-overlapping), `rows`
-/// lies within `0..plan.rows`, and no other thread touches these rows meanwhile.
+/// lies within `0..plan.rows`, and no other thread touches these rows (for
+/// rows that share their index: these rows' destinations in `within`)
+/// meanwhile.
 pub(crate) unsafe fn scatter_rows<E: Copy, I: IndexElem, C: Combine<E>>(
     job: &ScatterJob<'_, E, I, C>,
     rows: Range<usize>,
+    within: Range<usize>,
 ) -> Result<(), BadIndex> {
     let p = job.plan;
     let step = p.step();
@@ -144,7 +149,7 @@ pub(crate) unsafe fn scatter_rows<E: Copy, I: IndexElem, C: Combine<E>>(
             // SAFETY: rows `r..r + k` lie in the range and along the
             // innermost outer axis, so each step of `step` is the next row's
             // (plan invariants 2 and 3), and that step's index stride is 0.
-            unsafe { scatter_shared::<E, I, C>(job, &cur, step, k)? };
+            unsafe { scatter_shared::<E, I, C>(job, &cur, step, k, within.clone())? };
             cur.advance_by(k);
             r += k;
             continue;
@@ -240,6 +245,7 @@ unsafe fn scatter_shared<E: Copy, I: IndexElem, C: Combine<E>>(
     cur: &ScatterCursor<'_>,
     step: ScatterAxis,
     k: usize,
+    within: Range<usize>,
 ) -> Result<(), BadIndex> {
     let p = job.plan;
     let at = (cur.idx(), cur.values(), cur.dest());
@@ -250,9 +256,9 @@ unsafe fn scatter_shared<E: Copy, I: IndexElem, C: Combine<E>>(
     // (a mean's counts).
     unsafe {
         match (step.values, step.dest) {
-            (1, 1) => shared_body::<E, I, C, 1, 1>(job, at, steps, k),
-            (0, 1) => shared_body::<E, I, C, 0, 1>(job, at, steps, k),
-            _ => shared_body_strided(job, at, steps, (step.values, step.dest), k),
+            (1, 1) => shared_body::<E, I, C, 1, 1>(job, at, steps, k, within),
+            (0, 1) => shared_body::<E, I, C, 0, 1>(job, at, steps, k, within),
+            _ => shared_body_strided(job, at, steps, (step.values, step.dest), k, within),
         }
     }
 }
@@ -270,9 +276,10 @@ unsafe fn shared_body<E: Copy, I: IndexElem, C: Combine<E>, const VS: isize, con
     at: (isize, isize, isize),
     steps: (isize, isize, isize),
     k: usize,
+    within: Range<usize>,
 ) -> Result<(), BadIndex> {
     // SAFETY: the caller's contract, with the steps as constants.
-    unsafe { shared_body_strided(job, at, steps, (VS, DS), k) }
+    unsafe { shared_body_strided(job, at, steps, (VS, DS), k, within) }
 }
 
 /// The body of [`scatter_shared`], rows stepping by `(vs, ds)`.
@@ -286,8 +293,12 @@ unsafe fn shared_body_strided<E: Copy, I: IndexElem, C: Combine<E>>(
     (is, vs_dim, gs): (isize, isize, isize),
     (vs, ds): (isize, isize),
     k: usize,
+    within: Range<usize>,
 ) -> Result<(), BadIndex> {
     let Meet { bound, mode, op } = job.meet();
+    // This thread's destinations: `lo <= v < hi`, in one unsigned compare.
+    let (lo, span) = (within.start as i64, within.len());
+    let mine = |v: i64| in_bounds(v.wrapping_sub(lo), span);
     let n = job.plan.inner();
     // A run's lines, for the hints: from its first element to its last.
     let run_bytes = (k.saturating_sub(1) * size_of::<E>()) as isize;
@@ -311,15 +322,15 @@ unsafe fn shared_body_strided<E: Copy, I: IndexElem, C: Combine<E>>(
             // SAFETY: `ja < n`: an index position of the first row (the
             // caller's contract).
             let w = unsafe { job.idx.offset(i0 + ja as isize * is).read() }.to_i64();
-            if in_bounds(w, bound) {
+            if in_bounds(w, bound) && mine(w) {
                 // Hints may name any address: wrapping offsets.
                 hint(
                     job.dest.wrapping_offset(d0.wrapping_add(w as isize * gs)),
                     ds,
                 );
-            }
-            if vs != 0 {
-                hint(job.src.wrapping_offset(v0 + ja as isize * vs_dim), vs);
+                if vs != 0 {
+                    hint(job.src.wrapping_offset(v0 + ja as isize * vs_dim), vs);
+                }
             }
         }
         // SAFETY: `j < n`, as above.
@@ -333,10 +344,14 @@ unsafe fn shared_body_strided<E: Copy, I: IndexElem, C: Combine<E>>(
                 Resolved::Bad => return Err(BadIndex),
             }
         };
+        if !mine(v as i64) {
+            continue;
+        }
         // SAFETY: `j < n` and `v < bound`: rows `t < k` of the sweep at dim
         // position `j` read value `v0 + j·vs_dim + t·vs` (plan invariant 2)
         // and write destination element `d0 + v·gs + t·ds` (invariant 3),
-        // which no other thread touches (the caller's contract); the values
+        // which no other thread touches (`v` is in `within`: the caller's
+        // contract); the values
         // and the destination are different buffers.
         unsafe {
             let src = job.src.offset(v0 + j as isize * vs_dim);
