@@ -396,7 +396,7 @@ impl<T, D> sealed::Sealed for ndarray::ArrayRef<T, D> {}
 /// ```
 pub trait GatherExt<T, D: Dimension>: sealed::Sealed {
     /// `torch.gather(self, dim, index)`: `out[p] = self[p with p[dim] = index[p]]`,
-    /// with the index's shape and dimension type. See [`crate::gather`].
+    /// with the index's shape and dimension type. See [`crate::gather`](fn@crate::gather).
     ///
     /// ```
     /// use fastgather::GatherExt;
@@ -461,7 +461,7 @@ pub trait GatherExt<T, D: Dimension>: sealed::Sealed {
     /// `self.scatter(dim, index, src)`: a new array of `self`'s shape with
     /// `out[p with p[dim] = index[p]] = src[p]` for every index position `p`
     /// (the last write wins where positions collide). `self` may be gapped:
-    /// the result is a copy of it anyway. See [`crate::scatter`].
+    /// the result is a copy of it anyway. See [`crate::scatter`](fn@crate::scatter).
     ///
     /// ```
     /// use fastgather::GatherExt;
@@ -575,7 +575,7 @@ pub trait GatherExt<T, D: Dimension>: sealed::Sealed {
         T: Accumulate;
 
     /// `self.index_select(dim, index)`: the slices of `self` along `dim` that
-    /// the 1-d (or 0-d) `index` names, in its order. See [`crate::index_select`].
+    /// the 1-d (or 0-d) `index` names, in its order. See [`crate::index_select`](fn@crate::index_select).
     ///
     /// The result has `self`'s dimension type. (A 0-d `self` gives a 1-d result,
     /// and an index of rank 2 or more (numpy's `take`, an embedding lookup)
