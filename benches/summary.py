@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Ratio table from the last `cargo bench --bench gather` run.
+"""Ratio table from the last `cargo bench` run (`gather`, `losses`, `scatter`).
 
 Reads target/criterion/<group>/<engine>/new/{benchmark,estimates}.json (median
 point estimates) and prints, per case and thread count: the fastgather median
@@ -7,7 +7,10 @@ and throughput, the streaming bound, "% of stream" (= stream time / fastgather
 time), memcpy, the reference (timed at 1 thread only; its figure is reused for
 the other thread counts) and its ratio to fastgather, and the speedup of all
 threads over 1 thread. Engines `fastgather-<isa>` and `plain-loop` (the
-latency-bound picks' yardstick) get a row each.
+latency-bound picks' yardstick; in the scatter groups the sequential loop over
+the edges, 1-thread group only) get a row each. The scatter groups' `reset`
+engine (the untimed destination reset, timed on its own) gets no row: its
+median is in target/criterion/<case>-t1/reset/new/estimates.json.
 
 Usage: python3 benches/summary.py [target/criterion] [--markdown]
 """
@@ -62,6 +65,8 @@ ORDER = [
     "general_transposed_out",
     "mid3d_f64",
     "last_sliced_f64", "last_16b",
+    "ce_fwd", "ce_bwd", "scatter_add_last", "scatter_add_dim0",
+    "sr_sum_random", "sr_mean_random", "sr_amax_random", "sr_sum_sorted", "index_add",
 ]
 
 
@@ -100,7 +105,7 @@ def main():
         os.environ.get("CARGO_TARGET_DIR", "target"), "criterion")
     cases = load(root)
     if not cases:
-        sys.exit(f"no criterion results under {root}; run `cargo bench --bench gather` first")
+        sys.exit(f"no criterion results under {root}; run `cargo bench --bench gather` (or losses, scatter) first")
     table = rows(cases)
     widths = [max(len(r[i]) for r in table) for i in range(len(table[0]))]
     for k, r in enumerate(table):
