@@ -9,8 +9,8 @@
 //!   reduce `sum`, `mean`, `amax` with `include_self = true`, `mean` also
 //!   with `include_self = false` (`meanx`); destinations random or sorted.
 //! - `index_add`: `index_add_` of `source [100_000, 128]` into
-//!   `dest [10_000, 128]` along dim 0 by a random 1-d index, run as
-//!   `scatter_add_into` with the index expanded to `[100_000, 128]`.
+//!   `dest [10_000, 128]` along dim 0 by a random 1-d index
+//!   (`index_add_into_with`).
 //!
 //! Engines, each at one thread (in a one-thread rayon pool) and two (in a
 //! two-thread pool):
@@ -38,7 +38,7 @@
 //! only, e.g. `fastgather` under callgrind).
 
 use fastgather::{
-    GatherOptions, Reduction, Tensor, TensorView, scatter_add_into_with, scatter_reduce_into_with,
+    GatherOptions, Reduction, Tensor, TensorView, index_add_into_with, scatter_reduce_into_with,
 };
 use std::time::Instant;
 
@@ -195,6 +195,7 @@ fn run_case(case: &Case, rounds: usize, engines_only: &[String], rng: &mut Rng) 
     let iv1 = TensorView::new(&idx, &[e, 1]).unwrap();
     let iv = iv1.expand(&[e, w]).unwrap();
     let sv = TensorView::new(&src, &[e, w]).unwrap();
+    let line = TensorView::new(&idx, &[e]).unwrap();
     let idx_bytes: &[u8] = bytemuck::cast_slice(&idx);
     let src_bytes: &[u8] = bytemuck::cast_slice(&src);
     let bytes = idx_bytes.len() + src_bytes.len() + 2 * n * w * 4;
@@ -217,7 +218,7 @@ fn run_case(case: &Case, rounds: usize, engines_only: &[String], rng: &mut Rng) 
     let opts = GatherOptions::new();
     for (threads, pool) in [1usize, 2].into_iter().zip(&pools) {
         let d = it.next().unwrap();
-        let (iv, sv, saved, opts) = (&iv, &sv, &saved, &opts);
+        let (iv, sv, saved, opts, line) = (&iv, &sv, &saved, &opts, &line);
         labels.push(("fastgather".into(), threads));
         engines.push(Box::new(move || {
             d.as_mut_slice().copy_from_slice(saved);
@@ -225,7 +226,7 @@ fn run_case(case: &Case, rounds: usize, engines_only: &[String], rng: &mut Rng) 
                 let t = Instant::now();
                 let mut dv = d.view_mut();
                 match case.reduce {
-                    None => scatter_add_into_with(&mut dv, 0, iv, sv, opts),
+                    None => index_add_into_with(&mut dv, 0, line, sv, 1.0, opts),
                     Some(r) => {
                         scatter_reduce_into_with(&mut dv, 0, iv, sv, r, case.include_self, opts)
                     }
