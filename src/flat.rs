@@ -22,6 +22,10 @@ use std::borrow::Cow;
 /// `v`'s elements in row-major order as a 1-d view: the view itself when its
 /// layout allows, else a contiguous copy.
 fn flat<'a, T: Copy>(v: &TensorView<'a, T>) -> Result<Cow<'a, [T]>, GatherError> {
+    // An empty view's offset is never checked against its buffer.
+    if v.is_empty() {
+        return Ok(Cow::Borrowed(&[]));
+    }
     if v.is_contiguous() {
         let at = v.offset();
         return Ok(Cow::Borrowed(&v.data()[at..at + v.len()]));

@@ -268,6 +268,10 @@ pub fn scatter_reduce_into_with<T: Reduce, I: IndexElem>(
 fn fill_line_slices<T: Copy>(dest: &mut TensorViewMut<'_, T>, dim: usize, hist: &[u64], start: T) {
     let inner = dest.shape()[dim + 1..].iter().product::<usize>().max(1);
     let (at, n) = (dest.as_view().offset(), dest.len());
+    if n == 0 {
+        // An empty view's offset is never checked against its buffer.
+        return;
+    }
     for (i, slice) in dest.data_mut()[at..at + n].chunks_mut(inner).enumerate() {
         if hist[i % hist.len()] > 0 {
             slice.fill(start);
@@ -357,6 +361,10 @@ fn divide_by_line_counts<T: Reduce>(
 ) {
     let inner = dest.shape()[dim + 1..].iter().product::<usize>().max(1);
     let (at, n) = (dest.as_view().offset(), dest.len());
+    if n == 0 {
+        // An empty view's offset is never checked against its buffer.
+        return;
+    }
     let zero = T::zeroed();
     for (i, slice) in dest.data_mut()[at..at + n].chunks_mut(inner).enumerate() {
         let hits = hist[i % hist.len()];
@@ -375,6 +383,10 @@ fn divide_by_line_counts<T: Reduce>(
 /// Calls `f` on every element of `dest`, in row-major order.
 pub(crate) fn for_each_element<T>(dest: &mut TensorViewMut<'_, T>, mut f: impl FnMut(&mut T)) {
     let (at, n) = (dest.as_view().offset(), dest.len());
+    if n == 0 {
+        // An empty view's offset is never checked against its buffer.
+        return;
+    }
     if dest.as_view().is_contiguous() {
         dest.data_mut()[at..at + n].iter_mut().for_each(f);
         return;
