@@ -250,10 +250,10 @@ unsafe fn scatter_shared<E: Copy, I: IndexElem, C: Combine<E>>(
     let p = job.plan;
     let at = (cur.idx(), cur.values(), cur.dest());
     let steps = (p.idx_inner(), p.values_inner(), p.dim_stride());
-    // SAFETY: as the caller's; the common layouts call the same body with the
-    // rows' steps as constants, so the run's loop vectorizes: contiguous runs
-    // of values and destination, and a destination run met by one value
-    // (a mean's counts).
+    // The common layouts call the same body with the rows' steps as
+    // constants, so the run's loop vectorizes: contiguous runs of values and
+    // destination, and a destination run met by one value (a mean's counts).
+    // SAFETY: as the caller's.
     unsafe {
         match (step.values, step.dest) {
             (1, 1) => shared_body::<E, I, C, 1, 1>(job, at, steps, k, within),
@@ -347,12 +347,11 @@ unsafe fn shared_body_strided<E: Copy, I: IndexElem, C: Combine<E>>(
         if !mine(v as i64) {
             continue;
         }
-        // SAFETY: `j < n` and `v < bound`: rows `t < k` of the sweep at dim
-        // position `j` read value `v0 + j·vs_dim + t·vs` (plan invariant 2)
-        // and write destination element `d0 + v·gs + t·ds` (invariant 3),
-        // which no other thread touches (`v` is in `within`: the caller's
-        // contract); the values
-        // and the destination are different buffers.
+        // Rows `t < k` of the sweep at dim position `j` read value
+        // `v0 + j·vs_dim + t·vs` (plan invariant 2) and write destination
+        // element `d0 + v·gs + t·ds` (invariant 3), in a different buffer.
+        // SAFETY: `j < n`, `v < bound`, and no other thread touches that
+        // destination (`v` is in `within`: the caller's contract).
         unsafe {
             let src = job.src.offset(v0 + j as isize * vs_dim);
             let dest = job.dest.offset(d0 + v * gs);
