@@ -812,21 +812,24 @@ fn along_case<T: Val, I: IndexElem>(seed: u64, put: bool) {
 // ---------------------------------------------------------------------------
 
 /// Calls `$f::<T, I>($args)` for element type number `$e` (i8, u8, i32, i64,
-/// f32, f64, and f16, bf16 with the `half` feature) and index type number
-/// `$i` (i64, i32, u32).
+/// f32, f64, and f16, bf16 with the `half` feature) and, for `i32` and `f32`
+/// elements, index type number `$i` (i64, i32, u32).
 macro_rules! dispatch {
+    // Every element type with an `i64` index; the other index types with one
+    // integer and one float element (each pair is a full copy of the kernels
+    // to compile, so the pairs are chosen, not all taken).
     ($e:expr, $i:expr, $f:ident($($arg:expr),*)) => {
         match $e % ELEMS {
-            0 => dispatch!(@index i8, $i, $f($($arg),*)),
-            1 => dispatch!(@index u8, $i, $f($($arg),*)),
+            0 => $f::<i8, i64>($($arg),*),
+            1 => $f::<u8, i64>($($arg),*),
             2 => dispatch!(@index i32, $i, $f($($arg),*)),
-            3 => dispatch!(@index i64, $i, $f($($arg),*)),
+            3 => $f::<i64, i64>($($arg),*),
             4 => dispatch!(@index f32, $i, $f($($arg),*)),
             #[cfg(feature = "half")]
-            6 => dispatch!(@index fastgather::half::f16, $i, $f($($arg),*)),
+            6 => $f::<fastgather::half::f16, i64>($($arg),*),
             #[cfg(feature = "half")]
-            7 => dispatch!(@index fastgather::half::bf16, $i, $f($($arg),*)),
-            _ => dispatch!(@index f64, $i, $f($($arg),*)),
+            7 => $f::<fastgather::half::bf16, i64>($($arg),*),
+            _ => $f::<f64, i64>($($arg),*),
         }
     };
     (@index $t:ty, $i:expr, $f:ident($($arg:expr),*)) => {
