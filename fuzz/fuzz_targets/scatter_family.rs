@@ -1452,7 +1452,7 @@ macro_rules! by_index {
 // Byte layout: op (`% 10`: scatter_reduce, scatter_value, index_add,
 // index_copy, index_fill, index_reduce, take, put, take_along_dim,
 // put_along_axis); kinds (element `& 7`: i8 u8 i16 u16 i32 i64 f32 f64; index
-// `>> 3 & 3`: i64 i32 u32 u64); flags (mode `& 7`: default, Error, Wrap, Clamp,
+// `>> 3 & 3`: i64 i32 u32 u64, for i32 and f32 elements; i64 for the others); flags (mode `& 7`: default, Error, Wrap, Clamp,
 // Drop, Fill, default, default; form `>> 3 & 3`: into_with, into, with,
 // copying; `0x20` include_self; `0x40` small values only; `0x80` with a
 // wide-case byte of 0: a wide case); reduction (`% 5`: sum prod mean amax
@@ -1488,14 +1488,17 @@ fuzz_target!(|data: &[u8]| {
         small: flags & 0x40 != 0,
         wide,
     };
+    // Every element type with an `i64` index; the other index types with one
+    // integer and one float element (each pair is a whole copy of the kernels
+    // to compile).
     let _ = match kinds & 7 {
-        0 => by_index!(i8, kinds, u, op, &cfg),
-        1 => by_index!(u8, kinds, u, op, &cfg),
-        2 => by_index!(i16, kinds, u, op, &cfg),
-        3 => by_index!(u16, kinds, u, op, &cfg),
+        0 => run_case::<i8, i64>(u, op, &cfg),
+        1 => run_case::<u8, i64>(u, op, &cfg),
+        2 => run_case::<i16, i64>(u, op, &cfg),
+        3 => run_case::<u16, i64>(u, op, &cfg),
         4 => by_index!(i32, kinds, u, op, &cfg),
-        5 => by_index!(i64, kinds, u, op, &cfg),
+        5 => run_case::<i64, i64>(u, op, &cfg),
         6 => by_index!(f32, kinds, u, op, &cfg),
-        _ => by_index!(f64, kinds, u, op, &cfg),
+        _ => run_case::<f64, i64>(u, op, &cfg),
     };
 });
