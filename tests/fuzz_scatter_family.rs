@@ -39,3 +39,98 @@ fn index_fill_0d_dest_checks_every_value() {
         other => panic!("expected index 7 out of range at [1], got {other:?}"),
     }
 }
+
+/// An empty view's offset is not checked against its buffer (nothing is
+/// read), so the flat ops must not slice the buffer at it.
+#[test]
+#[ignore = "bug: flat() slices data()[offset..offset + len] of an empty contiguous view: panics"]
+fn take_of_an_empty_view_with_offset_past_its_buffer() {
+    let buf = [0u8; 4];
+    let x = TensorView::with_strides(&buf, &[0], &[1], 9).unwrap();
+    let none: [i64; 0] = [];
+    let idx = TensorView::new(&none, &[0]).unwrap();
+    let out = fastgather::take(&x, &idx).unwrap();
+    assert_eq!(out.shape(), &[0]);
+}
+
+/// The same in `put`, through an empty index and source.
+#[test]
+#[ignore = "bug: flat() slices data()[offset..offset + len] of an empty contiguous view: panics"]
+fn put_of_an_empty_index_view_with_offset_past_its_buffer() {
+    let mut t = Tensor::full(&[2], 1i32).unwrap();
+    let ibuf = [0i64; 4];
+    let idx = TensorView::with_strides(&ibuf, &[0], &[1], 9).unwrap();
+    let sbuf = [0i32; 4];
+    let src = TensorView::with_strides(&sbuf, &[0], &[1], 9).unwrap();
+    fastgather::put_into(&mut t.view_mut(), &idx, &src, false).unwrap();
+    assert_eq!(t.as_slice(), &[1, 1]);
+}
+
+/// And in `take_along_dim` without a dim (the indices flattened).
+#[test]
+#[ignore = "bug: flat() slices data()[offset..offset + len] of an empty contiguous view: panics"]
+fn take_along_dim_flat_of_empty_indices_with_offset_past_their_buffer() {
+    let x = TensorView::new(&[1u8, 2], &[2]).unwrap();
+    let ibuf = [0i64; 4];
+    let idx = TensorView::with_strides(&ibuf, &[0], &[1], 9).unwrap();
+    let out = fastgather::take_along_dim(&x, &idx, None).unwrap();
+    assert_eq!(out.shape(), &[0]);
+}
+
+/// A bad value of a 0-d index is told at position `[]` (its position in the
+/// index's own shape), as `put` tells it.
+#[test]
+#[ignore = "bug: take reports a 0-d index's bad value at position [0] (the reshaped [1] index's)"]
+fn take_0d_index_out_of_range_position() {
+    let x = TensorView::new(&[1u8, 2], &[2]).unwrap();
+    let idx = TensorView::new(&[5i64], &[]).unwrap();
+    match fastgather::take(&x, &idx) {
+        Err(GatherError::IndexOutOfBounds { value, position, .. }) => {
+            assert_eq!((value, position), (5, vec![]))
+        }
+        other => panic!("expected index 5 out of range at [], got {other:?}"),
+    }
+    // put, for comparison, says [].
+    let mut t = Tensor::full(&[2], 0u8).unwrap();
+    let src = TensorView::new(&[1u8], &[]).unwrap();
+    match fastgather::put_into(&mut t.view_mut(), &idx, &src, false) {
+        Err(GatherError::IndexOutOfBounds { position, .. }) => assert_eq!(position, vec![]),
+        other => panic!("{other:?}"),
+    }
+}
+
+/// numpy's `put_along_axis` broadcasts `arr`'s size-1 axes against the
+/// index too (its fancy index is `arange(1)` there): `np.put_along_axis(a,
+/// i, v, 0)` with `a` of shape (4, 1) and `i` of shape (1, 3) writes `a[i[0,
+/// k], 0]` for each k, the last one winning. `take_along_axis` accepts the
+/// same shapes.
+#[test]
+#[ignore = "bug: put_along_axis refuses arr size 1 against indices size > 1 (ScatterSizeMismatch); numpy broadcasts"]
+fn put_along_axis_broadcasts_arr_size_1_axes() {
+    let mut a = Tensor::from_vec(vec![0, 0, 0, 0], &[4, 1]).unwrap();
+    let i = TensorView::new(&[2i64, 0, 2], &[1, 3]).unwrap();
+    let v = TensorView::new(&[7, 8, 9], &[1, 3]).unwrap();
+    fastgather::put_along_axis_into(&mut a.view_mut(), &i, &v, 0).unwrap();
+    // a[2, 0] = 7, a[0, 0] = 8, a[2, 0] = 9.
+    assert_eq!(a.as_slice(), &[8, 0, 9, 0]);
+    // take_along_axis takes those shapes.
+    let got = fastgather::take_along_axis(&a.view(), &i, 0).unwrap();
+    assert_eq!(got.as_slice(), &[9, 8, 9]);
+}
+
+/// A bad value of a 1-d index is told at its position `[j]` in the index,
+/// also where `self` and `source` are 0-d (the index seen with the source's
+/// shape is then 0-d).
+#[test]
+#[ignore = "bug: index_add/index_copy/index_reduce with a 0-d source report a 1-d index's bad value at []"]
+fn index_add_0d_source_1d_index_out_of_range_position() {
+    let x = TensorView::new(&[1.0f32], &[]).unwrap();
+    let idx = TensorView::new(&[3i64], &[1]).unwrap();
+    let s = TensorView::new(&[2.0f32], &[]).unwrap();
+    match fastgather::index_add(&x, 0, &idx, &s, 1.0) {
+        Err(GatherError::IndexOutOfBounds { value, position, .. }) => {
+            assert_eq!((value, position), (3, vec![0]))
+        }
+        other => panic!("expected index 3 out of range at [0], got {other:?}"),
+    }
+}
