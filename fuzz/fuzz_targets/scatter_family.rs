@@ -486,6 +486,14 @@ fn assign_into<T: Num>(want: &mut [T], hits: &[(usize, T)]) {
 
 // ---- comparing ----------------------------------------------------------------
 
+/// With `SCATTER_FAMILY_TRACE` set, prints each case as it runs (to check
+/// what a seed decodes to: run the target on the file).
+fn trace(what: &str) {
+    if std::env::var_os("SCATTER_FAMILY_TRACE").is_some() {
+        eprintln!("{what}");
+    }
+}
+
 fn keys<T: Num>(xs: &[T]) -> Vec<u128> {
     xs.iter().map(|x| x.key()).collect()
 }
@@ -531,6 +539,7 @@ fn run_scatter_like<T: Num>(
 ) -> Option<()> {
     let form = cfg.form();
     let what = format!("{what} [{form:?}, mode {:?}, {}]", cfg.mode, std::any::type_name::<T>());
+    trace(&what);
     match form {
         Form::IntoWith | Form::Into => {
             let mut runs = Vec::new();
@@ -1160,6 +1169,7 @@ fn run_gather_like<T: Num>(
 ) -> Option<()> {
     let form = cfg.form();
     let what = format!("{what} [{form:?}, mode {:?}, {}]", cfg.mode, std::any::type_name::<T>());
+    trace(&what);
     let (shape, want) = want;
     match form {
         Form::CopyWith | Form::Copy => {
