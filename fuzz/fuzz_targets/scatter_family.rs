@@ -839,8 +839,9 @@ fn index_case<T: Num, I: IndexElem>(
                 let position = if ishape.is_empty() { vec![] } else { vec![p[d]] };
                 // Known (tests/fuzz_scatter_family.rs,
                 // index_add_0d_source_1d_index_out_of_range_position).
-                let position =
-                    if KNOWN_BUGS && op != IndexOp::Fill && sshape.is_empty() { vec![] } else { position };
+                // index_fill: the same where dest is 0-d.
+                let zero_d = if op == IndexOp::Fill { rank == 0 } else { sshape.is_empty() };
+                let position = if KNOWN_BUGS && zero_d { vec![] } else { position };
                 Expect::Oob(v, position)
             }
             Ok(w) => {
