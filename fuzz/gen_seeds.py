@@ -514,6 +514,229 @@ def ops_seeds():
     return s
 
 
+# ---- scatter_family ----------------------------------------------------------
+
+SF_OPS = {"scatter_reduce": 0, "scatter_value": 1, "index_add": 2, "index_copy": 3,
+          "index_fill": 4, "index_reduce": 5, "take": 6, "put": 7, "take_along_dim": 8,
+          "put_along_axis": 9}
+SF_ELEM = {"i8": 0, "u8": 1, "i16": 2, "u16": 3, "i32": 4, "i64": 5, "f32": 6, "f64": 7}
+SF_IDX = {"i64": 0, "i32": 1, "u32": 2, "u64": 3}
+SF_MODE = {None: 0, "error": 1, "wrap": 2, "clamp": 3, "drop": 4, "fill": 5}
+SF_FORM = {"into_with": 0, "into": 1, "with": 2, "copy": 3}
+SF_RED = {"sum": 0, "prod": 1, "mean": 2, "amax": 3, "amin": 4}
+SF_CAP = 1 << 12
+
+
+def sf_head(op, elem, idx, *, mode=None, form="into_with", include_self=False, small=False,
+            red="sum", seed=0):
+    flags = SF_MODE[mode] | SF_FORM[form] << 3 | (0x20 if include_self else 0) | (0x40 if small else 0)
+    return bytes([SF_OPS[op], SF_ELEM[elem] | SF_IDX[idx] << 3, flags, SF_RED[red], seed])
+
+
+def sf_dim(dim, rank):
+    r = max(rank, 1)
+    assert -r - 1 <= dim <= r
+    return bytes([dim + r + 1])
+
+
+def sf_index(vals, length):
+    """Index value bytes: v >= 0 as itself (taken modulo the bound), -k as
+    200 + k - 1 (-1 - (k - 1) % bound), "out" as the bound itself."""
+    vals = list(vals) + [0] * (length - len(vals))
+    return bytes(220 if v == "out" else v if v >= 0 else 199 - v for v in vals[:length])
+
+
+def sf_sizes(shape):
+    return b"".join(size(n) for n in shape)
+
+
+def sf_scatter(op, elem, idx, dest, index, extra, dim, vals, dest_layout=None, idx_layout=None,
+               src_layout=None, **kw):
+    b = sf_head(op, elem, idx, **kw) + bytes([len(dest)]) + sf_sizes(dest)
+    b += layout(dest, cap=SF_CAP, **(dest_layout or {}))[0]
+    b += bytes([0]) + sf_sizes(index) + bytes(extra) + sf_dim(dim, len(dest))
+    ib, _, _, iln = layout(index, cap=SF_CAP, **(idx_layout or {}))
+    src = [n + e for n, e in zip(index, extra)]
+    b += ib + layout(src, cap=SF_CAP, **(src_layout or {}))[0]
+    return b + sf_index(vals, iln)
+
+
+def sf_index_op(op, elem, idx, dest, dim, vals, *, zero_d=False, dest_layout=None, **kw):
+    r = len(dest)
+    b = sf_head(op, elem, idx, **kw) + bytes([r]) + sf_sizes(dest)
+    b += layout(dest, cap=SF_CAP, **(dest_layout or {}))[0] + sf_dim(dim, r)
+    m = 1 if zero_d else len(vals)
+    ishape = [] if zero_d else [m]
+    b += bytes([220 if zero_d else m])
+    ib, _, _, iln = layout(ishape, cap=SF_CAP)
+    b += ib
+    if r == 0:
+        src = [m]
+        if m == 1:
+            b += bytes([1])
+    else:
+        src = list(dest)
+        src[dim % r] = m
+    b += bytes([0]) + layout(src, cap=SF_CAP)[0]
+    return b + sf_index(vals, iln)
+
+
+def sf_put(elem, idx, dest, index, vals, *, accumulate=False, flat_src=False, dl=None, **kw):
+    b = sf_head("put", elem, idx, **kw) + bytes([len(dest)]) + sf_sizes(dest)
+    b += layout(dest, cap=SF_CAP, **(dl or {}))[0]
+    b += bytes([len(index)]) + sf_sizes(index)
+    ib, _, _, iln = layout(index, cap=SF_CAP)
+    n = 1
+    for k in index:
+        n *= k
+    src = [n] if flat_src else index
+    b += ib + bytes([200 if flat_src else 0]) + layout(src, cap=SF_CAP)[0]
+    return b + bytes([1 if accumulate else 0]) + sf_index(vals, iln)
+
+
+def sf_take(elem, idx, src, index, vals, *, src_layout=None, out_layout=None, fill=False, **kw):
+    b = sf_head("take", elem, idx, **kw) + bytes([len(src)]) + sf_sizes(src)
+    b += layout(src, cap=SF_CAP, **(src_layout or {}))[0]
+    b += bytes([len(index)]) + sf_sizes(index)
+    ib, _, _, iln = layout(index, cap=SF_CAP)
+    b += ib + sf_index(vals, iln) + bytes([0 if fill else 1])
+    return b + layout(index, cap=SF_CAP, **(out_layout or {}))[0]
+
+
+def sf_take_along(elem, idx, src, index, dim, vals, **kw):
+    """index: per axis "same", 1 or a size (the dim's axis, or every axis
+    without a dim, takes a size)."""
+    r = len(src)
+    b = sf_head("take_along_dim", elem, idx, **kw) + bytes([r]) + sf_sizes(src)
+    b += layout(src, cap=SF_CAP)[0]
+    b += bytes([0]) if dim is None else bytes([100]) + sf_dim(dim, r)
+    d = None if dim is None else dim % max(r, 1)
+    b += bytes([0])
+    shape = []
+    for k, t in enumerate(index):
+        if dim is None or k == d:
+            b += size(t)
+            shape.append(t)
+        elif t == "same":
+            b += bytes([0])
+            shape.append(src[k])
+        else:
+            assert t == 1
+            b += bytes([120])
+            shape.append(1)
+    ib, _, _, iln = layout(shape, cap=SF_CAP)
+    return b + ib + sf_index(vals, iln) + bytes([0])
+
+
+def sf_put_along(elem, idx, arr, index, dim, vals, values_shape=(), **kw):
+    r = len(arr)
+    d = dim % max(r, 1)
+    b = sf_head("put_along_axis", elem, idx, **kw) + bytes([r]) + sf_sizes(arr)
+    b += layout(arr, cap=SF_CAP)[0] + sf_dim(dim, r) + bytes([0])
+    shape = []
+    for k, t in enumerate(index):
+        if k == d:
+            b += size(t)
+            shape.append(t)
+        elif t == "same":
+            b += bytes([0])
+            shape.append(arr[k])
+        else:
+            b += bytes([120])
+            shape.append(1)
+    ib, _, _, iln = layout(shape, cap=SF_CAP)
+    b += ib + bytes([len(values_shape)])
+    for k, t in enumerate(values_shape):
+        b += bytes([0 if t == "same" else 120])
+    vs = [shape[len(shape) - len(values_shape) + k] if t == "same" else 1
+          for k, t in enumerate(values_shape)]
+    b += layout(vs, cap=SF_CAP)[0]
+    return b + sf_index(vals, iln)
+
+
+def scatter_family_seeds():
+    s = {}
+    # scatter_reduce: every reduction, with and without self, floats with
+    # specials (seeds 0..), integers small, through several layouts.
+    types = ["f32", "f64", "i8", "u8", "i16", "u16", "i32", "i64"]
+    idxs = ["i64", "i32", "u32", "u64"]
+    k = 0
+    for red in SF_RED:
+        for inc in (False, True):
+            elem, ix = types[k % len(types)], idxs[k % len(idxs)]
+            s[f"scatter_reduce_{red}_{'self' if inc else 'noself'}_{elem}"] = sf_scatter(
+                "scatter_reduce", elem, ix, [4, 3], [5, 3], [0, 1], 0,
+                [0, 1, 0, 3, 3, 2, 0, 0, 1, 2, 1, 0, 3, 3, 3], red=red, include_self=inc,
+                seed=k * 7 + 1, form=["into_with", "into", "with", "copy"][k % 4])
+            k += 1
+    s["scatter_reduce_mean_expanded_index"] = sf_scatter(
+        "scatter_reduce", "f32", "i64", [3, 4], [5, 4], [0, 0], 0, [2, 0, 2, 1, 2],
+        idx_layout={"zero": 2}, red="mean", include_self=True, seed=9)
+    s["scatter_reduce_amax_flipped_dest"] = sf_scatter(
+        "scatter_reduce", "f64", "i32", [3, 4], [3, 4], [0, 0], 1,
+        [3, 3, 0, 1, 2, 2, 2, 2, 0, 1, 0, 1], dest_layout={"flip": 1}, red="amax", seed=77)
+    s["scatter_reduce_prod_transposed_dest"] = sf_scatter(
+        "scatter_reduce", "i32", "u32", [4, 3], [2, 3], [0, 0], 0, [3, 1, 3, 3, 0, 0],
+        dest_layout={"order": [1, 0]}, red="prod", include_self=True, small=True)
+    s["scatter_reduce_sum_drop"] = sf_scatter(
+        "scatter_reduce", "u8", "i64", [2, 3], [2, 3], [0, 0], 1, [2, -1, 5, 0, 0, 1],
+        mode="drop", red="sum", include_self=True)
+    s["scatter_reduce_amin_wrap_3d"] = sf_scatter(
+        "scatter_reduce", "f32", "i64", [2, 3, 2], [2, 3, 2], [0, 0, 0], -2,
+        [0, -1, 2, 1, -3, 0, 1, 1, 2, 2, 0, -2], mode="wrap", red="amin", seed=33)
+    s["scatter_reduce_clamp_0d"] = sf_scatter(
+        "scatter_reduce", "i64", "i64", [], [], [], 0, [5], mode="clamp", red="mean")
+    s["scatter_reduce_bad_value"] = sf_scatter(
+        "scatter_reduce", "f32", "i64", [3, 2], [2, 2], [0, 0], 0, [0, 1, "out", 1], red="amax")
+    s["scatter_value_f64_dim1"] = sf_scatter(
+        "scatter_value", "f64", "i64", [3, 4], [3, 2], [0, 0], 1, [3, 3, 0, 1, 2, 2], seed=5)
+    s["scatter_value_u16_drop"] = sf_scatter(
+        "scatter_value", "u16", "u32", [4], [3], [0], 0, [9, 1, 3], mode="drop", form="with")
+    # index_*.
+    for k, (op, elem, ix) in enumerate([("index_add", "f32", "i64"), ("index_add", "f64", "i32"),
+                                         ("index_add", "i8", "u32"), ("index_copy", "u8", "i64"),
+                                         ("index_copy", "f32", "i32"), ("index_fill", "i16", "i64"),
+                                         ("index_fill", "f64", "u64"), ("index_reduce", "f32", "i64"),
+                                         ("index_reduce", "i32", "i64"), ("index_reduce", "f64", "u32")]):
+        red = ["prod", "mean", "amax", "amin"][k % 4]
+        s[f"{op}_{elem}_{k}"] = sf_index_op(
+            op, elem, ix, [3, 4], k % 2, [2, 0, 2] if k % 2 == 0 else [3, 1, 3, 0],
+            red=red, include_self=k % 3 == 0, seed=k * 11 + 3,
+            form=["into_with", "into", "with", "copy"][k % 4])
+    s["index_add_alpha_3d"] = sf_index_op("index_add", "f32", "i64", [2, 3, 2], 1, [2, 2, 0],
+                                          seed=3, dest_layout={"flip": 2})
+    s["index_add_alpha_1d"] = sf_index_op("index_add", "f64", "i64", [4], 0, [1, 1, 3], seed=5)
+    s["index_fill_negative"] = sf_index_op("index_fill", "f32", "i64", [3, 2], 0, [-1, 0],
+                                           form="into")
+    s["index_copy_0d_index"] = sf_index_op("index_copy", "i64", "i64", [3, 2], 1, [1], zero_d=True)
+    s["index_reduce_0d_dest"] = sf_index_op("index_reduce", "f32", "i32", [], 0, [0, 0],
+                                            red="mean", include_self=True)
+    # take / put.
+    s["take_transposed"] = sf_take("f32", "i64", [2, 3], [2, 2], [0, 5, -2, 3],
+                                   src_layout={"order": [1, 0]}, seed=1)
+    s["take_fill"] = sf_take("u8", "i32", [4], [3], ["out", 0, 3], fill=True, form="with")
+    s["take_into_strided_out"] = sf_take("i16", "u32", [2, 2], [4], [3, 2, 1, 0],
+                                         out_layout={"flip": 1}, form="into_with")
+    s["take_0d"] = sf_take("f64", "i64", [], [], [0], form="copy")
+    s["put_accumulate_f32"] = sf_put("f32", "i64", [2, 2], [5], [0, 0, -1, 3, 0],
+                                     accumulate=True, seed=4)
+    s["put_assign_i8"] = sf_put("i8", "i32", [3], [2, 2], [2, 2, 0, -3], flat_src=True)
+    s["put_accumulate_u16_clamp"] = sf_put("u16", "u32", [2, 3], [4], ["out", 1, 5, 5],
+                                           accumulate=True, mode="clamp")
+    s["put_strided_dest"] = sf_put("f64", "i64", [2, 3], [3], [5, 0, 5], dl={"order": [1, 0]})
+    # take_along_dim / put_along_axis.
+    s["take_along_dim_none"] = sf_take_along("f32", "i64", [2, 3], [4], None, [5, 0, 3, 3])
+    s["take_along_dim_bcast"] = sf_take_along("i32", "i64", [2, 3], [1, 2], 1, [-1, 0],
+                                              form="copy")
+    s["take_along_dim_rows"] = sf_take_along("u8", "i32", [3, 2], [2, "same"], 0, [2, 0, 1, 1])
+    s["put_along_axis_last"] = sf_put_along("f32", "i64", [2, 3], ["same", 1], 1, [-1, 0],
+                                            values_shape=["same"])
+    s["put_along_axis_rows"] = sf_put_along("i64", "u32", [3, 2], [2, "same"], 0, [2, 0, 1, 1],
+                                            values_shape=[1, "same"], form="with")
+    s["put_along_axis_1"] = sf_put_along("u16", "i32", [3, 2], [1, 1], 0, [1])
+    return s
+
+
 def write(target, seeds):
     d = os.path.join(HERE, "seeds", target)
     os.makedirs(d, exist_ok=True)
@@ -527,3 +750,4 @@ if __name__ == "__main__":
     write("gather_differential", diff_seeds())
     write("views", views_seeds())
     write("ops", ops_seeds())
+    write("scatter_family", scatter_family_seeds())

@@ -165,3 +165,18 @@ fn drop_into_an_empty_destination_with_offset_past_its_buffer() {
     }
     assert_eq!(buf, [1.0; 4]);
 }
+
+/// The same in `index_fill` on a 0-d dest with a 1-d index of one bad value.
+#[test]
+fn index_fill_0d_dest_1d_index_out_of_range_position() {
+    let x = TensorView::new(&[1i32], &[]).unwrap();
+    let idx = TensorView::new(&[3i64], &[1]).unwrap();
+    match index_fill(&x, 0, &idx, 0) {
+        Err(GatherError::IndexOutOfBounds {
+            value, position, ..
+        }) => {
+            assert_eq!((value, position), (3, vec![0]))
+        }
+        other => panic!("expected index 3 out of range at [0], got {other:?}"),
+    }
+}
