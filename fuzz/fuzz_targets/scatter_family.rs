@@ -796,12 +796,7 @@ fn index_case<T: Num, I: IndexElem>(
 
     let want = (|| {
         if op == IndexOp::Reduce && red == Reduction::Sum {
-            // The copying forms check the options before anything else (as
-            // their docs say); the others refuse `Sum` first.
-            let copying = matches!(cfg.form(), Form::CopyWith | Form::Copy);
-            if copying && mode == IndexMode::Fill {
-                return Expect::Err("InvalidOption");
-            }
+            // Every form refuses `Sum` before looking at the options.
             return Expect::Err("InvalidReduction");
         }
         if mode == IndexMode::Fill {
@@ -814,7 +809,8 @@ fn index_case<T: Num, I: IndexElem>(
         if op != IndexOp::Fill && ishape.len() <= 1 {
             let mut w = as_1d(&dspec.shape);
             w[d] = m;
-            if as_1d(&sshape) != w {
+            // A 0-d `self` takes exactly one slice (torch refuses more).
+            if as_1d(&sshape) != w || (dspec.shape.is_empty() && m != 1) {
                 return Expect::Err("SliceShapeMismatch");
             }
         }
