@@ -344,7 +344,7 @@ fn threads_agree<T: TestElem, I: IndexElem>(case: &BigCase) {
 // ---------------------------------------------------------------------------
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 1024, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: common::cases(1024), ..ProptestConfig::default() })]
 
     /// Every element width and index type, every layout, against the reference.
     #[test]
@@ -354,7 +354,7 @@ proptest! {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: common::cases(256), ..ProptestConfig::default() })]
 
     /// The common dtype pair, with more cases of its own.
     #[test]
@@ -406,7 +406,7 @@ proptest! {
 
 #[cfg(feature = "rayon")]
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: common::cases(256), ..ProptestConfig::default() })]
 
     /// The same inside a 3-thread pool (rayon is a default-on dependency of
     /// the crate, so integration tests can name it when the feature is on).

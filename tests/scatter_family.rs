@@ -851,7 +851,7 @@ fn reduction() -> impl Strategy<Value = (Reduction, bool)> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 1500, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: common::cases(1500), ..ProptestConfig::default() })]
 
     /// scatter_reduce: every reduction, include_self both ways.
     #[test]
@@ -861,7 +861,7 @@ proptest! {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 600, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: common::cases(600), ..ProptestConfig::default() })]
 
     /// scatter, scatter_add and scatter of one value.
     #[test]
@@ -1007,7 +1007,7 @@ fn threads_case<T: Val>(seed: u64, r: Reduction, include_self: bool, index_op: b
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: common::cases(24), ..ProptestConfig::default() })]
 
     /// Sequential, 2 and 4 threads, and every path agree bit for bit.
     #[test]

@@ -875,3 +875,15 @@ pub fn check_layouts<T: TestElem, I: IndexElem>(
     }
     want
 }
+
+/// A proptest case count, divided by `FASTGATHER_PROPTEST_DIVISOR` when it is
+/// set: CI sets it where the suite runs under emulation, so the heavy
+/// properties keep their breadth natively and a tenth of it under qemu.
+pub fn cases(native: u32) -> u32 {
+    let divisor = std::env::var("FASTGATHER_PROPTEST_DIVISOR")
+        .ok()
+        .and_then(|v| v.parse::<u32>().ok())
+        .filter(|&d| d > 0)
+        .unwrap_or(1);
+    (native / divisor).max(8)
+}
