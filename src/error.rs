@@ -195,6 +195,29 @@ pub enum GatherError {
         /// The reductions it takes.
         expected: &'static str,
     },
+    /// Bag offsets or segment lengths that do not describe the ids (or rows)
+    /// they cut: the first offending entry.
+    InvalidOffsets {
+        /// Which operation.
+        op: &'static str,
+        /// The entry's position in the offsets (or lengths).
+        position: usize,
+        /// Its value.
+        value: i128,
+        /// The number of ids (or data rows) being cut.
+        ids: usize,
+        /// What is wrong with it, in words.
+        reason: &'static str,
+    },
+    /// An embedding operation's arguments do not fit together: a table that is
+    /// not 2-d, weights or gradients of the wrong shape, weights with a mode
+    /// other than sum, or a `padding_idx` outside the table.
+    InvalidEmbeddingArgument {
+        /// Which operation.
+        op: &'static str,
+        /// What was wrong, in words.
+        reason: String,
+    },
     /// Two shapes that must broadcast against each other (apart from `dim`,
     /// where one is named) do not.
     NotBroadcastable {
@@ -324,6 +347,17 @@ impl fmt::Display for GatherError {
                 write!(f, "could not allocate {bytes} bytes for the output")
             }
             Self::InvalidLossArgument { op, reason } => write!(f, "{op}: {reason}"),
+            Self::InvalidOffsets {
+                op,
+                position,
+                value,
+                ids,
+                reason,
+            } => write!(
+                f,
+                "{op}: entry {position} ({value}) {reason}; there are {ids}"
+            ),
+            Self::InvalidEmbeddingArgument { op, reason } => write!(f, "{op}: {reason}"),
             Self::IndexNotVector { op, index_shape } => write!(
                 f,
                 "{op}: index must be 1-d or 0-d, but has shape {}",

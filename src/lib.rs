@@ -79,6 +79,7 @@ mod dim;
 mod dispatch;
 mod driver;
 mod element;
+mod embedding;
 mod error;
 mod flat;
 mod gather;
@@ -108,6 +109,14 @@ mod view;
 pub use dim::Dim;
 pub use dispatch::KernelChoice;
 pub use driver::Driver;
+pub use embedding::{
+    BagGrads, BagMode, Bags, PoolChoice, Segments, embedding, embedding_backward,
+    embedding_backward_into, embedding_backward_into_with, embedding_backward_with, embedding_bag,
+    embedding_bag_backward, embedding_bag_backward_into, embedding_bag_backward_into_with,
+    embedding_bag_backward_with, embedding_bag_into, embedding_bag_into_with, embedding_bag_with,
+    embedding_into, embedding_into_with, embedding_with, explain_embedding_bag, segment_reduce,
+    segment_reduce_into, segment_reduce_into_with, segment_reduce_with,
+};
 pub use error::GatherError;
 pub use flat::{
     put, put_along_axis, put_along_axis_into, put_along_axis_into_with, put_along_axis_with,

@@ -86,3 +86,34 @@ pub(crate) fn for_each_chunk(
     let _ = (parallel, elem_bytes, split);
     f(0..rows, 0..inner)
 }
+
+/// Runs `f(first, rows)` over `out` cut into runs of whole rows of `row_len`
+/// elements (`first`: the run's first row), in parallel when `parallel` and
+/// `work_bytes` (what the calls read and write) reaches the serial cutoff.
+/// Each row is written by one call, so the result does not depend on the split.
+pub(crate) fn for_each_rows_mut<T: Send>(
+    out: &mut [T],
+    row_len: usize,
+    work_bytes: usize,
+    parallel: bool,
+    f: impl Fn(usize, &mut [T]) + Sync,
+) {
+    let rows = out.len().checked_div(row_len).unwrap_or(0);
+    #[cfg(feature = "rayon")]
+    if parallel && work_bytes >= SERIAL_CUTOFF_BYTES && rows > 1 && rayon::current_num_threads() > 1
+    {
+        use rayon::prelude::*;
+        let tasks =
+            (work_bytes / GRAIN_BYTES).clamp(2, rayon::current_num_threads() * TASKS_PER_THREAD);
+        let per = rows.div_ceil(tasks);
+        out.par_chunks_mut(per * row_len)
+            .enumerate()
+            .for_each(|(t, chunk)| f(t * per, chunk));
+        return;
+    }
+    #[cfg(not(feature = "rayon"))]
+    let _ = (work_bytes, parallel);
+    if rows > 0 {
+        f(0, out);
+    }
+}

@@ -46,6 +46,9 @@ pub(crate) const RUNS_AHEAD: usize = 8;
 /// Rows ahead whose index and output runs the packed-columns driver asks for
 /// (each row's runs sit on pages of their own).
 pub(crate) const ROWS_AHEAD: usize = 8;
+/// Ids ahead whose table row an embedding bag asks for (FBGEMM's default is
+/// 16; measured in benches/README.md, "Embedding bags").
+pub(crate) const BAG_ROWS_AHEAD: usize = 16;
 
 // Tiles and packing (sizes in bytes of the block they bound).
 

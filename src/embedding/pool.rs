@@ -1,0 +1,223 @@
+//! The bag kernel: each bag's rows pooled into one output row, bags split
+//! across threads in contiguous runs (a bag is never split, so the result is
+//! the same on any thread count), the rows of upcoming ids prefetched.
+
+use super::bags::{BagPlan, PAD};
+use crate::dispatch::on_path;
+use crate::element::{Accumulate, Reduce};
+use crate::isa::Path;
+use crate::kernel::prefetch_span;
+use crate::tune::BAG_ROWS_AHEAD;
+
+/// A table `[rows, d]` seen through its strides: row `r`, element `j` is
+/// `data[offset + r * row_stride + j * col_stride]`.
+#[derive(Clone, Copy)]
+pub(crate) struct Table<'a, T> {
+    pub(crate) data: &'a [T],
+    pub(crate) offset: isize,
+    pub(crate) row_stride: isize,
+    pub(crate) col_stride: isize,
+    pub(crate) d: usize,
+}
+
+impl<'a, T: Copy> Table<'a, T> {
+    pub(crate) fn of(view: &crate::TensorView<'a, T>) -> Self {
+        let (shape, strides) = (view.shape(), view.strides());
+        Self {
+            data: view.data(),
+            offset: view.offset() as isize,
+            row_stride: strides[0],
+            col_stride: strides[1],
+            d: shape[1],
+        }
+    }
+
+    /// Whether a row is a contiguous run of `data`.
+    pub(crate) fn dense_rows(&self) -> bool {
+        self.col_stride == 1 || self.d <= 1
+    }
+
+    /// Where row `r` starts (`r` below the view's rows: the view's checks
+    /// keep every element of it inside `data`).
+    #[inline(always)]
+    fn start(&self, r: usize) -> usize {
+        (self.offset + r as isize * self.row_stride) as usize
+    }
+
+    /// Row `r`: a slice of the table when its rows are dense, else copied into
+    /// `scratch` (`d` long).
+    #[inline(always)]
+    pub(crate) fn row<'s>(&'s self, r: usize, scratch: &'s mut [T]) -> &'s [T] {
+        let s = self.start(r);
+        if self.dense_rows() {
+            return &self.data[s..s + self.d];
+        }
+        for (j, x) in scratch.iter_mut().enumerate() {
+            *x = self.data[(s as isize + j as isize * self.col_stride) as usize];
+        }
+        scratch
+    }
+
+    /// Asks for row `r`'s lines (a dense row's; a strided row's first line).
+    #[inline(always)]
+    fn prefetch(&self, r: usize) {
+        let s = self.start(r);
+        let n = if self.dense_rows() { self.d } else { 1 };
+        prefetch_span(self.data[s..].as_ptr(), n);
+    }
+}
+
+/// How one bag's rows meet in its accumulator, and what the bag writes.
+pub(crate) trait Pool<T: Reduce>: Copy + Send + Sync {
+    /// The accumulator of an empty bag.
+    fn start(self) -> T::Acc;
+    /// Adds `row` (weighted by `w` where the bags have weights).
+    fn add(self, acc: &mut [T::Acc], row: &[T], w: Option<T>);
+    /// The output of a bag of `count` rows (padding not counted).
+    fn finish(self, acc: T::Acc, count: usize) -> T;
+}
+
+/// torch's `sum`: in the accumulation type (`f32` for halves), rounded once;
+/// a weighted row is added as `acc + w * x` rounded once (a fused
+/// multiply-add, as FBGEMM does).
+#[derive(Clone, Copy)]
+pub(crate) struct Sum;
+
+/// torch's `mean`: the sum, rounded to the element type, divided by the
+/// count there (an empty bag divides its zero by one).
+#[derive(Clone, Copy)]
+pub(crate) struct Mean;
+
+/// `max`: per element, the largest; a NaN anywhere wins; an empty bag is 0.
+#[derive(Clone, Copy)]
+pub(crate) struct Max;
+
+#[inline(always)]
+fn add_rows<T: Reduce>(acc: &mut [T::Acc], row: &[T], w: Option<T>) {
+    match w {
+        None => {
+            for (a, &x) in acc.iter_mut().zip(row) {
+                *a = a.accumulate(x.widen());
+            }
+        }
+        Some(w) => {
+            let w = w.widen();
+            for (a, &x) in acc.iter_mut().zip(row) {
+                *a = a.add_fused(x.widen(), w);
+            }
+        }
+    }
+}
+
+impl<T: Reduce> Pool<T> for Sum {
+    #[inline(always)]
+    fn start(self) -> T::Acc {
+        bytemuck::Zeroable::zeroed()
+    }
+    #[inline(always)]
+    fn add(self, acc: &mut [T::Acc], row: &[T], w: Option<T>) {
+        add_rows(acc, row, w)
+    }
+    #[inline(always)]
+    fn finish(self, acc: T::Acc, _: usize) -> T {
+        T::narrow(acc)
+    }
+}
+
+impl<T: Reduce> Pool<T> for Mean {
+    #[inline(always)]
+    fn start(self) -> T::Acc {
+        bytemuck::Zeroable::zeroed()
+    }
+    #[inline(always)]
+    fn add(self, acc: &mut [T::Acc], row: &[T], w: Option<T>) {
+        add_rows(acc, row, w)
+    }
+    #[inline(always)]
+    fn finish(self, acc: T::Acc, count: usize) -> T {
+        T::narrow(acc).mean(count_of::<T>(count.max(1)))
+    }
+}
+
+impl<T: Reduce> Pool<T> for Max {
+    #[inline(always)]
+    fn start(self) -> T::Acc {
+        <T::Acc as Reduce>::LOWEST
+    }
+    #[inline(always)]
+    fn add(self, acc: &mut [T::Acc], row: &[T], _: Option<T>) {
+        for (a, &x) in acc.iter_mut().zip(row) {
+            *a = a.maximum(x.widen());
+        }
+    }
+    #[inline(always)]
+    fn finish(self, acc: T::Acc, count: usize) -> T {
+        if count == 0 {
+            bytemuck::Zeroable::zeroed()
+        } else {
+            T::narrow(acc)
+        }
+    }
+}
+
+/// `n` in the element type, rounded once (torch converts a bag's size to the
+/// output's type before it divides).
+#[inline(always)]
+pub(crate) fn count_of<T: Reduce>(n: usize) -> T {
+    T::narrow(<T::Acc as Reduce>::count(n as u64))
+}
+
+/// Pools bags `first..first + out.len() / d` of `plan` into `out` (those
+/// bags' output rows, dense), on `path`.
+pub(crate) fn pool_bags<T: Reduce, P: Pool<T>>(
+    path: Path,
+    pool: P,
+    table: &Table<'_, T>,
+    plan: &BagPlan<'_, T>,
+    first: usize,
+    out: &mut [T],
+) {
+    on_path(path, || pool_bags_body(pool, table, plan, first, out))
+}
+
+#[inline(always)]
+fn pool_bags_body<T: Reduce, P: Pool<T>>(
+    pool: P,
+    table: &Table<'_, T>,
+    plan: &BagPlan<'_, T>,
+    first: usize,
+    out: &mut [T],
+) {
+    let d = table.d;
+    if d == 0 {
+        return;
+    }
+    let mut acc = vec![pool.start(); d];
+    let mut scratch = vec![T::zeroed(); if table.dense_rows() { 0 } else { d }];
+    let bags = out.len() / d;
+    let end = plan.starts[first + bags];
+    for (b, out_row) in (first..first + bags).zip(out.chunks_exact_mut(d)) {
+        acc.fill(pool.start());
+        let mut count = 0;
+        for p in plan.range(b) {
+            if let Some(&ahead) = plan
+                .rows
+                .get(p + BAG_ROWS_AHEAD)
+                .filter(|_| p + BAG_ROWS_AHEAD < end)
+                && ahead != PAD
+            {
+                table.prefetch(ahead);
+            }
+            let r = plan.rows[p];
+            if r == PAD {
+                continue;
+            }
+            let w = plan.weights.as_ref().map(|w| w[p]);
+            pool.add(&mut acc, table.row(r, &mut scratch), w);
+            count += 1;
+        }
+        for (o, &a) in out_row.iter_mut().zip(&acc) {
+            *o = pool.finish(a, count);
+        }
+    }
+}
