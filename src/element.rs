@@ -295,6 +295,32 @@ pub trait Reduce: Accumulate {
     /// floats stop where adding one no longer changes the sum (`2^24` in
     /// `f32`, `2048` in `f16`). A mean's count, as torch sums it.
     fn count(n: u64) -> Self;
+
+    /// An embedding bag's sum back from the accumulation type, rounded as
+    /// torch's bag kernels (FBGEMM) round it: as [`narrow`](Reduce::narrow),
+    /// except `bf16`, rounded half away from zero. Internal to fastgather.
+    #[doc(hidden)]
+    #[inline(always)]
+    fn bag_narrow(acc: Self::Acc) -> Self {
+        Self::narrow(acc)
+    }
+
+    /// `acc + x * w` for an embedding bag's weighted row, as torch rounds it:
+    /// once (a fused multiply-add), except `f64`, rounded twice. Internal to
+    /// fastgather.
+    #[doc(hidden)]
+    #[inline(always)]
+    fn bag_weighted(acc: Self::Acc, x: Self, w: Self) -> Self::Acc {
+        acc.add_fused(x.widen(), w.widen())
+    }
+
+    /// The mean of no values: NaN for floats (torch's `0 / 0`), 0 for
+    /// integers. Internal to fastgather.
+    #[doc(hidden)]
+    #[inline(always)]
+    fn empty_mean() -> Self {
+        bytemuck::Zeroable::zeroed()
+    }
 }
 
 macro_rules! reduce_int {
@@ -352,7 +378,7 @@ reduce_int!(
 );
 
 macro_rules! reduce_float {
-    ($($t:ty),*) => {$(
+    ($($t:ty: $fused:expr),*) => {$(
         impl Reduce for $t {
             type Acc = Self;
             #[inline(always)]
@@ -390,14 +416,22 @@ macro_rules! reduce_float {
             fn count(n: u64) -> Self {
                 n.min(1 << <$t>::MANTISSA_DIGITS) as Self
             }
+            #[inline(always)]
+            fn bag_weighted(acc: Self, x: Self, w: Self) -> Self {
+                if $fused { x.mul_add(w, acc) } else { acc + x * w }
+            }
+            #[inline(always)]
+            fn empty_mean() -> Self {
+                <$t>::NAN
+            }
         }
     )*};
 }
-reduce_float!(f32, f64);
+reduce_float!(f32: true, f64: false);
 
 #[cfg(feature = "half")]
 macro_rules! reduce_half {
-    ($($t:ty),*) => {$(
+    ($($t:ty: $bag_narrow:expr),*) => {$(
         impl Reduce for $t {
             type Acc = f32;
             #[inline(always)]
@@ -435,8 +469,27 @@ macro_rules! reduce_half {
             fn count(n: u64) -> Self {
                 <$t>::from_f32(n.min(1 << <$t>::MANTISSA_DIGITS) as f32)
             }
+            #[inline(always)]
+            fn bag_narrow(acc: f32) -> Self {
+                $bag_narrow(acc)
+            }
+            #[inline(always)]
+            fn empty_mean() -> Self {
+                <$t>::NAN
+            }
         }
     )*};
 }
 #[cfg(feature = "half")]
-reduce_half!(half::f16, half::bf16);
+reduce_half!(half::f16: half::f16::from_f32, half::bf16: bf16_away);
+
+/// `x` to `bf16`, ties rounded away from zero (FBGEMM's conversion: add half
+/// an ulp of `bf16` to the bits, then truncate); NaN stays NaN.
+#[cfg(feature = "half")]
+#[inline(always)]
+fn bf16_away(x: f32) -> half::bf16 {
+    if x.is_nan() {
+        return half::bf16::from_f32(x);
+    }
+    half::bf16::from_bits((x.to_bits().wrapping_add(0x8000) >> 16) as u16)
+}

@@ -206,8 +206,6 @@ fn starts<T, I: IndexElem>(bags: &Bags<'_, T, I>) -> Result<Vec<usize>, GatherEr
     starts.extend(offs.iter().map(|o| o.to_i64() as usize));
     if !bags.include_last_offset {
         starts.push(n);
-    } else if starts.is_empty() {
-        starts.push(0);
     }
     Ok(starts)
 }
@@ -217,6 +215,14 @@ fn check_offsets<I: IndexElem>(
     n: usize,
     include_last: bool,
 ) -> Result<(), GatherError> {
+    if offs.is_empty() && include_last {
+        return Err(bad_offset(
+            0,
+            0,
+            n,
+            "is missing: include_last_offset needs at least one offset",
+        ));
+    }
     if offs.is_empty() {
         if n > 0 {
             return Err(bad_offset(

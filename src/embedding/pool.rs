@@ -77,9 +77,10 @@ pub(crate) trait Pool<T: Reduce>: Copy + Send + Sync {
     fn finish(self, acc: T::Acc, count: usize) -> T;
 }
 
-/// torch's `sum`: in the accumulation type (`f32` for halves), rounded once;
-/// a weighted row is added as `acc + w * x` rounded once (a fused
-/// multiply-add, as FBGEMM does).
+/// torch's `sum`: in the accumulation type (`f32` for halves), rounded once
+/// (`bf16` half away from zero, as FBGEMM rounds); a weighted row is added as
+/// `acc + w * x` rounded once (a fused multiply-add, as FBGEMM does), or for
+/// `f64` (which torch sums without FBGEMM) rounded twice.
 #[derive(Clone, Copy)]
 pub(crate) struct Sum;
 
@@ -101,9 +102,8 @@ fn add_rows<T: Reduce>(acc: &mut [T::Acc], row: &[T], w: Option<T>) {
             }
         }
         Some(w) => {
-            let w = w.widen();
             for (a, &x) in acc.iter_mut().zip(row) {
-                *a = a.add_fused(x.widen(), w);
+                *a = T::bag_weighted(*a, x, w);
             }
         }
     }
@@ -120,7 +120,7 @@ impl<T: Reduce> Pool<T> for Sum {
     }
     #[inline(always)]
     fn finish(self, acc: T::Acc, _: usize) -> T {
-        T::narrow(acc)
+        T::bag_narrow(acc)
     }
 }
 
@@ -135,7 +135,7 @@ impl<T: Reduce> Pool<T> for Mean {
     }
     #[inline(always)]
     fn finish(self, acc: T::Acc, count: usize) -> T {
-        T::narrow(acc).mean(count_of::<T>(count.max(1)))
+        T::bag_narrow(acc).mean(count_of::<T>(count.max(1)))
     }
 }
 

@@ -5,7 +5,7 @@ use super::bags::dense;
 use super::pool::{Table, count_of};
 use super::{check_out, dense_mut, plain_mode, write_through};
 use crate::dispatch::on_path;
-use crate::element::{Accumulate, Reduce};
+use crate::element::Reduce;
 use crate::error::GatherError;
 use crate::index::IndexElem;
 use crate::isa::Path;
@@ -20,8 +20,9 @@ pub enum Segments<'a, I> {
     /// Segment `s` holds the next `lengths[s]` rows; the lengths sum to the
     /// rows of the data.
     Lengths(TensorView<'a, I>),
-    /// Segment `s` holds rows `offsets[s]..offsets[s + 1]`: the offsets start
-    /// at 0, never decrease and end at the rows of the data.
+    /// Segment `s` holds rows `offsets[s]..offsets[s + 1]`: the offsets never
+    /// decrease and lie in `0..=rows` (rows before the first and after the
+    /// last belong to no segment, as in torch).
     Offsets(TensorView<'a, I>),
 }
 
@@ -90,13 +91,8 @@ fn starts<I: IndexElem>(
         let mut prev = 0i64;
         for (k, o) in vals.iter().enumerate() {
             let o = o.to_i64();
-            if k == 0 && o != 0 {
-                return Err(bad(
-                    0,
-                    o,
-                    rows,
-                    "must be 0 (the first segment starts at row 0)",
-                ));
+            if o < 0 {
+                return Err(bad(k, o, rows, "is negative (offsets name rows)"));
             }
             if o < prev {
                 return Err(bad(
@@ -112,16 +108,16 @@ fn starts<I: IndexElem>(
             prev = o;
             out.push(o as usize);
         }
-        if prev as u64 != rows as u64 {
-            return Err(bad(
-                vals.len() - 1,
-                prev,
-                rows,
-                "must be the rows of the data (it ends the last segment)",
-            ));
-        }
     }
     Ok(out)
+}
+
+/// `acc[j] = step(acc[j], row[j])`: one loop per reduction, inlined.
+#[inline(always)]
+fn fold<T: Copy>(acc: &mut [T], row: &[T], step: impl Fn(T, T) -> T) {
+    for (a, &x) in acc.iter_mut().zip(row) {
+        *a = step(*a, x);
+    }
 }
 
 /// Reduces segments `first..` of `starts` into `out` (dense rows of `d`).
@@ -137,12 +133,12 @@ fn reduce_segments<T: Reduce>(
 ) {
     on_path(path, || {
         let d = table.d;
-        let start: T::Acc = match (initial, reduce) {
-            (Some(v), _) => v.widen(),
-            (None, Reduction::Sum | Reduction::Mean) => bytemuck::Zeroable::zeroed(),
-            (None, Reduction::Prod) => <T::Acc as Reduce>::ONE,
-            (None, Reduction::Amax) => <T::Acc as Reduce>::LOWEST,
-            (None, Reduction::Amin) => <T::Acc as Reduce>::HIGHEST,
+        let start: T = match (initial, reduce) {
+            (Some(v), _) => v,
+            (None, Reduction::Sum | Reduction::Mean) => T::zeroed(),
+            (None, Reduction::Prod) => T::ONE,
+            (None, Reduction::Amax) => T::LOWEST,
+            (None, Reduction::Amin) => T::HIGHEST,
         };
         let mut acc = vec![start; d];
         let mut scratch = vec![T::zeroed(); if table.dense_rows() { 0 } else { d }];
@@ -153,36 +149,18 @@ fn reduce_segments<T: Reduce>(
             for r in rows {
                 let row = table.row(r, &mut scratch);
                 match reduce {
-                    Reduction::Sum | Reduction::Mean => {
-                        for (a, &x) in acc.iter_mut().zip(row) {
-                            *a = a.accumulate(x.widen());
-                        }
-                    }
-                    Reduction::Prod => {
-                        for (a, &x) in acc.iter_mut().zip(row) {
-                            *a = a.product(x.widen());
-                        }
-                    }
-                    Reduction::Amax => {
-                        for (a, &x) in acc.iter_mut().zip(row) {
-                            *a = a.maximum(x.widen());
-                        }
-                    }
-                    Reduction::Amin => {
-                        for (a, &x) in acc.iter_mut().zip(row) {
-                            *a = a.minimum(x.widen());
-                        }
-                    }
+                    Reduction::Sum | Reduction::Mean => fold(&mut acc, row, T::accumulate),
+                    Reduction::Prod => fold(&mut acc, row, T::product),
+                    Reduction::Amax => fold(&mut acc, row, T::maximum),
+                    Reduction::Amin => fold(&mut acc, row, T::minimum),
                 }
             }
             for (y, &a) in o.iter_mut().zip(&acc) {
-                *y = match reduce {
-                    Reduction::Mean if n > 0 => T::narrow(a.mean(count_of::<T::Acc>(n))),
-                    Reduction::Mean => match initial {
-                        Some(v) => v,
-                        None => T::narrow(a.mean(bytemuck::Zeroable::zeroed())),
-                    },
-                    _ => T::narrow(a),
+                *y = match (reduce, n, initial) {
+                    (Reduction::Mean, 0, Some(v)) => v,
+                    (Reduction::Mean, 0, None) => T::empty_mean(),
+                    (Reduction::Mean, n, _) => a.mean(count_of::<T>(n)),
+                    _ => a,
                 };
             }
         }
@@ -194,11 +172,13 @@ fn reduce_segments<T: Reduce>(
 /// of the result, `[segments] + data.shape[1..]`.
 ///
 /// - `reduce`: [`Reduction::Sum`], `Prod`, `Mean`, `Amax` (torch's `"max"`),
-///   `Amin` (`"min"`); sums, products and means accumulate in `f32` for
-///   halves and round once.
+///   `Amin` (`"min"`). Rows are combined in order in the element type, as
+///   torch does (halves round at every step); a mean divides the sum by the
+///   segment's length.
 /// - Each segment starts from `initial` where given, else from 0 (sum,
 ///   mean), 1 (prod), -inf (max) or +inf (min); an empty segment is that
-///   start, and an empty mean is `initial`, else NaN (0 / 0).
+///   start, and an empty mean is `initial`, else NaN (0 / 0; 0 for
+///   integers). With `initial`, a mean is `(initial + sum) / length`.
 /// - A NaN in a segment wins its max and min.
 ///
 /// ```
