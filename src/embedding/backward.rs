@@ -80,14 +80,21 @@ fn add_terms<T: Reduce>(
     });
 }
 
-/// A dense `[rows, d]` gradient written by `f`, then through `out`.
+/// A gradient written by `f` into a zeroed dense buffer: `out` itself where
+/// it is dense (`zeroed`: it is already all zeros), else a buffer copied
+/// through `out` after.
 fn into_dense<T: Reduce>(
     out: &mut TensorViewMut<'_, T>,
+    zeroed: bool,
     f: impl FnOnce(&mut [T]),
 ) -> Result<(), GatherError> {
     match dense_mut(out) {
         Some(dst) => {
-            dst.fill(T::zeroed());
+            // A fresh zeroed allocation is left untouched until the terms
+            // land: filling it again would fault in every page first.
+            if !zeroed {
+                dst.fill(T::zeroed());
+            }
             f(dst);
         }
         None => {
@@ -170,7 +177,7 @@ pub fn embedding_backward_with<T: Reduce, I: IndexElem>(
 ) -> Result<Tensor<T>, GatherError> {
     let d = grad.shape().last().copied().unwrap_or(0);
     let mut gw = Tensor::zeros(&[rows, d])?;
-    embedding_backward_into_with(grad, ids, padding_idx, &mut gw.view_mut(), opts)?;
+    embedding_backward_impl(grad, ids, padding_idx, &mut gw.view_mut(), true, opts)?;
     Ok(gw)
 }
 
@@ -197,6 +204,17 @@ pub fn embedding_backward_into_with<T: Reduce, I: IndexElem>(
     ids: &TensorView<'_, I>,
     padding_idx: Option<i64>,
     grad_weight: &mut TensorViewMut<'_, T>,
+    opts: &GatherOptions,
+) -> Result<(), GatherError> {
+    embedding_backward_impl(grad, ids, padding_idx, grad_weight, false, opts)
+}
+
+fn embedding_backward_impl<T: Reduce, I: IndexElem>(
+    grad: &TensorView<'_, T>,
+    ids: &TensorView<'_, I>,
+    padding_idx: Option<i64>,
+    grad_weight: &mut TensorViewMut<'_, T>,
+    zeroed: bool,
     opts: &GatherOptions,
 ) -> Result<(), GatherError> {
     const OP: &str = "embedding_backward";
@@ -248,7 +266,7 @@ pub fn embedding_backward_into_with<T: Reduce, I: IndexElem>(
     let mut copy = None;
     let table = grad_rows(grad, resolved.len(), d, &mut copy)?;
     let terms = Lookups { rows: &resolved };
-    into_dense(grad_weight, |gw| {
+    into_dense(grad_weight, zeroed, |gw| {
         add_terms(path, gw, d, &table, &terms, opts.parallel)
     })
 }
@@ -402,12 +420,13 @@ pub fn embedding_bag_backward_with<T: Reduce, I: IndexElem>(
         Some(w) => Some(Tensor::zeros(w.shape())?),
         None => None,
     };
-    embedding_bag_backward_into_with(
+    embedding_bag_backward_impl(
         weight,
         bags,
         grad,
         &mut gw.view_mut(),
         gs.as_mut().map(|t| t.view_mut()).as_mut(),
+        true,
         opts,
     )?;
     Ok(BagGrads {
@@ -443,6 +462,26 @@ pub fn embedding_bag_backward_into_with<T: Reduce, I: IndexElem>(
     grad: &TensorView<'_, T>,
     grad_weight: &mut TensorViewMut<'_, T>,
     grad_per_sample_weights: Option<&mut TensorViewMut<'_, T>>,
+    opts: &GatherOptions,
+) -> Result<(), GatherError> {
+    embedding_bag_backward_impl(
+        weight,
+        bags,
+        grad,
+        grad_weight,
+        grad_per_sample_weights,
+        false,
+        opts,
+    )
+}
+
+fn embedding_bag_backward_impl<T: Reduce, I: IndexElem>(
+    weight: &TensorView<'_, T>,
+    bags: &Bags<'_, T, I>,
+    grad: &TensorView<'_, T>,
+    grad_weight: &mut TensorViewMut<'_, T>,
+    grad_per_sample_weights: Option<&mut TensorViewMut<'_, T>>,
+    zeroed: bool,
     opts: &GatherOptions,
 ) -> Result<(), GatherError> {
     const OP: &str = "embedding_bag_backward";
@@ -484,7 +523,7 @@ pub fn embedding_bag_backward_into_with<T: Reduce, I: IndexElem>(
                 winners: &winners,
                 d,
             };
-            into_dense(grad_weight, |gw| {
+            into_dense(grad_weight, zeroed, |gw| {
                 add_terms(path, gw, d, &gtable, &terms, opts.parallel)
             })?;
         }
@@ -510,13 +549,13 @@ pub fn embedding_bag_backward_into_with<T: Reduce, I: IndexElem>(
                 bag_of: &bag_of,
                 scale: scale.as_deref(),
             };
-            into_dense(grad_weight, |gw| {
+            into_dense(grad_weight, zeroed, |gw| {
                 add_terms(path, gw, d, &gtable, &terms, opts.parallel)
             })?;
         }
     }
     if let Some(gs) = grad_per_sample_weights {
-        into_dense(gs, |out| {
+        into_dense(gs, false, |out| {
             weight_grads(path, &table, &gtable, &plan, &bag_of, out)
         })?;
     }
