@@ -13,6 +13,7 @@
 //! fuzz targets compare every kernel against it.
 
 use crate::element::{Accumulate, Reduce};
+use crate::embedding::{BagGrads, BagMode, Bags, Segments};
 use crate::error::GatherError;
 use crate::index::IndexElem;
 use crate::layout::for_each_position;
@@ -904,4 +905,543 @@ pub fn put_along_axis<T: Copy, I: IndexElem>(
         Some(e) => Err(e),
         None => Tensor::from_vec(out, arr.shape()),
     }
+}
+
+// ---------------------------------------------------------------------------
+// Embeddings: bags, their gradients, segments
+// ---------------------------------------------------------------------------
+
+fn embedding_error(op: &'static str, reason: String) -> GatherError {
+    GatherError::InvalidEmbeddingArgument { op, reason }
+}
+
+fn offsets_error(
+    op: &'static str,
+    position: usize,
+    value: i64,
+    ids: usize,
+    reason: &'static str,
+) -> GatherError {
+    GatherError::InvalidOffsets {
+        op,
+        position,
+        value: value.into(),
+        ids,
+        reason,
+    }
+}
+
+/// The sizes of a table `[rows, dim]`.
+fn table_dims<T>(op: &'static str, weight: &TensorView<'_, T>) -> Result<[usize; 2], GatherError> {
+    match *weight.shape() {
+        [rows, d] => Ok([rows, d]),
+        _ => Err(embedding_error(op, "the table must be 2-d".to_string())),
+    }
+}
+
+/// torch's `padding_idx` as a row of a table of `rows` rows: `-rows..rows`,
+/// negative counting from the end.
+fn padding_of(
+    op: &'static str,
+    padding_idx: Option<i64>,
+    rows: usize,
+) -> Result<Option<usize>, GatherError> {
+    let Some(p) = padding_idx else {
+        return Ok(None);
+    };
+    let n = rows as i128;
+    let p = i128::from(p);
+    if p < -n || p >= n {
+        return Err(embedding_error(
+            op,
+            format!("padding_idx {p} is outside the table"),
+        ));
+    }
+    Ok(Some(if p < 0 { p + n } else { p } as usize))
+}
+
+/// The id at `pos` as a table row, or the out-of-range error naming it.
+fn id_row<I: IndexElem>(
+    ids: &TensorView<'_, I>,
+    pos: &[usize],
+    rows: usize,
+) -> Result<usize, GatherError> {
+    let value = read(ids, pos).to_i128();
+    if value < 0 || value >= rows as i128 {
+        return Err(GatherError::IndexOutOfBounds {
+            value,
+            position: pos.to_vec(),
+            dim: 0,
+            size: rows,
+            wraps: false,
+        });
+    }
+    Ok(value as usize)
+}
+
+/// The bags, checked: each bag's positions in the ids (row-major), each
+/// position's table row (`None` for padding) and the weights (row-major).
+struct CheckedBags<T> {
+    bags: Vec<std::ops::Range<usize>>,
+    rows: Vec<Option<usize>>,
+    weights: Option<Vec<T>>,
+}
+
+impl<T> CheckedBags<T> {
+    /// Bag `b`'s members that are not padding: (position, table row), in order.
+    fn members(&self, b: usize) -> Vec<(usize, usize)> {
+        self.bags[b]
+            .clone()
+            .filter_map(|p| self.rows[p].map(|r| (p, r)))
+            .collect()
+    }
+}
+
+/// [`Bags`]' documented rules, checked in this order: the shapes (1-d ids
+/// with 1-d offsets, or 2-d ids alone), the offsets (start at 0, never
+/// decrease, within the ids, present when there are ids, the last one the
+/// number of ids with `include_last_offset`), the weights (mode sum only, the
+/// ids' shape), `padding_idx`, then every id (the first bad one in row-major
+/// order named at its position).
+fn check_bags<T: Copy, I: IndexElem>(
+    bags: &Bags<'_, T, I>,
+    rows: usize,
+) -> Result<CheckedBags<T>, GatherError> {
+    const OP: &str = "embedding_bag";
+    let ids = &bags.ids;
+    let n = ids.len();
+    let ranges = match &bags.offsets {
+        None => {
+            let [count, len] = *ids.shape() else {
+                return Err(embedding_error(
+                    OP,
+                    "ids without offsets must be 2-d".into(),
+                ));
+            };
+            (0..count).map(|b| b * len..(b + 1) * len).collect()
+        }
+        Some(offsets) => {
+            if ids.rank() != 1 {
+                return Err(embedding_error(OP, "ids with offsets must be 1-d".into()));
+            }
+            if offsets.rank() != 1 {
+                return Err(embedding_error(OP, "offsets must be 1-d".into()));
+            }
+            let offs: Vec<i64> = offsets.to_vec().iter().map(|o| o.to_i64()).collect();
+            if offs.is_empty() && n > 0 {
+                return Err(offsets_error(OP, 0, 0, n, "missing"));
+            }
+            for (k, &o) in offs.iter().enumerate() {
+                if k == 0 && o != 0 {
+                    return Err(offsets_error(OP, 0, o, n, "not 0"));
+                }
+                if k > 0 && o < offs[k - 1] {
+                    return Err(offsets_error(OP, k, o, n, "decreasing"));
+                }
+                if o > n as i64 {
+                    return Err(offsets_error(OP, k, o, n, "past the ids"));
+                }
+            }
+            let mut starts = offs.as_slice();
+            if bags.include_last_offset
+                && let Some((&last, rest)) = offs.split_last()
+            {
+                if last != n as i64 {
+                    return Err(offsets_error(OP, offs.len() - 1, last, n, "not the end"));
+                }
+                starts = rest;
+            }
+            // Bag k runs from its offset to the next one, the last to the end.
+            (0..starts.len())
+                .map(|k| offs[k] as usize..offs.get(k + 1).map_or(n, |&e| e as usize))
+                .collect()
+        }
+    };
+    if let Some(w) = &bags.weights {
+        if bags.mode != BagMode::Sum {
+            return Err(embedding_error(
+                OP,
+                "weights with a mode other than sum".into(),
+            ));
+        }
+        if w.shape() != ids.shape() {
+            return Err(embedding_error(OP, "weights not of the ids' shape".into()));
+        }
+    }
+    let pad = padding_of(OP, bags.padding_idx, rows)?;
+    let mut resolved = Vec::with_capacity(n);
+    let mut err = None;
+    for_each_position(ids.shape(), |pos| match id_row(ids, pos, rows) {
+        Ok(r) => {
+            resolved.push(Some(r).filter(|&r| Some(r) != pad));
+            true
+        }
+        Err(e) => {
+            err = Some(e);
+            false
+        }
+    });
+    if let Some(e) = err {
+        return Err(e);
+    }
+    Ok(CheckedBags {
+        bags: ranges,
+        rows: resolved,
+        weights: bags.weights.as_ref().map(|w| w.to_vec()),
+    })
+}
+
+/// `n` converted to the element type as a mean's count: `n` ones summed in
+/// the accumulation type, rounded once.
+fn count_in<T: Reduce>(n: usize) -> T {
+    T::narrow(<T::Acc as Reduce>::count(n as u64))
+}
+
+/// [`embedding_bag`](crate::embedding_bag) by its documented rules, one
+/// output element at a time: for each bag and column, over the bag's
+/// non-padding ids in order,
+/// - sum: `acc.accumulate(x)` (or `acc.add_fused(x, w)` with per-sample
+///   weights) in [`Reduce::Acc`] from zero, rounded once;
+/// - mean: the sum rounded to `T`, then `.mean(count)` with the count of
+///   non-padding ids converted to `T`; an empty bag is zero;
+/// - max: [`Reduce::maximum`] in `Acc` from the first value (a NaN anywhere
+///   wins); an empty bag is zero.
+///
+/// Errors as the kernel's, checked in this order: the table's rank, the
+/// shapes of ids and offsets, the offsets, the weights, `padding_idx`, then
+/// the ids.
+///
+/// ```
+/// use fastgather::{reference, BagMode, Bags, TensorView};
+/// let table = TensorView::new(&[1.0f32, 10.0, 2.0, 20.0], &[2, 2]).unwrap();
+/// let ids = TensorView::new(&[0i64, 1, 1], &[3]).unwrap();
+/// let offsets = TensorView::new(&[0i64, 1], &[2]).unwrap();
+/// let bags = Bags::with_offsets(&ids, &offsets).mode(BagMode::Mean);
+/// let out = reference::embedding_bag_ref(&table, &bags).unwrap();
+/// assert_eq!(out.as_slice(), &[1.0, 10.0, 2.0, 20.0]);
+/// ```
+pub fn embedding_bag_ref<T: Reduce, I: IndexElem>(
+    weight: &TensorView<'_, T>,
+    bags: &Bags<'_, T, I>,
+) -> Result<Tensor<T>, GatherError> {
+    let [rows, d] = table_dims("embedding_bag", weight)?;
+    let checked = check_bags(bags, rows)?;
+    let mut out = Vec::new();
+    for b in 0..checked.bags.len() {
+        let members = checked.members(b);
+        for j in 0..d {
+            let x = |r: usize| read(weight, &[r, j]).widen();
+            out.push(match bags.mode {
+                BagMode::Sum | BagMode::Mean => {
+                    let mut acc: T::Acc = bytemuck::Zeroable::zeroed();
+                    for &(p, r) in &members {
+                        acc = match &checked.weights {
+                            None => acc.accumulate(x(r)),
+                            Some(w) => acc.add_fused(x(r), w[p].widen()),
+                        };
+                    }
+                    match bags.mode {
+                        BagMode::Mean if members.is_empty() => T::zeroed(),
+                        BagMode::Mean => T::narrow(acc).mean(count_in::<T>(members.len())),
+                        _ => T::narrow(acc),
+                    }
+                }
+                BagMode::Max => members
+                    .iter()
+                    .map(|&(_, r)| x(r))
+                    .reduce(|m, v| m.maximum(v))
+                    .map_or(T::zeroed(), T::narrow),
+            });
+        }
+    }
+    Tensor::from_vec(out, &[checked.bags.len(), d])
+}
+
+/// [`embedding_bag_backward`](crate::embedding_bag_backward) by its
+/// documented rules. The table's gradient starts at zero; bag by bag, id by
+/// id (so every row gets its terms in id order), in `T`:
+/// - sum: `g.accumulate(grad)`, or `g.add_fused(grad, w)` with per-sample
+///   weights;
+/// - mean: `g.add_fused(grad, T::ONE.mean(count))`, the count of the bag's
+///   non-padding ids converted to `T`;
+/// - max: for each column, `grad` is `accumulate`d into the row of the first
+///   non-padding id whose value (in `Acc`) has the bits of the forward's
+///   maximum;
+/// - padding ids and empty bags contribute nothing.
+///
+/// The per-sample weights' gradient at `p` is the dot product of its table row
+/// and its bag's gradient row in column order, each term
+/// `acc.accumulate(x.product(g))` in `Acc` from zero, rounded once; zero for
+/// padding.
+///
+/// Errors: [`embedding_bag_ref`]'s, then `grad` of a shape other than
+/// `[bags, dim]`.
+///
+/// ```
+/// use fastgather::{reference, BagMode, Bags, TensorView};
+/// let table = TensorView::new(&[1.0f32, 5.0, 3.0, 2.0], &[2, 2]).unwrap();
+/// let ids = TensorView::new(&[0i64, 1], &[1, 2]).unwrap();
+/// let grad = TensorView::new(&[1.0f32, 2.0], &[1, 2]).unwrap();
+/// let max = Bags::fixed(&ids).mode(BagMode::Max);
+/// let g = reference::embedding_bag_backward_ref(&table, &max, &grad).unwrap();
+/// assert_eq!(g.weight.as_slice(), &[0.0, 2.0, 1.0, 0.0]);
+/// ```
+pub fn embedding_bag_backward_ref<T: Reduce, I: IndexElem>(
+    weight: &TensorView<'_, T>,
+    bags: &Bags<'_, T, I>,
+    grad: &TensorView<'_, T>,
+) -> Result<BagGrads<T>, GatherError> {
+    const OP: &str = "embedding_bag_backward";
+    let [rows, d] = table_dims(OP, weight)?;
+    let checked = check_bags(bags, rows)?;
+    let count = checked.bags.len();
+    if grad.shape() != [count, d] {
+        return Err(embedding_error(
+            OP,
+            "the gradient is not [bags, dim]".into(),
+        ));
+    }
+    let x = |r: usize, j: usize| read(weight, &[r, j]).widen();
+    let mut gw = vec![T::zeroed(); rows * d];
+    for b in 0..count {
+        let members = checked.members(b);
+        if bags.mode == BagMode::Max {
+            for j in 0..d {
+                let values = members.iter().map(|&(_, r)| x(r, j));
+                let Some(kept) = values.reduce(|m, v| m.maximum(v)) else {
+                    continue;
+                };
+                let bits = bytemuck::bytes_of(&kept);
+                let &(_, r) = members
+                    .iter()
+                    .find(|&&(_, r)| bytemuck::bytes_of(&x(r, j)) == bits)
+                    .expect("the maximum is one of the values");
+                gw[r * d + j] = gw[r * d + j].accumulate(read(grad, &[b, j]));
+            }
+            continue;
+        }
+        let mean = T::ONE.mean(count_in::<T>(members.len().max(1)));
+        for &(p, r) in &members {
+            let scale = match (bags.mode, &checked.weights) {
+                (BagMode::Mean, _) => Some(mean),
+                (_, Some(w)) => Some(w[p]),
+                _ => None,
+            };
+            for j in 0..d {
+                let (g, at) = (read(grad, &[b, j]), &mut gw[r * d + j]);
+                *at = match scale {
+                    None => at.accumulate(g),
+                    Some(s) => at.add_fused(g, s),
+                };
+            }
+        }
+    }
+    let psw = match &checked.weights {
+        None => None,
+        Some(_) => {
+            let mut out = vec![T::zeroed(); checked.rows.len()];
+            for b in 0..count {
+                for (p, r) in checked.members(b) {
+                    let mut acc: T::Acc = bytemuck::Zeroable::zeroed();
+                    for j in 0..d {
+                        acc = acc.accumulate(x(r, j).product(read(grad, &[b, j]).widen()));
+                    }
+                    out[p] = T::narrow(acc);
+                }
+            }
+            Some(Tensor::from_vec(out, bags.ids.shape())?)
+        }
+    };
+    Ok(BagGrads {
+        weight: Tensor::from_vec(gw, &[rows, d])?,
+        per_sample_weights: psw,
+    })
+}
+
+/// [`embedding_backward`](crate::embedding_backward) by its documented rule:
+/// a zero table `[rows, dim]` (`dim` the last size of `grad`), and for every
+/// position `p` of the ids in row-major order whose id is not `padding_idx`,
+/// `grad[p]` added into row `ids[p]` with [`Accumulate::accumulate`] in `T`.
+///
+/// Errors, in this order: `grad` of a shape other than `ids.shape + [dim]`,
+/// `padding_idx` outside `-rows..rows`, an id outside the table (the first
+/// in row-major order, at its position).
+///
+/// ```
+/// use fastgather::{reference, TensorView};
+/// let ids = TensorView::new(&[1i64, 1], &[2]).unwrap();
+/// let grad = TensorView::new(&[1.0f32, 2.0], &[2, 1]).unwrap();
+/// let gw = reference::embedding_backward_ref(&grad, &ids, 2, None).unwrap();
+/// assert_eq!(gw.as_slice(), &[0.0, 3.0]);
+/// ```
+pub fn embedding_backward_ref<T: Reduce, I: IndexElem>(
+    grad: &TensorView<'_, T>,
+    ids: &TensorView<'_, I>,
+    rows: usize,
+    padding_idx: Option<i64>,
+) -> Result<Tensor<T>, GatherError> {
+    const OP: &str = "embedding_backward";
+    let d = grad.shape().last().copied().unwrap_or(0);
+    let mut want = ids.shape().to_vec();
+    want.push(d);
+    if grad.shape() != want.as_slice() {
+        return Err(embedding_error(
+            OP,
+            "the gradient is not ids.shape + [dim]".into(),
+        ));
+    }
+    let pad = padding_of(OP, padding_idx, rows)?;
+    let mut gw = vec![T::zeroed(); rows * d];
+    let mut err = None;
+    for_each_position(ids.shape(), |pos| {
+        let r = match id_row(ids, pos, rows) {
+            Ok(r) => r,
+            Err(e) => {
+                err = Some(e);
+                return false;
+            }
+        };
+        if Some(r) != pad {
+            let mut at = pos.to_vec();
+            at.push(0);
+            for j in 0..d {
+                *at.last_mut().expect("dim") = j;
+                gw[r * d + j] = gw[r * d + j].accumulate(read(grad, &at));
+            }
+        }
+        true
+    });
+    match err {
+        Some(e) => Err(e),
+        None => Tensor::from_vec(gw, &[rows, d]),
+    }
+}
+
+/// The segments' bounds along `rows` rows, by [`Segments`]' rules: lengths
+/// not negative and summing to `rows`; offsets starting at 0, never
+/// decreasing, within and ending at `rows`.
+fn segment_bounds<I: IndexElem>(
+    segments: &Segments<'_, I>,
+    rows: usize,
+) -> Result<Vec<std::ops::Range<usize>>, GatherError> {
+    const OP: &str = "segment_reduce";
+    let (v, lengths) = match segments {
+        Segments::Lengths(v) => (v, true),
+        Segments::Offsets(v) => (v, false),
+    };
+    if v.rank() != 1 {
+        return Err(embedding_error(OP, "lengths / offsets must be 1-d".into()));
+    }
+    let vals: Vec<i64> = v.to_vec().iter().map(|x| x.to_i64()).collect();
+    let last = vals.len().saturating_sub(1);
+    let mut out = Vec::new();
+    if lengths {
+        let mut at = 0usize;
+        for (k, &l) in vals.iter().enumerate() {
+            if l < 0 {
+                return Err(offsets_error(OP, k, l, rows, "negative"));
+            }
+            if l as u64 > (rows - at) as u64 {
+                return Err(offsets_error(OP, k, l, rows, "past the rows"));
+            }
+            out.push(at..at + l as usize);
+            at += l as usize;
+        }
+        if at != rows {
+            let value = vals.last().copied().unwrap_or(0);
+            return Err(offsets_error(OP, last, value, rows, "short"));
+        }
+    } else {
+        if vals.is_empty() {
+            return Err(offsets_error(OP, 0, 0, rows, "missing"));
+        }
+        for (k, &o) in vals.iter().enumerate() {
+            if k == 0 && o != 0 {
+                return Err(offsets_error(OP, 0, o, rows, "not 0"));
+            }
+            if k > 0 && o < vals[k - 1] {
+                return Err(offsets_error(OP, k, o, rows, "decreasing"));
+            }
+            if o > rows as i64 {
+                return Err(offsets_error(OP, k, o, rows, "past the rows"));
+            }
+        }
+        if vals[last] != rows as i64 {
+            return Err(offsets_error(OP, last, vals[last], rows, "not the end"));
+        }
+        out = vals
+            .windows(2)
+            .map(|w| w[0] as usize..w[1] as usize)
+            .collect();
+    }
+    Ok(out)
+}
+
+/// [`segment_reduce`](crate::segment_reduce) by its documented rules, one
+/// output element at a time: each segment's rows, in order, reduced in
+/// [`Reduce::Acc`] from `initial` (widened) or else 0 (sum, mean), one
+/// (prod), [`Reduce::LOWEST`] (max), [`Reduce::HIGHEST`] (min), with
+/// `accumulate`, `product`, `maximum` or `minimum`, then rounded once; a
+/// mean of `n > 0` rows is `acc.mean(count)` in `Acc` (the count converted to
+/// `Acc`) rounded once; an empty mean is `initial`, else `0 / 0` in `Acc`
+/// (NaN for floats; for integers that division panics).
+///
+/// Errors: data of rank 0, lengths or offsets not 1-d, then the first bad
+/// entry of the lengths or offsets.
+///
+/// ```
+/// use fastgather::{reference, Reduction, Segments, TensorView};
+/// let data = TensorView::new(&[1.0f32, 2.0, 3.0, 4.0], &[2, 2]).unwrap();
+/// let segments = Segments::Lengths(TensorView::new(&[2i64, 0], &[2]).unwrap());
+/// let out = reference::segment_reduce_ref(&data, &segments, Reduction::Sum, Some(0.5)).unwrap();
+/// assert_eq!(out.as_slice(), &[4.5, 6.5, 0.5, 0.5]);
+/// ```
+pub fn segment_reduce_ref<T: Reduce, I: IndexElem>(
+    data: &TensorView<'_, T>,
+    segments: &Segments<'_, I>,
+    reduce: Reduction,
+    initial: Option<T>,
+) -> Result<Tensor<T>, GatherError> {
+    let Some((&rows, inner)) = data.shape().split_first() else {
+        return Err(embedding_error("segment_reduce", "0-d data".into()));
+    };
+    let bounds = segment_bounds(segments, rows)?;
+    let zero: T::Acc = bytemuck::Zeroable::zeroed();
+    let start = match (initial, reduce) {
+        (Some(v), _) => v.widen(),
+        (None, Reduction::Sum | Reduction::Mean) => zero,
+        (None, Reduction::Prod) => <T::Acc as Reduce>::ONE,
+        (None, Reduction::Amax) => <T::Acc as Reduce>::LOWEST,
+        (None, Reduction::Amin) => <T::Acc as Reduce>::HIGHEST,
+    };
+    let mut out = Vec::new();
+    for seg in &bounds {
+        for_each_position(inner, |q| {
+            let mut acc = start;
+            for r in seg.clone() {
+                let mut at = vec![r];
+                at.extend_from_slice(q);
+                let x = read(data, &at).widen();
+                acc = match reduce {
+                    Reduction::Sum | Reduction::Mean => acc.accumulate(x),
+                    Reduction::Prod => acc.product(x),
+                    Reduction::Amax => acc.maximum(x),
+                    Reduction::Amin => acc.minimum(x),
+                };
+            }
+            let n = seg.len();
+            out.push(match (reduce, initial) {
+                (Reduction::Mean, _) if n > 0 => {
+                    T::narrow(acc.mean(<T::Acc as Reduce>::count(n as u64)))
+                }
+                (Reduction::Mean, Some(v)) => v,
+                (Reduction::Mean, None) => T::narrow(zero.mean(zero)),
+                _ => T::narrow(acc),
+            });
+            true
+        });
+    }
+    let mut shape = data.shape().to_vec();
+    shape[0] = bounds.len();
+    Tensor::from_vec(out, &shape)
 }
