@@ -1028,7 +1028,7 @@ fn check_bags<T: Copy, I: IndexElem>(
                 return Err(embedding_error(OP, "offsets must be 1-d".into()));
             }
             let offs: Vec<i64> = offsets.to_vec().iter().map(|o| o.to_i64()).collect();
-            if offs.is_empty() && n > 0 {
+            if offs.is_empty() && (n > 0 || bags.include_last_offset) {
                 return Err(offsets_error(OP, 0, 0, n, "missing"));
             }
             for (k, &o) in offs.iter().enumerate() {
@@ -1100,9 +1100,10 @@ fn count_in<T: Reduce>(n: usize) -> T {
 /// [`embedding_bag`](crate::embedding_bag) by its documented rules, one
 /// output element at a time: for each bag and column, over the bag's
 /// non-padding ids in order,
-/// - sum: `acc.accumulate(x)` (or `acc.add_fused(x, w)` with per-sample
-///   weights) in [`Reduce::Acc`] from zero, rounded once;
-/// - mean: the sum rounded to `T`, then `.mean(count)` with the count of
+/// - sum: `acc.accumulate(x)` (or `acc + x * w` with per-sample weights:
+///   fused except for `f64`, torch's two paths) in [`Reduce::Acc`] from
+///   zero, rounded once (`bf16` half away from zero, as FBGEMM);
+/// - mean: the sum rounded so, then `.mean(count)` with the count of
 ///   non-padding ids converted to `T`; an empty bag is zero;
 /// - max: [`Reduce::maximum`] in `Acc` from the first value (a NaN anywhere
 ///   wins); an empty bag is zero.
@@ -1137,13 +1138,13 @@ pub fn embedding_bag_ref<T: Reduce, I: IndexElem>(
                     for &(p, r) in &members {
                         acc = match &checked.weights {
                             None => acc.accumulate(x(r)),
-                            Some(w) => acc.add_fused(x(r), w[p].widen()),
+                            Some(w) => T::bag_weighted(acc, read(weight, &[r, j]), w[p]),
                         };
                     }
                     match bags.mode {
                         BagMode::Mean if members.is_empty() => T::zeroed(),
-                        BagMode::Mean => T::narrow(acc).mean(count_in::<T>(members.len())),
-                        _ => T::narrow(acc),
+                        BagMode::Mean => T::bag_narrow(acc).mean(count_in::<T>(members.len())),
+                        _ => T::bag_narrow(acc),
                     }
                 }
                 BagMode::Max => members
@@ -1356,8 +1357,8 @@ fn segment_bounds<I: IndexElem>(
             return Err(offsets_error(OP, 0, 0, rows, "missing"));
         }
         for (k, &o) in vals.iter().enumerate() {
-            if k == 0 && o != 0 {
-                return Err(offsets_error(OP, 0, o, rows, "not 0"));
+            if o < 0 {
+                return Err(offsets_error(OP, k, o, rows, "negative"));
             }
             if k > 0 && o < vals[k - 1] {
                 return Err(offsets_error(OP, k, o, rows, "decreasing"));
@@ -1365,9 +1366,6 @@ fn segment_bounds<I: IndexElem>(
             if o > rows as i64 {
                 return Err(offsets_error(OP, k, o, rows, "past the rows"));
             }
-        }
-        if vals[last] != rows as i64 {
-            return Err(offsets_error(OP, last, vals[last], rows, "not the end"));
         }
         out = vals
             .windows(2)
@@ -1378,13 +1376,12 @@ fn segment_bounds<I: IndexElem>(
 }
 
 /// [`segment_reduce`](crate::segment_reduce) by its documented rules, one
-/// output element at a time: each segment's rows, in order, reduced in
-/// [`Reduce::Acc`] from `initial` (widened) or else 0 (sum, mean), one
-/// (prod), [`Reduce::LOWEST`] (max), [`Reduce::HIGHEST`] (min), with
-/// `accumulate`, `product`, `maximum` or `minimum`, then rounded once; a
-/// mean of `n > 0` rows is `acc.mean(count)` in `Acc` (the count converted to
-/// `Acc`) rounded once; an empty mean is `initial`, else `0 / 0` in `Acc`
-/// (NaN for floats; for integers that division panics).
+/// output element at a time: each segment's rows, in order, reduced in `T`
+/// (halves round at every step, as torch's do) from `initial` or else 0
+/// (sum, mean), one (prod), [`Reduce::LOWEST`] (max), [`Reduce::HIGHEST`]
+/// (min), with `accumulate`, `product`, `maximum` or `minimum`; a mean of
+/// `n > 0` rows is `acc.mean(n)` (the count converted to `T`); an empty mean
+/// is `initial`, else NaN for floats (torch's `0 / 0`) and 0 for integers.
 ///
 /// Errors: data of rank 0, lengths or offsets not 1-d, then the first bad
 /// entry of the lengths or offsets.
@@ -1406,13 +1403,12 @@ pub fn segment_reduce_ref<T: Reduce, I: IndexElem>(
         return Err(embedding_error("segment_reduce", "0-d data".into()));
     };
     let bounds = segment_bounds(segments, rows)?;
-    let zero: T::Acc = bytemuck::Zeroable::zeroed();
     let start = match (initial, reduce) {
-        (Some(v), _) => v.widen(),
-        (None, Reduction::Sum | Reduction::Mean) => zero,
-        (None, Reduction::Prod) => <T::Acc as Reduce>::ONE,
-        (None, Reduction::Amax) => <T::Acc as Reduce>::LOWEST,
-        (None, Reduction::Amin) => <T::Acc as Reduce>::HIGHEST,
+        (Some(v), _) => v,
+        (None, Reduction::Sum | Reduction::Mean) => T::zeroed(),
+        (None, Reduction::Prod) => T::ONE,
+        (None, Reduction::Amax) => T::LOWEST,
+        (None, Reduction::Amin) => T::HIGHEST,
     };
     let mut out = Vec::new();
     for seg in &bounds {
@@ -1421,7 +1417,7 @@ pub fn segment_reduce_ref<T: Reduce, I: IndexElem>(
             for r in seg.clone() {
                 let mut at = vec![r];
                 at.extend_from_slice(q);
-                let x = read(data, &at).widen();
+                let x = read(data, &at);
                 acc = match reduce {
                     Reduction::Sum | Reduction::Mean => acc.accumulate(x),
                     Reduction::Prod => acc.product(x),
@@ -1431,12 +1427,10 @@ pub fn segment_reduce_ref<T: Reduce, I: IndexElem>(
             }
             let n = seg.len();
             out.push(match (reduce, initial) {
-                (Reduction::Mean, _) if n > 0 => {
-                    T::narrow(acc.mean(<T::Acc as Reduce>::count(n as u64)))
-                }
+                (Reduction::Mean, _) if n > 0 => acc.mean(count_in::<T>(n)),
                 (Reduction::Mean, Some(v)) => v,
-                (Reduction::Mean, None) => T::narrow(zero.mean(zero)),
-                _ => T::narrow(acc),
+                (Reduction::Mean, None) => T::empty_mean(),
+                _ => acc,
             });
             true
         });

@@ -310,7 +310,8 @@ impl<T: Reduce> Terms<T> for Winners<'_> {
 }
 
 /// Each bag and column's maximum's table row ([`PAD`] for empty bags): the
-/// id whose value the forward kept (the first of equal values; a NaN's).
+/// first id whose value has the bits of the maximum the forward kept (the
+/// first of equal values; with NaNs, the first NaN of the result's bits).
 fn winners<T: Reduce>(
     table: &Table<'_, T>,
     plan: &BagPlan<'_, T>,
@@ -319,22 +320,24 @@ fn winners<T: Reduce>(
     let n = plan.bags() * d;
     let mut out = try_vec(n)?;
     out.resize(n, PAD);
+    if d == 0 {
+        return Ok(out);
+    }
     let mut best = vec![<T::Acc as Reduce>::LOWEST; d];
     let mut scratch = vec![T::zeroed(); if table.dense_rows() { 0 } else { d }];
-    for (b, win) in out.chunks_exact_mut(d.max(1)).enumerate().take(plan.bags()) {
+    for (b, win) in out.chunks_exact_mut(d).enumerate() {
         best.fill(<T::Acc as Reduce>::LOWEST);
-        for p in plan.range(b) {
-            let r = plan.rows[p];
-            if r == PAD {
-                continue;
+        let ids = || plan.range(b).map(|p| plan.rows[p]).filter(|&r| r != PAD);
+        for r in ids() {
+            for (m, &x) in best.iter_mut().zip(table.row(r, &mut scratch)) {
+                *m = m.maximum(x.widen());
             }
-            let row = table.row(r, &mut scratch);
-            for ((m, w), &x) in best.iter_mut().zip(win.iter_mut()).zip(row) {
-                let next = m.maximum(x.widen());
-                if *w == PAD || bytemuck::bytes_of(&next) != bytemuck::bytes_of(m) {
+        }
+        for r in ids() {
+            for ((w, m), &x) in win.iter_mut().zip(&best).zip(table.row(r, &mut scratch)) {
+                if *w == PAD && bytemuck::bytes_of(&x.widen()) == bytemuck::bytes_of(m) {
                     *w = r;
                 }
-                *m = next;
             }
         }
     }
@@ -354,6 +357,10 @@ fn weight_grads<T: Reduce>(
 ) {
     on_path(path, || {
         let d = table.d;
+        if d == 0 {
+            out.fill(T::zeroed());
+            return;
+        }
         let mut s1 = vec![T::zeroed(); if table.dense_rows() { 0 } else { d }];
         let mut s2 = vec![T::zeroed(); if grad.dense_rows() { 0 } else { d }];
         for (p, o) in out.iter_mut().enumerate() {
