@@ -596,7 +596,9 @@ fn check_err<T: Debug>(what: &str, got: &GatherError, want: &Expect<T>) {
                 position: p,
                 ..
             } => assert_eq!((v, p), (value, position), "{what}: {got:?}"),
-            other => panic!("{what}: expected id {value} out of range at {position:?}, got {other:?}"),
+            other => {
+                panic!("{what}: expected id {value} out of range at {position:?}, got {other:?}")
+            }
         },
         Expect::Offsets(position, value) => match got {
             GatherError::InvalidOffsets {
@@ -710,14 +712,19 @@ fn run<T: Num>(
             if let [(g0, b0), (g1, b1)] = &runs[..] {
                 assert_eq!(g0, g1, "{what}: sequential and parallel differ");
                 for (b0, b1) in b0.iter().zip(b1) {
-                    assert_eq!(raws(b0), raws(b1), "{what}: sequential and parallel differ (bits)");
+                    assert_eq!(
+                        raws(b0),
+                        raws(b1),
+                        "{what}: sequential and parallel differ (bits)"
+                    );
                 }
             }
             let (got, bufs) = &runs[0];
             let what = format!("{what}, outs {specs:?}");
             match (got, &want) {
                 (Ok(()), Expect::Ok(w)) => {
-                    for ((buf, init), (spec, w)) in bufs.iter().zip(&inits).zip(specs.iter().zip(w)) {
+                    for ((buf, init), (spec, w)) in bufs.iter().zip(&inits).zip(specs.iter().zip(w))
+                    {
                         let mut expect = init.clone();
                         let mut k = 0;
                         for_each_pos(&spec.shape, |p| {
@@ -750,7 +757,11 @@ fn run<T: Num>(
                                 }
                                 k += 1;
                             });
-                            assert_eq!(raws(buf), raws(&expect), "{what}: written wrongly before {e:?}");
+                            assert_eq!(
+                                raws(buf),
+                                raws(&expect),
+                                "{what}: written wrongly before {e:?}"
+                            );
                         }
                         _ => {
                             for (buf, init) in bufs.iter().zip(&inits) {
@@ -847,7 +858,11 @@ fn check_offsets(offs: &[i128], n: usize, end: bool, empty_ok: bool) -> Check<Ve
 fn embedding_case<T: Num, I: IndexElem>(u: &mut Unstructured<'_>, cfg: &Cfg) -> Option<()> {
     let w = table::<T>(u, cfg);
     let two_d = w.shape().len() == 2;
-    let (rows, d) = if two_d { (w.shape()[0], w.shape()[1]) } else { (0, 0) };
+    let (rows, d) = if two_d {
+        (w.shape()[0], w.shape()[1])
+    } else {
+        (0, 0)
+    };
     let mut ishape = if cfg.wide {
         vec![WIDE_N + (byte(u) % 5) as usize]
     } else {
@@ -861,7 +876,11 @@ fn embedding_case<T: Num, I: IndexElem>(u: &mut Unstructured<'_>, cfg: &Cfg) -> 
     let table = w.values();
     let idv: Vec<i128> = read(&ibuf, &ispec).iter().map(|v| v.to_i128()).collect();
     let mut oshape = ishape.clone();
-    oshape.push(if two_d { d } else { w.shape().last().copied().unwrap_or(0) });
+    oshape.push(if two_d {
+        d
+    } else {
+        w.shape().last().copied().unwrap_or(0)
+    });
 
     let want = |copy: bool, outs: &[Vec<usize>]| {
         expect(|| {
@@ -882,7 +901,11 @@ fn embedding_case<T: Num, I: IndexElem>(u: &mut Unstructured<'_>, cfg: &Cfg) -> 
         let table = &table;
         idv.iter()
             .flat_map(|&v| {
-                (0..d).map(move |j| (0..rows as i128).contains(&v).then(|| table[v as usize * d + j]))
+                (0..d).map(move |j| {
+                    (0..rows as i128)
+                        .contains(&v)
+                        .then(|| table[v as usize * d + j])
+                })
             })
             .collect()
     } else {
@@ -984,7 +1007,10 @@ impl NaivePlan {
         self.starts[b]..self.starts[b + 1]
     }
     fn count(&self, b: usize) -> usize {
-        self.rows[self.range(b)].iter().filter(|r| r.is_some()).count()
+        self.rows[self.range(b)]
+            .iter()
+            .filter(|r| r.is_some())
+            .count()
     }
 }
 
@@ -1011,8 +1037,14 @@ impl<T: Num, I: IndexElem> BagCase<T, I> {
 
     fn past_end(&self) -> bool {
         empty_past_end(&self.ispec)
-            || self.offsets.as_ref().is_some_and(|(s, _)| empty_past_end(s))
-            || self.weights.as_ref().is_some_and(|w| empty_past_end(&w.spec))
+            || self
+                .offsets
+                .as_ref()
+                .is_some_and(|(s, _)| empty_past_end(s))
+            || self
+                .weights
+                .as_ref()
+                .is_some_and(|w| empty_past_end(&w.spec))
     }
 
     fn table_2d(&self) -> Check<(usize, usize)> {
@@ -1048,10 +1080,16 @@ impl<T: Num, I: IndexElem> BagCase<T, I> {
             require(w.shape() == &self.ispec.shape[..], ARG)?;
         }
         let pad = check_padding(self.padding, rows)?;
-        let idv: Vec<i128> = read(&self.ibuf, &self.ispec).iter().map(|v| v.to_i128()).collect();
+        let idv: Vec<i128> = read(&self.ibuf, &self.ispec)
+            .iter()
+            .map(|v| v.to_i128())
+            .collect();
         let at = check_ids(&idv, &self.ispec.shape, rows)?;
         Ok(NaivePlan {
-            rows: at.into_iter().map(|r| (Some(r) != pad).then_some(r)).collect(),
+            rows: at
+                .into_iter()
+                .map(|r| (Some(r) != pad).then_some(r))
+                .collect(),
             starts,
         })
     }
@@ -1062,7 +1100,9 @@ impl<T: Num, I: IndexElem> BagCase<T, I> {
         for b in 0..plan.bags() {
             let count = plan.count(b);
             for j in 0..d {
-                let items = plan.range(b).filter_map(|p| plan.rows[p].map(|r| (p, table[r * d + j])));
+                let items = plan
+                    .range(b)
+                    .filter_map(|p| plan.rows[p].map(|r| (p, table[r * d + j])));
                 let v = match self.mode {
                     BagMode::Sum => items.fold(T::n_zero(), |acc, (p, x)| match wts {
                         Some(w) => acc.n_fma(x, w[p]),
@@ -1588,7 +1628,9 @@ fn segment_case<T: Num, I: IndexElem>(u: &mut Unstructured<'_>, cfg: &Cfg) -> Op
                     out.push(match reduce {
                         Reduction::Mean if hi > lo => acc.n_div(T::n_count(hi - lo)),
                         // An empty mean: `initial`, else 0 / 0.
-                        Reduction::Mean => initial.unwrap_or_else(|| T::n_zero().n_div(T::n_zero())),
+                        Reduction::Mean => {
+                            initial.unwrap_or_else(|| T::n_zero().n_div(T::n_zero()))
+                        }
                         _ => acc,
                     });
                 }
