@@ -737,6 +737,241 @@ def scatter_family_seeds():
     return s
 
 
+# ---- embedding ---------------------------------------------------------------
+
+EMB_OPS = {"embedding": 0, "embedding_bag": 1, "embedding_backward": 2,
+           "embedding_bag_backward": 3, "segment_reduce": 4}
+EMB_KINDS = {("f32", "i64"): 0, ("f32", "i32"): 1, ("f64", "i64"): 2, ("i32", "i64"): 3}
+EMB_FORM = {"into_with": 0, "into": 1, "with": 2, "copy": 3}
+EMB_BAG_MODE = {"sum": 0, "mean": 1, "max": 2}
+EMB_CAP, EMB_WIDE_CAP = 1 << 12, 1 << 19
+
+
+def emb_head(op, elem="f32", idx="i64", *, form="into_with", small=False, scalar=False,
+             refused=False, wide=False, param=0, seed=0):
+    flags = EMB_FORM[form] | (4 if small else 0) | (8 if scalar else 0)
+    flags |= (0x70 if refused else 0) | (0x80 if wide else 0)
+    b = bytes([EMB_OPS[op], EMB_KINDS[(elem, idx)], flags, param, seed])
+    return b + (bytes([0]) if wide else b"")
+
+
+def emb_size(n):
+    """A size byte that decodes (`size % 7` or as is) to n <= 6 or a table size."""
+    return size(n)
+
+
+def emb_table(shape, lay=None):
+    b = bytes([0]) + size(shape[0]) + size(shape[1]) if len(shape) == 2 else \
+        bytes([248 + len(shape)]) + b"".join(size(n) for n in shape)
+    return b + layout(shape, cap=EMB_CAP, **(lay or {}))[0]
+
+
+def emb_ids(shape, vals, lay=None):
+    """Layout bytes and id bytes: v >= 0 as itself (< rows), "out" the row
+    count, -k as 210 + k - 1."""
+    lb, _, _, ln = layout(shape, cap=EMB_CAP, **(lay or {}))
+    vals = list(vals) + [0] * (ln - len(vals))
+    return lb + bytes(220 if v == "out" else v if v >= 0 else 209 - v for v in vals[:ln])
+
+
+def emb_outs(shapes, lays=(), wide=False):
+    b = b""
+    for k, s in enumerate(shapes):
+        b += bytes([0]) + layout(s, cap=EMB_WIDE_CAP if wide else EMB_CAP,
+                                 **(lays[k] if k < len(lays) else {}))[0]
+    return b
+
+
+def emb_offsets(entries, lay=None):
+    """entries: 0 (the first), a step 0..3, "n", "past", "down"."""
+    b = bytes([len(entries)])
+    for i, e in enumerate(entries):
+        b += bytes([{"n": 220, "past": 210, "down": 200}[e] if isinstance(e, str) else e])
+    return b + layout([len(entries)], cap=EMB_CAP, **(lay or {}))[0]
+
+
+def emb_lengths(ls, lay=None):
+    b = bytes([len(ls)])
+    for l in ls:
+        b += bytes([{"neg": 200, "past": 210}[l] if isinstance(l, str) else l if l < 4 else 224 + l])
+    return b + layout([len(ls)], cap=EMB_CAP, **(lay or {}))[0]
+
+
+def emb_padding(p):
+    if p is None:
+        return bytes([0])
+    if p == "out":
+        return bytes([240])
+    return bytes([140 + p if p >= 0 else 219 - p])
+
+
+def emb_lookup(elem, idx, table, ids_shape, vals, *, table_lay=None, ids_lay=None,
+               out_lay=None, out_shape=None, **kw):
+    b = emb_head("embedding", elem, idx, **kw) + emb_table(table, table_lay)
+    b += bytes([len(ids_shape)]) + b"".join(emb_size(n) for n in ids_shape)
+    b += emb_ids(ids_shape, vals, ids_lay)
+    return b + emb_outs([out_shape or list(ids_shape) + [table[1]]], [out_lay or {}])
+
+
+def emb_bag_param(mode, *, include_last=False, weights=False, fixed=False, end=False,
+                  ask=False):
+    return (EMB_BAG_MODE[mode] | (4 if include_last else 0) | (8 if weights else 0)
+            | (16 if fixed else 0) | (32 if end else 0) | (64 if ask else 0))
+
+
+def emb_bags(op, elem, idx, table, ids_shape, vals, offsets, *, mode="sum", include_last=False,
+             weights=False, end=False, padding=None, table_lay=None, ids_lay=None,
+             weights_lay=None, ask=False, out_lays=(), **kw):
+    fixed = offsets is None
+    param = emb_bag_param(mode, include_last=include_last, weights=weights, fixed=fixed,
+                          end=end, ask=ask)
+    b = emb_head(op, elem, idx, param=param, **kw) + emb_table(table, table_lay)
+    b += bytes([0]) + b"".join(emb_size(n) for n in ids_shape)
+    b += emb_ids(ids_shape, vals, ids_lay)
+    if not fixed:
+        b += emb_offsets(offsets)
+    if weights:
+        b += bytes([0]) + layout(ids_shape, cap=EMB_CAP, **(weights_lay or {}))[0]
+    b += emb_padding(padding)
+    if fixed:
+        nbags = ids_shape[0]
+    else:
+        nbags = len(offsets) - (1 if include_last else 0)
+    if op == "embedding_bag":
+        return b + emb_outs([[nbags, table[1]]], out_lays)
+    b += bytes([0]) + layout([nbags, table[1]], cap=EMB_CAP)[0]
+    outs = [list(table)] + ([list(ids_shape)] if weights and ask and kw.get("form", "into_with") in ("into", "into_with") else [])
+    return b + emb_outs(outs, out_lays)
+
+
+def emb_backward(elem, idx, rows, d, ids_shape, vals, *, padding=None, grad_lay=None,
+                 out_lay=None, **kw):
+    b = emb_head("embedding_backward", elem, idx, **kw) + size(rows) + size(d)
+    b += bytes([len(ids_shape)]) + b"".join(emb_size(n) for n in ids_shape)
+    b += emb_ids(ids_shape, vals)
+    b += bytes([0]) + layout(list(ids_shape) + [d], cap=EMB_CAP, **(grad_lay or {}))[0]
+    b += emb_padding(padding)
+    return b + emb_outs([[rows, d]], [out_lay or {}])
+
+
+EMB_RED = {"sum": 0, "prod": 1, "mean": 2, "amax": 3, "amin": 4}
+
+
+def emb_segment(elem, idx, shape, red, *, lengths=None, offsets=None, initial=False,
+                data_lay=None, out_lay=None, **kw):
+    """shape: the data's, rows first (rows = small size + extra up to 6)."""
+    param = EMB_RED[red] | (8 if offsets is not None else 0) | (16 if initial else 0)
+    b = emb_head("segment_reduce", elem, idx, param=param, **kw)
+    rank = len(shape)
+    b += bytes([9 + (rank - 1) if rank else 0])
+    if rank:
+        first = min(shape[0], 6)
+        b += emb_size(first) + b"".join(emb_size(n) for n in shape[1:]) + bytes([shape[0] - first])
+    b += layout(shape, cap=EMB_CAP, **(data_lay or {}))[0]
+    b += emb_offsets(offsets) if offsets is not None else emb_lengths(lengths)
+    nseg = len(offsets) - 1 if offsets is not None else len(lengths)
+    return b + emb_outs([[nseg] + list(shape[1:])], [out_lay or {}])
+
+
+def embedding_seeds():
+    s = {}
+    # embedding: every element type, id ranks 0..3, strided tables and outs.
+    s["lookup_f32_2d"] = emb_lookup("f32", "i64", [5, 3], [2, 2], [4, 0, 4, 1], seed=1)
+    s["lookup_f32_i32_ids"] = emb_lookup("f32", "i32", [4, 17], [3], [3, 1, 3], form="into")
+    s["lookup_f64_0d"] = emb_lookup("f64", "i64", [3, 4], [], [2], form="copy", seed=2)
+    s["lookup_i32_3d"] = emb_lookup("i32", "i64", [4, 2], [2, 1, 3], [0, 3, 1, 2, 2, 0],
+                                    form="with", small=True)
+    s["lookup_transposed_table"] = emb_lookup("f32", "i64", [4, 5], [3], [1, 3, 0],
+                                              table_lay={"order": [1, 0]}, seed=3)
+    s["lookup_flipped_out"] = emb_lookup("f64", "i64", [3, 3], [2], [2, 0],
+                                         out_lay={"flip": 3}, seed=4)
+    s["lookup_out_of_range"] = emb_lookup("f32", "i64", [3, 2], [2, 2], [0, 1, "out", -1])
+    s["lookup_scalar_isa"] = emb_lookup("f32", "i64", [2, 33], [3], [1, 0, 1], scalar=True)
+    s["lookup_refused_mode"] = emb_lookup("f32", "i64", [2, 2], [1], [0], refused=True)
+    # embedding_bag.
+    s["bag_sum_empty_bag"] = emb_bags("embedding_bag", "f32", "i64", [5, 3], [6],
+                                      [0, 4, 4, 2, 1, 3], [0, 2, 0, 3], seed=5)
+    s["bag_mean_padding"] = emb_bags("embedding_bag", "f64", "i64", [4, 4], [5], [1, 0, 1, 3, 1],
+                                     [0, 2, 1], mode="mean", padding=1, seed=6, form="into")
+    s["bag_max_nan"] = emb_bags("embedding_bag", "f32", "i64", [5, 8], [6], [0, 1, 2, 3, 4, 0],
+                                [0, 3], mode="max", seed=7, form="with")
+    s["bag_max_i32"] = emb_bags("embedding_bag", "i32", "i64", [4, 3], [5], [3, 2, 2, 1, 0],
+                                [0, 1, 2], mode="max", form="copy")
+    s["bag_include_last"] = emb_bags("embedding_bag", "f32", "i32", [3, 2], [4], [0, 1, 2, 2],
+                                     [0, 2, 0, "n"], include_last=True, seed=8)
+    s["bag_fixed_weights"] = emb_bags("embedding_bag", "f32", "i64", [4, 5], [3, 2],
+                                      [0, 1, 2, 3, 3, 3], None, weights=True, seed=9)
+    s["bag_weights_mean_refused"] = emb_bags("embedding_bag", "f64", "i64", [3, 2], [3],
+                                             [0, 1, 2], [0, 1], weights=True, mode="mean")
+    s["bag_offsets_decrease"] = emb_bags("embedding_bag", "f32", "i64", [3, 2], [4], [0, 1, 2, 0],
+                                         [0, 3, "down"])
+    s["bag_padding_negative_strided"] = emb_bags(
+        "embedding_bag", "f32", "i64", [5, 6], [5], [4, 0, 4, 2, 1], [0, 2, 1], padding=-1,
+        table_lay={"order": [1, 0]}, mode="sum", seed=10)
+    s["bag_padding_out_of_range"] = emb_bags("embedding_bag", "i32", "i64", [3, 2], [2], [0, 1],
+                                             [0], padding="out")
+    s["bag_id_out_of_range"] = emb_bags("embedding_bag", "f64", "i64", [3, 4], [4],
+                                        [0, 2, "out", 1], [0, 2], mode="max")
+    # Gradients.
+    s["backward_padding"] = emb_backward("f32", "i64", 4, 3, [2, 3], [1, 0, 1, 3, 1, 2],
+                                         padding=1, seed=11)
+    s["backward_f64_flipped_grad"] = emb_backward("f64", "i64", 3, 5, [4], [2, 2, 0, 2],
+                                                  grad_lay={"flip": 1}, form="with", seed=12)
+    s["backward_i32_out_of_range"] = emb_backward("i32", "i64", 3, 2, [3], [0, -1, 1])
+    s["bag_backward_weighted"] = emb_bags("embedding_bag_backward", "f32", "i64", [4, 3], [5],
+                                          [0, 3, 3, 1, 0], [0, 2, 2], weights=True, ask=True,
+                                          seed=13)
+    s["bag_backward_mean"] = emb_bags("embedding_bag_backward", "f64", "i64", [3, 4], [5],
+                                      [2, 2, 0, 1, 2], [0, 3], mode="mean", padding=0, seed=14,
+                                      form="into")
+    s["bag_backward_max_ties"] = emb_bags("embedding_bag_backward", "i32", "i64", [4, 2], [6],
+                                          [1, 1, 2, 3, 0, 1], [0, 4], mode="max", small=True,
+                                          form="copy")
+    s["bag_backward_max_nan"] = emb_bags("embedding_bag_backward", "f32", "i32", [5, 4], [6],
+                                         [0, 1, 2, 3, 4, 2], [0, 2, 2], mode="max", seed=15)
+    s["bag_backward_fixed_weights_copy"] = emb_bags(
+        "embedding_bag_backward", "f64", "i64", [3, 3], [2, 3], [0, 1, 2, 2, 1, 0], None,
+        weights=True, form="with", seed=16)
+    # segment_reduce.
+    for k, red in enumerate(EMB_RED):
+        elem = ["f32", "f64", "i32", "f32", "f64"][k]
+        s[f"segment_{red}_lengths_{elem}"] = emb_segment(
+            elem, "i64", [7, 3], red, lengths=[2, 4, 1] if elem == "i32" else [2, 0, 4, 1], initial=k % 2 == 1, seed=17 + k,
+            form=["into_with", "into", "with", "copy", "into_with"][k])
+        s[f"segment_{red}_offsets"] = emb_segment(
+            "f32", "i32" if k % 2 else "i64", [6], red, offsets=[0, 2, 2, 5, "n"],
+            initial=k % 2 == 0, seed=23 + k, data_lay={"flip": 1})
+    s["segment_mean_empty_f64"] = emb_segment("f64", "i64", [3, 2, 2], "mean", lengths=[0, 3, 0])
+    s["segment_bad_lengths"] = emb_segment("f32", "i64", [4, 2], "sum", lengths=[2, "neg", 4])
+    s["segment_short_offsets"] = emb_segment("f32", "i64", [5], "amax", offsets=[0, 2, 1])
+    s["segment_strided_out"] = emb_segment("f32", "i64", [5, 3], "prod", lengths=[3, 2],
+                                           out_lay={"order": [1, 0]}, seed=29)
+    # Wide cases: 2^14 ids or rows, split across threads.
+    for k, op in enumerate(["embedding", "embedding_bag", "embedding_backward",
+                            "embedding_bag_backward", "segment_reduce"]):
+        s[f"wide_{op}"] = emb_wide(op, k)
+    return s
+
+
+def emb_wide(op, k):
+    """A wide case: every decoded choice at its first value."""
+    param = {"embedding_bag": 0, "embedding_bag_backward": 1, "segment_reduce": 0}.get(op, 0)
+    b = emb_head(op, "f32", "i64", wide=True, param=param, seed=1 + k)
+    wl = lambda shape: layout(shape, cap=EMB_WIDE_CAP)[0]
+    rows, d, n = 65, 17, 1 << 14
+    if op == "embedding":
+        return b + bytes([0]) + size(1) + size(1) + wl([rows, d]) + bytes([0]) + emb_outs([[n, d]], wide=True)
+    if op == "embedding_backward":
+        return b + size(1) + size(1) + bytes([0]) + bytes([0]) + wl([n, d]) + bytes([0]) \
+            + emb_outs([[rows, d]], wide=True)
+    if op == "segment_reduce":
+        return b + bytes([0]) + size(1) + wl([n, d]) + emb_outs([[0, d]], wide=True)
+    b += bytes([0]) + size(1) + size(1) + wl([rows, d]) + bytes([0]) + bytes([0])
+    if op == "embedding_bag":
+        return b + emb_outs([[0, d]], wide=True)
+    return b + bytes([0]) + wl([0, d]) + emb_outs([[rows, d]], wide=True)
+
+
 def write(target, seeds):
     d = os.path.join(HERE, "seeds", target)
     os.makedirs(d, exist_ok=True)
@@ -751,3 +986,4 @@ if __name__ == "__main__":
     write("views", views_seeds())
     write("ops", ops_seeds())
     write("scatter_family", scatter_family_seeds())
+    write("embedding", embedding_seeds())
