@@ -49,6 +49,9 @@ pub(crate) const ROWS_AHEAD: usize = 8;
 /// Ids ahead whose table row an embedding bag asks for (FBGEMM's default is
 /// 16; measured in benches/README.md, "Embedding bags").
 pub(crate) const BAG_ROWS_AHEAD: usize = 16;
+/// Rows an embedding bag adds to its accumulator in one pass over it: the
+/// accumulator is loaded and stored once per group instead of once per row.
+pub(crate) const BAG_ROWS_PER_PASS: usize = 4;
 
 // Tiles and packing (sizes in bytes of the block they bound).
 
