@@ -279,8 +279,7 @@ fn bag_cases<T: El>(
     name: &str,
     table: &[T],
     d: usize,
-    ids: &[i64],
-    offsets: &[i64],
+    (ids, offsets): (&[i64], &[i64]),
     modes: &[BagMode],
 ) {
     let rows = table.len() / d;
@@ -491,8 +490,7 @@ fn main() {
                 name,
                 &table,
                 d,
-                ids,
-                &rec_offsets,
+                (ids, &rec_offsets),
                 &modes,
             );
         }
@@ -511,8 +509,7 @@ fn main() {
                     &name,
                     &table,
                     d,
-                    ids,
-                    &rec_offsets,
+                    (ids, &rec_offsets),
                     &modes,
                 );
             }
@@ -535,8 +532,7 @@ fn main() {
             "small",
             &table,
             d,
-            &small,
-            &small_offsets,
+            (&small, &small_offsets),
             &modes,
         );
     }
