@@ -359,6 +359,7 @@ fn bag_cases<T: El>(
     }
 }
 
+#[cfg_attr(not(feature = "half"), allow(dead_code))]
 /// `embedding` of `ids` in `table`, both thread counts, checked against the
 /// plain copy.
 fn lookup_case<T: El>(
