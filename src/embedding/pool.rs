@@ -7,7 +7,7 @@ use crate::dispatch::on_path;
 use crate::element::{Accumulate, Reduce};
 use crate::isa::Path;
 use crate::kernel::prefetch_span;
-use crate::tune::BAG_ROWS_AHEAD;
+use crate::tune::{BAG_ROWS_AHEAD, BAG_ROWS_PER_PASS};
 
 /// A table `[rows, d]` seen through its strides: row `r`, element `j` is
 /// `data[offset + r * row_stride + j * col_stride]`.
@@ -63,7 +63,14 @@ impl<'a, T: Copy> Table<'a, T> {
     fn prefetch(&self, r: usize) {
         let s = self.start(r);
         let n = if self.dense_rows() { self.d } else { 1 };
-        prefetch_span(self.data[s..].as_ptr(), n);
+        prefetch_span(self.data.as_ptr().wrapping_add(s), n);
+    }
+
+    /// Row `r` of a table with dense rows.
+    #[inline(always)]
+    fn dense_row(&self, r: usize) -> &'a [T] {
+        let s = self.start(r);
+        &self.data[s..s + self.d]
     }
 }
 
@@ -73,6 +80,8 @@ pub(crate) trait Pool<T: Reduce>: Copy + Send + Sync {
     fn start(self) -> T::Acc;
     /// Adds `row` (weighted by `w` where the bags have weights).
     fn add(self, acc: &mut [T::Acc], row: &[T], w: Option<T>);
+    /// One unweighted element into its accumulator.
+    fn combine(self, acc: T::Acc, x: T) -> T::Acc;
     /// The output of a bag of `count` rows (padding not counted).
     fn finish(self, acc: T::Acc, count: usize) -> T;
 }
@@ -111,6 +120,10 @@ fn add_rows<T: Reduce>(acc: &mut [T::Acc], row: &[T], w: Option<T>) {
 
 impl<T: Reduce> Pool<T> for Sum {
     #[inline(always)]
+    fn combine(self, acc: T::Acc, x: T) -> T::Acc {
+        acc.accumulate(x.widen())
+    }
+    #[inline(always)]
     fn start(self) -> T::Acc {
         bytemuck::Zeroable::zeroed()
     }
@@ -126,6 +139,10 @@ impl<T: Reduce> Pool<T> for Sum {
 
 impl<T: Reduce> Pool<T> for Mean {
     #[inline(always)]
+    fn combine(self, acc: T::Acc, x: T) -> T::Acc {
+        acc.accumulate(x.widen())
+    }
+    #[inline(always)]
     fn start(self) -> T::Acc {
         bytemuck::Zeroable::zeroed()
     }
@@ -140,6 +157,10 @@ impl<T: Reduce> Pool<T> for Mean {
 }
 
 impl<T: Reduce> Pool<T> for Max {
+    #[inline(always)]
+    fn combine(self, acc: T::Acc, x: T) -> T::Acc {
+        acc.maximum(x.widen())
+    }
     #[inline(always)]
     fn start(self) -> T::Acc {
         <T::Acc as Reduce>::LOWEST
@@ -177,7 +198,29 @@ pub(crate) fn pool_bags<T: Reduce, P: Pool<T>>(
     first: usize,
     out: &mut [T],
 ) {
-    on_path(path, || pool_bags_body(pool, table, plan, first, out))
+    // The closure inlined whole into the path's entry point, so that its
+    // loops are compiled for the path (a closure this large is otherwise
+    // left a call, compiled for the baseline).
+    on_path(
+        path,
+        #[inline(always)]
+        || pool_bags_body(pool, table, plan, first, out),
+    )
+}
+
+/// Adds `rows` (each `acc.len()` long) to `acc` in one pass, in order: each
+/// element meets the rows one after another, as one row at a time would.
+#[inline(always)]
+fn add_group<T: Reduce, P: Pool<T>>(pool: P, acc: &mut [T::Acc], rows: &[&[T]; BAG_ROWS_PER_PASS]) {
+    let d = acc.len();
+    let rows = rows.map(|r| &r[..d]);
+    for (j, a) in acc.iter_mut().enumerate() {
+        let mut v = *a;
+        for r in &rows {
+            v = pool.combine(v, r[j]);
+        }
+        *a = v;
+    }
 }
 
 #[inline(always)]
@@ -193,22 +236,54 @@ fn pool_bags_body<T: Reduce, P: Pool<T>>(
         return;
     }
     let mut acc = vec![pool.start(); d];
-    let mut scratch = vec![T::zeroed(); if table.dense_rows() { 0 } else { d }];
     let bags = out.len() / d;
     let end = plan.starts[first + bags];
+    // The ids of these bags: looking ahead stops at the last of them.
+    let rows = &plan.rows[..end];
+    if table.dense_rows() && plan.weights.is_none() {
+        // Rows read in place, added [`BAG_ROWS_PER_PASS`] at a time.
+        for (b, out_row) in (first..first + bags).zip(out.chunks_exact_mut(d)) {
+            acc.fill(pool.start());
+            let mut group: [&[T]; BAG_ROWS_PER_PASS] = [&[]; BAG_ROWS_PER_PASS];
+            let (mut k, mut count) = (0, 0);
+            for p in plan.range(b) {
+                if let Some(&ahead) = rows.get(p + BAG_ROWS_AHEAD)
+                    && ahead != PAD
+                {
+                    table.prefetch(ahead);
+                }
+                let r = rows[p];
+                if r == PAD {
+                    continue;
+                }
+                group[k] = table.dense_row(r);
+                k += 1;
+                count += 1;
+                if k == BAG_ROWS_PER_PASS {
+                    add_group(pool, &mut acc, &group);
+                    k = 0;
+                }
+            }
+            for row in &group[..k] {
+                pool.add(&mut acc, row, None);
+            }
+            for (o, &a) in out_row.iter_mut().zip(&acc) {
+                *o = pool.finish(a, count);
+            }
+        }
+        return;
+    }
+    let mut scratch = vec![T::zeroed(); if table.dense_rows() { 0 } else { d }];
     for (b, out_row) in (first..first + bags).zip(out.chunks_exact_mut(d)) {
         acc.fill(pool.start());
         let mut count = 0;
         for p in plan.range(b) {
-            if let Some(&ahead) = plan
-                .rows
-                .get(p + BAG_ROWS_AHEAD)
-                .filter(|_| p + BAG_ROWS_AHEAD < end)
+            if let Some(&ahead) = rows.get(p + BAG_ROWS_AHEAD)
                 && ahead != PAD
             {
                 table.prefetch(ahead);
             }
-            let r = plan.rows[p];
+            let r = rows[p];
             if r == PAD {
                 continue;
             }
