@@ -90,9 +90,9 @@
 //!
 //! # Safety story
 //!
-//! `unsafe` lives only in the kernels and their dispatch, each block with a
-//! `// SAFETY:` comment naming the invariant it relies on and where it was
-//! checked. What makes them sound is carried by types, layer by layer:
+//! `unsafe` lives only in the kernels and their dispatch, and in `alloc.rs`
+//! (one `madvise` call, below), each block with a `// SAFETY:` comment naming
+//! the invariant it relies on and where it was checked. What makes them sound is carried by types, layer by layer:
 //!
 //! 1. A view's layout is checked against its buffer when the view is built
 //!    (`view.rs`, the numbered rules of `Layout::check`); writable views are
@@ -110,7 +110,12 @@
 //!    call's element type, and elements are [`Element`]s (no padding, no
 //!    uninitialized bytes), re-typed to byte arrays of their own width.
 //!
-//! Outputs are allocated fallibly ([`GatherError::AllocationFailed`]). Every
+//! Outputs are allocated fallibly ([`GatherError::AllocationFailed`]), all in
+//! `alloc.rs`, from the global allocator through `Vec`. On Linux, a fresh
+//! output of 2 MiB or more is advised for transparent huge pages
+//! (`madvise(MADV_HUGEPAGE)` over the whole huge pages inside it, before it is
+//! first written), so its first write takes one page fault per 2 MiB instead
+//! of one per 4 KiB; the advice changes no contents. Every
 //! kernel, on every path and driver, is tested against the one-element-at-a-time
 //! [`reference::gather`].
 

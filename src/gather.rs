@@ -1,5 +1,6 @@
 //! The public gather entry points: validation in torch's order, then the plan.
 
+use crate::alloc::try_vec;
 use crate::check::{check_shapes, first_bad};
 use crate::dim::Dim;
 pub(crate) use crate::dim::wrap_dim;
@@ -13,7 +14,7 @@ use crate::options::GatherOptions;
 use crate::options::IndexMode;
 use crate::plan::Plan;
 use crate::tune::TINY_RANK;
-use crate::view::{Tensor, TensorView, TensorViewMut, try_vec};
+use crate::view::{Tensor, TensorView, TensorViewMut};
 
 /// Plans, chooses and runs a non-empty gather into `out`.
 ///

@@ -72,6 +72,7 @@
 #![warn(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+mod alloc;
 mod arch;
 mod check;
 pub mod design;

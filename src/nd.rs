@@ -83,12 +83,13 @@ use ndarray::{
     Array, ArrayD, ArrayRef, ArrayView, ArrayViewMut, AsArray, Axis, CowArray, Dimension, IxDyn,
 };
 
+use crate::alloc::try_vec;
 use crate::dim::Dim;
 use crate::element::{Accumulate, Element};
 use crate::error::GatherError;
 use crate::index::IndexElem;
 use crate::options::GatherOptions;
-use crate::view::{Tensor, TensorView, TensorViewMut, try_vec};
+use crate::view::{Tensor, TensorView, TensorViewMut};
 
 /// Element offset of logical position `[0, 0, ..]` from the lowest-addressed
 /// element of the view: what each reversed axis adds.

@@ -12,6 +12,7 @@
 //! torch's order, and one element at a time by multi-index. Tests, benches and
 //! fuzz targets compare every kernel against it.
 
+use crate::alloc::try_vec;
 use crate::element::{Accumulate, Reduce};
 use crate::embedding::{BagGrads, BagMode, Bags, Segments};
 use crate::error::GatherError;
@@ -19,7 +20,7 @@ use crate::index::IndexElem;
 use crate::layout::for_each_position;
 use crate::options::IndexMode;
 use crate::scatter_reduce::Reduction;
-use crate::view::{Tensor, TensorView, try_vec};
+use crate::view::{Tensor, TensorView};
 
 /// `torch.gather(src, dim, index)`, one element at a time.
 ///

@@ -25,6 +25,14 @@ pub(crate) const TASKS_PER_THREAD: usize = 4;
 #[cfg(feature = "rayon")]
 pub(crate) const COL_ALIGN: usize = 64;
 
+// Memory.
+
+/// Size and alignment of a transparent huge page (x86-64, and aarch64 with
+/// 4 KiB base pages), and the smallest fresh buffer advised for huge pages
+/// (`alloc.rs`): a smaller one holds no whole huge page. Each 2 MiB of a
+/// large new output then costs one page fault on first write, not 512.
+pub(crate) const HUGE_PAGE_BYTES: usize = 2 << 20;
+
 // Prefetching.
 
 /// How far ahead of its position a row asks for its index stream, in bytes: on

@@ -5,24 +5,12 @@
 //! buffer when the view is made; `Layout::check` lists the invariants the
 //! kernels rely on.
 
+use crate::alloc::{try_vec, try_zeroed_vec};
 use crate::dim::{Dim, reshape_sizes};
 use crate::error::GatherError;
 use crate::layout::{
     Dims, Layout, Strides, contiguous_strides, for_each_position, numel, numel_isize,
 };
-
-/// An empty `Vec` with room for `n` elements, or
-/// [`GatherError::AllocationFailed`] (with the bytes asked for) where the
-/// allocator refuses: every buffer sized by a caller's shape is made here, so
-/// a huge shape (cheap to make with stride-0 views) is an error, not an abort.
-pub(crate) fn try_vec<T>(n: usize) -> Result<Vec<T>, GatherError> {
-    let mut v = Vec::new();
-    v.try_reserve_exact(n)
-        .map_err(|_| GatherError::AllocationFailed {
-            bytes: n.saturating_mul(size_of::<T>()),
-        })?;
-    Ok(v)
-}
 
 macro_rules! view_accessors {
     () => {
@@ -739,11 +727,7 @@ impl<T> Tensor<T> {
         T: bytemuck::Zeroable,
     {
         let n = numel_isize(shape)?;
-        let data = bytemuck::allocation::try_zeroed_slice_box::<T>(n)
-            .map_err(|()| GatherError::AllocationFailed {
-                bytes: n.saturating_mul(std::mem::size_of::<T>()),
-            })?
-            .into_vec();
+        let data = try_zeroed_vec(n)?;
         Ok(Self::from_parts(data, shape.into()))
     }
 

@@ -5,11 +5,12 @@ use super::forward::{ProbTarget, label_weight_sum};
 use super::options::{LossOptions, Reduction};
 use super::rows::{Rows, Scores, Walk, per_row_into};
 use super::stats::{SoftmaxGrad, on_path};
+use crate::alloc::try_vec;
 use crate::element::Accumulate;
 use crate::error::GatherError;
 use crate::index::IndexElem;
 use crate::scatter::{scatter_add_into, scatter_add_into_with};
-use crate::view::{Tensor, TensorView, TensorViewMut, try_vec};
+use crate::view::{Tensor, TensorView, TensorViewMut};
 
 /// The gradient of [`cross_entropy`](super::cross_entropy) with respect to the
 /// logits, given the gradient of the loss: a 0-d `grad_output` for

@@ -4,10 +4,11 @@ use super::float::{Acc, LossFloat};
 use super::options::LossOptions;
 use super::rows::{Rows, Scores, all_ignored, check_smoothing, per_row, per_row_into, reduce};
 use super::stats::{LogSoftmax, Stats, on_path};
+use crate::alloc::try_vec;
 use crate::error::GatherError;
 use crate::gather::gather_with;
 use crate::index::IndexElem;
-use crate::view::{Tensor, TensorView, try_vec};
+use crate::view::{Tensor, TensorView};
 
 /// torch's `F.cross_entropy(logits, labels)` with class-index labels, fused:
 /// one pass per row computes the log-sum-exp (shifted by the row max, so

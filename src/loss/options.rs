@@ -2,10 +2,11 @@
 //! label smoothing and the instruction-set path.
 
 use super::float::{Acc, LossFloat};
+use crate::alloc::try_vec;
 use crate::error::GatherError;
 use crate::isa::{Isa, Path};
 use crate::options::GatherOptions;
-use crate::view::{TensorView, try_vec};
+use crate::view::TensorView;
 use std::sync::Arc;
 
 /// How per-row losses are combined (torch's `reduction`).

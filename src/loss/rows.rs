@@ -4,9 +4,10 @@
 
 use super::float::{Acc, LossFloat};
 use super::options::{LossOptions, Reduction};
+use crate::alloc::try_vec;
 use crate::error::GatherError;
 use crate::index::IndexElem;
-use crate::view::{Tensor, TensorView, try_vec};
+use crate::view::{Tensor, TensorView};
 
 /// Where the rows of a view start: the positions of every dim but the class
 /// dim, in row-major order, each with its element offset.
