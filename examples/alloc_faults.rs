@@ -14,7 +14,9 @@
 //! defaults). A timed allocating call includes dropping its result, as a loop
 //! that makes one output per step pays for both; the `_into` form writes into
 //! one buffer reused across calls. The two forms take turns, [`RUNS`] timed
-//! calls each after one untimed, and each figure is the median.
+//! calls each after one untimed, and each figure is the median. On Linux the
+//! minor page faults per call (from `/proc/self/stat`) follow: a count, so
+//! steadier than the times on a busy machine.
 
 use fastgather::loss::{LossOptions, cross_entropy_backward, cross_entropy_backward_into};
 use fastgather::{GatherOptions, Tensor, TensorView, gather_into_with, gather_with};
@@ -41,24 +43,43 @@ fn median(mut t: Vec<f64>) -> f64 {
     t[t.len() / 2]
 }
 
+/// This process's minor page faults so far (all threads), where Linux says.
+fn minor_faults() -> Option<u64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // Fields after the command name (in parentheses); minflt is the 10th field.
+    let rest = &stat[stat.rfind(')')? + 2..];
+    rest.split(' ').nth(7)?.parse().ok()
+}
+
 /// Median milliseconds of `alloc` and `into`, taking turns (one untimed call
-/// of each first), and their ratio.
+/// of each first), their ratio, and each form's minor faults per call.
 fn pair(name: &str, mut alloc: impl FnMut(), mut into: impl FnMut()) {
     alloc();
     into();
     let (mut a, mut b) = (Vec::new(), Vec::new());
+    let (mut fa, mut fb) = (0, 0);
     for _ in 0..RUNS {
+        let f0 = minor_faults();
         let start = Instant::now();
         alloc();
         a.push(start.elapsed().as_secs_f64() * 1e3);
+        let f1 = minor_faults();
         let start = Instant::now();
         into();
         b.push(start.elapsed().as_secs_f64() * 1e3);
+        let f2 = minor_faults();
+        if let (Some(f0), Some(f1), Some(f2)) = (f0, f1, f2) {
+            (fa, fb) = (fa + f1 - f0, fb + f2 - f1);
+        }
     }
     let (a, b) = (median(a), median(b));
+    let runs = RUNS as u64;
     println!(
-        "{name:<24} allocating {a:>8.1} ms   _into {b:>8.1} ms   ratio {:>5.2}",
-        a / b
+        "{name:<16} allocating {a:>7.1} ms   _into {b:>7.1} ms   ratio {:>5.2}   \
+         faults/call {:>6} vs {:>3}",
+        a / b,
+        fa / runs,
+        fb / runs
     );
 }
 

@@ -49,8 +49,9 @@ pub fn cross_entropy_backward<F: LossFloat, I: IndexElem>(
 /// [`cross_entropy_backward`] into a caller's buffer of the logits' shape,
 /// which a training loop reuses from step to step: every element of `grad` is
 /// written (ignored rows with zeros). A fresh buffer of the benchmark's size
-/// (262 MB) costs more in page faults than the whole gradient computation, so
-/// this is the form to call in a loop. `grad` may have any strides; a
+/// (262 MB) costs page faults on its first write (fewer on Linux, where it is
+/// advised for huge pages, but never none), so this is the form to call in a
+/// loop. `grad` may have any strides; a
 /// contiguous `[N, C]` (or `[C]`) buffer is written in place, other layouts
 /// through a row-major copy.
 ///
