@@ -19,7 +19,7 @@
 //! under `always` the advice changes nothing, under `never` it is ignored.
 //!
 //! So on Linux, after an allocation of at least
-//! [`HUGE_PAGE_BYTES`](crate::tune::HUGE_PAGE_BYTES), the whole 2 MiB-aligned
+//! [`HUGE_PAGE_BYTES`], the whole 2 MiB-aligned
 //! pages inside it ([`huge_interior`]) are advised. The rules that keep this
 //! small:
 //! - Memory comes from the global allocator through `Vec` and goes back the

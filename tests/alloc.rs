@@ -69,7 +69,7 @@ fn large_gather_outputs_are_exact() {
     // Even source columns hold zeros: an output picks a zero exactly where its
     // index is even, and out-of-range positions are filled with zero.
     let src: Vec<f32> = (0..rows * cols)
-        .map(|i| if i % 2 == 0 { 0.0 } else { i as f32 })
+        .map(|i: usize| if i.is_multiple_of(2) { 0.0 } else { i as f32 })
         .collect();
     let mut rng = Rng::new(17);
     let idx: Vec<i64> = (0..rows * cols)
@@ -86,7 +86,7 @@ fn large_gather_outputs_are_exact() {
         .enumerate()
         .map(|(p, &j)| {
             let j = j as usize;
-            if j >= cols || j % 2 == 0 {
+            if j >= cols || j.is_multiple_of(2) {
                 0.0
             } else {
                 ((p / cols) * cols + j) as f32
