@@ -5,7 +5,10 @@
 //! buffer when the view is made; `Layout::check` lists the invariants the
 //! kernels rely on.
 
-use crate::alloc::{try_vec, try_zeroed_vec};
+/// Re-exported for the modules (and branches) that still name it here; it
+/// lives in `alloc.rs`.
+pub(crate) use crate::alloc::try_vec;
+use crate::alloc::try_zeroed_vec;
 use crate::dim::{Dim, reshape_sizes};
 use crate::error::GatherError;
 use crate::layout::{
