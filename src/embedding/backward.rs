@@ -9,6 +9,7 @@
 use super::bags::{BagPlan, Bags, PAD, dense, padding_row, plan};
 use super::pool::{Table, count_of};
 use super::{BagMode, check_out, dense_mut, plain_mode, table_shape, write_through};
+use crate::alloc::try_vec;
 use crate::dispatch::on_path;
 use crate::element::{Accumulate, Reduce};
 use crate::error::GatherError;
@@ -16,7 +17,7 @@ use crate::index::IndexElem;
 use crate::isa::Path;
 use crate::options::GatherOptions;
 use crate::par::for_each_rows_mut;
-use crate::view::{Tensor, TensorView, TensorViewMut, try_vec};
+use crate::view::{Tensor, TensorView, TensorViewMut};
 
 /// The gradients of an [`embedding_bag`](crate::embedding_bag) call.
 #[derive(Clone, Debug, PartialEq)]

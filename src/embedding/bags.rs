@@ -187,7 +187,7 @@ fn starts<T, I: IndexElem>(bags: &Bags<'_, T, I>) -> Result<Vec<usize>, GatherEr
             )));
         }
         let (rows, len) = (bags.ids.shape()[0], bags.ids.shape()[1]);
-        let mut starts = crate::view::try_vec(rows + 1)?;
+        let mut starts = crate::alloc::try_vec(rows + 1)?;
         starts.extend((0..=rows).map(|b| b * len));
         return Ok(starts);
     };
@@ -205,7 +205,7 @@ fn starts<T, I: IndexElem>(bags: &Bags<'_, T, I>) -> Result<Vec<usize>, GatherEr
     }
     let offs = dense(offsets)?;
     check_offsets(&offs, n, bags.include_last_offset)?;
-    let mut starts = crate::view::try_vec(offs.len() + 1)?;
+    let mut starts = crate::alloc::try_vec(offs.len() + 1)?;
     // Checked above: every offset is in 0..=n.
     starts.extend(offs.iter().map(|o| o.to_i64() as usize));
     if !bags.include_last_offset {
@@ -297,7 +297,7 @@ pub(crate) fn plan<'a, T: Copy, I: IndexElem>(
     }
     let pad = padding_row("embedding_bag", bags.padding_idx, rows)?;
     let ids = dense(&bags.ids)?;
-    let mut resolved = crate::view::try_vec(ids.len())?;
+    let mut resolved = crate::alloc::try_vec(ids.len())?;
     for (p, id) in ids.iter().enumerate() {
         let v = id.to_i64();
         if v < 0 || v as u64 >= rows as u64 {

@@ -378,7 +378,7 @@ pub fn embedding_bag_into_with<T: Reduce, I: IndexElem>(
     match dense_mut(out) {
         Some(dst) => run(dst),
         None => {
-            let mut tmp = crate::view::try_vec(plan.bags() * d)?;
+            let mut tmp = crate::alloc::try_vec(plan.bags() * d)?;
             tmp.resize(plan.bags() * d, T::zeroed());
             run(&mut tmp);
             write_through(out, &tmp);

@@ -4,6 +4,7 @@
 use super::bags::dense;
 use super::pool::{Table, count_of};
 use super::{check_out, dense_mut, plain_mode, write_through};
+use crate::alloc::try_vec;
 use crate::dispatch::on_path;
 use crate::element::Reduce;
 use crate::error::GatherError;
@@ -12,7 +13,7 @@ use crate::isa::Path;
 use crate::options::GatherOptions;
 use crate::par::for_each_rows_mut;
 use crate::scatter_reduce::Reduction;
-use crate::view::{Tensor, TensorView, TensorViewMut, try_vec};
+use crate::view::{Tensor, TensorView, TensorViewMut};
 
 /// How [`segment_reduce`] cuts its data into segments along dim 0.
 #[derive(Clone, Debug)]
