@@ -313,9 +313,9 @@ impl<T: Reduce> Terms<T> for Winners<'_> {
 /// Each bag and column's maximum's table row ([`PAD`] for empty bags): the
 /// first id whose value has the bits of the maximum the forward kept (the
 /// first of equal values; with NaNs, the first NaN of the result's bits).
-fn winners<T: Reduce>(
+fn winners<T: Reduce, I: IndexElem>(
     table: &Table<'_, T>,
-    plan: &BagPlan<'_, T>,
+    plan: &BagPlan<'_, T, I>,
 ) -> Result<Vec<usize>, GatherError> {
     let d = table.d;
     let n = plan.bags() * d;
@@ -328,7 +328,7 @@ fn winners<T: Reduce>(
     let mut scratch = vec![T::zeroed(); if table.dense_rows() { 0 } else { d }];
     for (b, win) in out.chunks_exact_mut(d).enumerate() {
         best.fill(<T::Acc as Reduce>::LOWEST);
-        let ids = || plan.range(b).map(|p| plan.rows[p]).filter(|&r| r != PAD);
+        let ids = || plan.range(b).map(|p| plan.row(p)).filter(|&r| r != PAD);
         for r in ids() {
             for (m, &x) in best.iter_mut().zip(table.row(r, &mut scratch)) {
                 *m = m.maximum(x.widen());
@@ -348,11 +348,11 @@ fn winners<T: Reduce>(
 /// The per-sample weights' gradient: for id `p`, the dot product of its bag's
 /// gradient row and its table row, summed in order of the columns in the
 /// accumulation type; 0 for padding.
-fn weight_grads<T: Reduce>(
+fn weight_grads<T: Reduce, I: IndexElem>(
     path: Path,
     table: &Table<'_, T>,
     grad: &Table<'_, T>,
-    plan: &BagPlan<'_, T>,
+    plan: &BagPlan<'_, T, I>,
     bag_of: &[usize],
     out: &mut [T],
 ) {
@@ -365,7 +365,7 @@ fn weight_grads<T: Reduce>(
         let mut s1 = vec![T::zeroed(); if table.dense_rows() { 0 } else { d }];
         let mut s2 = vec![T::zeroed(); if grad.dense_rows() { 0 } else { d }];
         for (p, o) in out.iter_mut().enumerate() {
-            let r = plan.rows[p];
+            let r = plan.row(p);
             if r == PAD {
                 *o = T::zeroed();
                 continue;
@@ -520,7 +520,7 @@ fn embedding_bag_backward_impl<T: Reduce, I: IndexElem>(
     }
     let table = Table::of(weight);
     let gtable = Table::of(grad);
-    let mut bag_of = try_vec(plan.rows.len())?;
+    let mut bag_of = try_vec(plan.ids.len())?;
     for b in 0..plan.bags() {
         bag_of.extend(plan.range(b).map(|_| b));
     }
@@ -540,10 +540,7 @@ fn embedding_bag_backward_impl<T: Reduce, I: IndexElem>(
                 (BagMode::Mean, _) => {
                     let inverse: Vec<T> = (0..plan.bags())
                         .map(|b| {
-                            let count = plan.rows[plan.range(b)]
-                                .iter()
-                                .filter(|&&x| x != PAD)
-                                .count();
+                            let count = plan.range(b).filter(|&p| plan.row(p) != PAD).count();
                             T::ONE.mean(count_of::<T>(count.max(1)))
                         })
                         .collect();
@@ -552,8 +549,9 @@ fn embedding_bag_backward_impl<T: Reduce, I: IndexElem>(
                 (_, Some(w)) => Some(w.to_vec()),
                 _ => None,
             };
+            let rows = plan.resolved()?;
             let terms = Pooled {
-                rows: &plan.rows,
+                rows: &rows,
                 bag_of: &bag_of,
                 scale: scale.as_deref(),
             };

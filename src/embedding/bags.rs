@@ -104,16 +104,18 @@ impl<'a, T: Clone, I: IndexElem> Bags<'a, T, I> {
 /// Row marking a padding id in a [`BagPlan`].
 pub(crate) const PAD: usize = usize::MAX;
 
-/// The checked bags: each id's table row ([`PAD`] for padding), each bag's
-/// range of positions, the weights dense.
-pub(crate) struct BagPlan<'a, T: Clone> {
-    pub(crate) rows: Vec<usize>,
+/// The checked bags: the ids (each in `0..rows`), the padding row ([`PAD`]
+/// for none), each bag's range of positions, the weights dense. Nothing is
+/// copied where the caller's views are contiguous.
+pub(crate) struct BagPlan<'a, T: Clone, I: Clone> {
+    pub(crate) ids: Cow<'a, [I]>,
+    pub(crate) pad: usize,
     pub(crate) starts: Vec<usize>,
     pub(crate) weights: Option<Cow<'a, [T]>>,
     pub(crate) mode: BagMode,
 }
 
-impl<T: Clone> BagPlan<'_, T> {
+impl<T: Clone, I: IndexElem> BagPlan<'_, T, I> {
     pub(crate) fn bags(&self) -> usize {
         self.starts.len() - 1
     }
@@ -121,6 +123,20 @@ impl<T: Clone> BagPlan<'_, T> {
     #[inline(always)]
     pub(crate) fn range(&self, b: usize) -> std::ops::Range<usize> {
         self.starts[b]..self.starts[b + 1]
+    }
+
+    /// The table row of id `p`, [`PAD`] for padding.
+    #[inline(always)]
+    pub(crate) fn row(&self, p: usize) -> usize {
+        let r = self.ids[p].to_i64() as usize;
+        if r == self.pad { PAD } else { r }
+    }
+
+    /// Every id's row ([`PAD`] for padding).
+    pub(crate) fn resolved(&self) -> Result<Vec<usize>, GatherError> {
+        let mut rows = crate::alloc::try_vec(self.ids.len())?;
+        rows.extend((0..self.ids.len()).map(|p| self.row(p)));
+        Ok(rows)
     }
 }
 
@@ -278,7 +294,7 @@ fn check_offsets<I: IndexElem>(
 pub(crate) fn plan<'a, T: Copy, I: IndexElem>(
     bags: &Bags<'a, T, I>,
     rows: usize,
-) -> Result<BagPlan<'a, T>, GatherError> {
+) -> Result<BagPlan<'a, T, I>, GatherError> {
     let starts = starts(bags)?;
     if let Some(w) = &bags.weights {
         if bags.mode != BagMode::Sum {
@@ -297,33 +313,29 @@ pub(crate) fn plan<'a, T: Copy, I: IndexElem>(
     }
     let pad = padding_row("embedding_bag", bags.padding_idx, rows)?;
     let ids = dense(&bags.ids)?;
-    let mut resolved = crate::alloc::try_vec(ids.len())?;
-    for (p, id) in ids.iter().enumerate() {
-        let v = id.to_i64();
-        if v < 0 || v as u64 >= rows as u64 {
-            let position = if bags.ids.rank() == 2 {
-                let len = bags.ids.shape()[1];
-                vec![p / len, p % len]
-            } else {
-                vec![p]
-            };
-            return Err(GatherError::IndexOutOfBounds {
-                value: id.to_i128(),
-                position,
-                dim: 0,
-                size: rows,
-                wraps: false,
-            });
-        }
-        let r = v as usize;
-        resolved.push(if Some(r) == pad { PAD } else { r });
+    // One read-only pass: the kernels then read the ids as they are.
+    if let Some(p) = ids.iter().position(|id| id.to_i64() as u64 >= rows as u64) {
+        let position = if bags.ids.rank() == 2 {
+            let len = bags.ids.shape()[1];
+            vec![p / len, p % len]
+        } else {
+            vec![p]
+        };
+        return Err(GatherError::IndexOutOfBounds {
+            value: ids[p].to_i128(),
+            position,
+            dim: 0,
+            size: rows,
+            wraps: false,
+        });
     }
     let weights = match &bags.weights {
         Some(w) => Some(dense(w)?),
         None => None,
     };
     Ok(BagPlan {
-        rows: resolved,
+        ids,
+        pad: pad.unwrap_or(PAD),
         starts,
         weights,
         mode: bags.mode,

@@ -354,7 +354,7 @@ pub fn embedding_bag_into_with<T: Reduce, I: IndexElem>(
     check_out(out, &[plan.bags(), d])?;
     let table = Table::of(weight);
     let work = plan
-        .rows
+        .ids
         .len()
         .saturating_mul(d)
         .saturating_mul(size_of::<T>());

@@ -5,9 +5,10 @@
 use super::bags::{BagPlan, PAD};
 use crate::dispatch::on_path;
 use crate::element::{Accumulate, Reduce};
+use crate::index::IndexElem;
 use crate::isa::Path;
 use crate::kernel::prefetch_span;
-use crate::tune::{BAG_ROWS_AHEAD, BAG_ROWS_PER_PASS};
+use crate::tune::{BAG_BLOCK_BYTES, BAG_ROWS_AHEAD};
 
 /// A table `[rows, d]` seen through its strides: row `r`, element `j` is
 /// `data[offset + r * row_stride + j * col_stride]`.
@@ -71,6 +72,29 @@ impl<'a, T: Copy> Table<'a, T> {
     fn dense_row(&self, r: usize) -> &'a [T] {
         let s = self.start(r);
         &self.data[s..s + self.d]
+    }
+}
+
+/// The ids of a run of bags, checked (each in the table), read as they are.
+#[derive(Clone, Copy)]
+pub(crate) struct Ids<'r, I> {
+    ids: &'r [I],
+    pad: usize,
+}
+
+impl<I: IndexElem> Ids<'_, I> {
+    /// Id `p`'s table row, [`PAD`] for padding.
+    #[inline(always)]
+    fn row(&self, p: usize) -> usize {
+        let r = self.ids[p].to_i64() as usize;
+        if r == self.pad { PAD } else { r }
+    }
+
+    /// The row of id `p` if there is one and it is not padding.
+    #[inline(always)]
+    fn ahead(&self, p: usize) -> Option<usize> {
+        let r = self.ids.get(p)?.to_i64() as usize;
+        (r != self.pad).then_some(r)
     }
 }
 
@@ -190,11 +214,11 @@ pub(crate) fn count_of<T: Reduce>(n: usize) -> T {
 
 /// Pools bags `first..first + out.len() / d` of `plan` into `out` (those
 /// bags' output rows, dense), on `path`.
-pub(crate) fn pool_bags<T: Reduce, P: Pool<T>>(
+pub(crate) fn pool_bags<T: Reduce, I: IndexElem, P: Pool<T>>(
     path: Path,
     pool: P,
     table: &Table<'_, T>,
-    plan: &BagPlan<'_, T>,
+    plan: &BagPlan<'_, T, I>,
     first: usize,
     out: &mut [T],
 ) {
@@ -208,26 +232,125 @@ pub(crate) fn pool_bags<T: Reduce, P: Pool<T>>(
     )
 }
 
-/// Adds `rows` (each `acc.len()` long) to `acc` in one pass, in order: each
-/// element meets the rows one after another, as one row at a time would.
+/// One bag's columns `j0..j0 + W` pooled in a local block the compiler keeps
+/// in vector registers: each row of the bag is loaded once per block, and
+/// the block is written once. With `AHEAD` (the first block of a bag) the
+/// rows `BAG_ROWS_AHEAD` ids on are asked for, whole.
 #[inline(always)]
-fn add_group<T: Reduce, P: Pool<T>>(pool: P, acc: &mut [T::Acc], rows: &[&[T]; BAG_ROWS_PER_PASS]) {
-    let d = acc.len();
-    let rows = rows.map(|r| &r[..d]);
-    for (j, a) in acc.iter_mut().enumerate() {
-        let mut v = *a;
-        for r in &rows {
-            v = pool.combine(v, r[j]);
+#[allow(clippy::too_many_arguments)]
+fn pool_block<T: Reduce, I: IndexElem, P: Pool<T>, const W: usize, const AHEAD: bool>(
+    pool: P,
+    table: &Table<'_, T>,
+    rows: Ids<'_, I>,
+    range: std::ops::Range<usize>,
+    weights: Option<&[T]>,
+    j0: usize,
+    count: usize,
+    out: &mut [T],
+) {
+    let mut acc = [pool.start(); W];
+    for p in range {
+        if AHEAD && let Some(ahead) = rows.ahead(p + BAG_ROWS_AHEAD) {
+            table.prefetch(ahead);
         }
-        *a = v;
+        let r = rows.row(p);
+        if r == PAD {
+            continue;
+        }
+        let s = table.start(r) + j0;
+        let Some(row) = table.data.get(s..s + W) else {
+            continue;
+        };
+        match weights {
+            None => {
+                for (a, &x) in acc.iter_mut().zip(row) {
+                    *a = pool.combine(*a, x);
+                }
+            }
+            Some(w) => {
+                let w = w[p];
+                for (a, &x) in acc.iter_mut().zip(row) {
+                    *a = T::bag_weighted(*a, x, w);
+                }
+            }
+        }
+    }
+    for (o, &a) in out[j0..j0 + W].iter_mut().zip(&acc) {
+        *o = pool.finish(a, count);
+    }
+}
+
+/// Dense rows: each bag in blocks of `W` columns, the rest one row at a time.
+#[inline(always)]
+fn pool_dense<T: Reduce, I: IndexElem, P: Pool<T>, const W: usize>(
+    pool: P,
+    table: &Table<'_, T>,
+    plan: &BagPlan<'_, T, I>,
+    rows: Ids<'_, I>,
+    first: usize,
+    out: &mut [T],
+) {
+    let d = table.d;
+    let weights = plan.weights.as_deref();
+    let tail = d - d % W;
+    let mut acc = vec![pool.start(); d - tail];
+    for (b, out_row) in (first..).zip(out.chunks_exact_mut(d)) {
+        let range = plan.range(b);
+        let count = range.clone().filter(|&p| rows.row(p) != PAD).count();
+        let mut j0 = 0;
+        while j0 < tail {
+            if j0 == 0 {
+                pool_block::<T, I, P, W, true>(
+                    pool,
+                    table,
+                    rows,
+                    range.clone(),
+                    weights,
+                    j0,
+                    count,
+                    out_row,
+                );
+            } else {
+                pool_block::<T, I, P, W, false>(
+                    pool,
+                    table,
+                    rows,
+                    range.clone(),
+                    weights,
+                    j0,
+                    count,
+                    out_row,
+                );
+            }
+            j0 += W;
+        }
+        if tail < d {
+            acc.fill(pool.start());
+            for p in range {
+                if tail == 0
+                    && let Some(ahead) = rows.ahead(p + BAG_ROWS_AHEAD)
+                {
+                    table.prefetch(ahead);
+                }
+                let r = rows.row(p);
+                if r == PAD {
+                    continue;
+                }
+                let row = &table.dense_row(r)[tail..];
+                pool.add(&mut acc, row, weights.map(|w| w[p]));
+            }
+            for (o, &a) in out_row[tail..].iter_mut().zip(&acc) {
+                *o = pool.finish(a, count);
+            }
+        }
     }
 }
 
 #[inline(always)]
-fn pool_bags_body<T: Reduce, P: Pool<T>>(
+fn pool_bags_body<T: Reduce, I: IndexElem, P: Pool<T>>(
     pool: P,
     table: &Table<'_, T>,
-    plan: &BagPlan<'_, T>,
+    plan: &BagPlan<'_, T, I>,
     first: usize,
     out: &mut [T],
 ) {
@@ -239,37 +362,17 @@ fn pool_bags_body<T: Reduce, P: Pool<T>>(
     let bags = out.len() / d;
     let end = plan.starts[first + bags];
     // The ids of these bags: looking ahead stops at the last of them.
-    let rows = &plan.rows[..end];
-    if table.dense_rows() && plan.weights.is_none() {
-        // Rows read in place, added [`BAG_ROWS_PER_PASS`] at a time.
-        for (b, out_row) in (first..first + bags).zip(out.chunks_exact_mut(d)) {
-            acc.fill(pool.start());
-            let mut group: [&[T]; BAG_ROWS_PER_PASS] = [&[]; BAG_ROWS_PER_PASS];
-            let (mut k, mut count) = (0, 0);
-            for p in plan.range(b) {
-                if let Some(&ahead) = rows.get(p + BAG_ROWS_AHEAD)
-                    && ahead != PAD
-                {
-                    table.prefetch(ahead);
-                }
-                let r = rows[p];
-                if r == PAD {
-                    continue;
-                }
-                group[k] = table.dense_row(r);
-                k += 1;
-                count += 1;
-                if k == BAG_ROWS_PER_PASS {
-                    add_group(pool, &mut acc, &group);
-                    k = 0;
-                }
-            }
-            for row in &group[..k] {
-                pool.add(&mut acc, row, None);
-            }
-            for (o, &a) in out_row.iter_mut().zip(&acc) {
-                *o = pool.finish(a, count);
-            }
+    let rows = Ids {
+        ids: &plan.ids[..end],
+        pad: plan.pad,
+    };
+    if table.dense_rows() {
+        let out = &mut out[..bags * d];
+        // About eight vector registers of accumulators.
+        if size_of::<T::Acc>() >= 8 {
+            pool_dense::<T, I, P, { BAG_BLOCK_BYTES / 8 }>(pool, table, plan, rows, first, out);
+        } else {
+            pool_dense::<T, I, P, { BAG_BLOCK_BYTES / 4 }>(pool, table, plan, rows, first, out);
         }
         return;
     }
@@ -278,12 +381,10 @@ fn pool_bags_body<T: Reduce, P: Pool<T>>(
         acc.fill(pool.start());
         let mut count = 0;
         for p in plan.range(b) {
-            if let Some(&ahead) = rows.get(p + BAG_ROWS_AHEAD)
-                && ahead != PAD
-            {
+            if let Some(ahead) = rows.ahead(p + BAG_ROWS_AHEAD) {
                 table.prefetch(ahead);
             }
-            let r = rows[p];
+            let r = rows.row(p);
             if r == PAD {
                 continue;
             }
