@@ -3,12 +3,17 @@
 //!
 //! ```sh
 //! cargo run --release --example alloc_faults            # both cases
-//! cargo run --release --example alloc_faults -- gather  # one case
+//! cargo run --release --example alloc_faults -- gather  # one case (gather,
+//!                                                       # ce_bwd, emb, emb_bwd)
 //! ```
 //!
 //! Cases: `gather` of an f32 `[4096, 16384]` source by a random
 //! `[4096, 16384]` index along dim 1 (a 256 MiB output), and the cross-entropy
-//! backward of f32 `[8192, 8192]` logits (a 256 MiB gradient). Each is timed
+//! backward of f32 `[8192, 8192]` logits (a 256 MiB gradient), `embedding`
+//! of `[8, 2048]` ids from an f32 `[32_000, 4096]` table (a 256 MiB output),
+//! and `embedding_backward` of those ids into a `[32_000, 2048]` f32 table
+//! gradient (a 250 MiB output: the allocating form's fresh zeros are the
+//! gradient's start). Each is timed
 //! one thread (`GatherOptions::sequential()` for `gather`, a one-thread rayon
 //! pool for the loss, which has no such option) and on every core (the
 //! defaults). A timed allocating call includes dropping its result, as a loop
@@ -19,7 +24,10 @@
 //! steadier than the times on a busy machine.
 
 use fastgather::loss::{LossOptions, cross_entropy_backward, cross_entropy_backward_into};
-use fastgather::{GatherOptions, Tensor, TensorView, gather_into_with, gather_with};
+use fastgather::{
+    GatherOptions, Tensor, TensorView, embedding_backward_into_with, embedding_backward_with,
+    embedding_into_with, embedding_with, gather_into_with, gather_with,
+};
 use std::hint::black_box;
 use std::time::Instant;
 
@@ -143,5 +151,50 @@ fn main() {
         };
         one.install(|| pair("ce_bwd t1", &mut alloc, &mut into));
         pair("ce_bwd default", &mut alloc, &mut into);
+    }
+
+    if wanted("emb") || wanted("emb_bwd") {
+        let (vocab, ids_n) = (32_000, 8 * 2048);
+        let ids: Vec<i64> = (0..ids_n).map(|_| rng.below(vocab) as i64).collect();
+        let ids = TensorView::new(&ids, &[8, 2048]).unwrap();
+        if wanted("emb") {
+            let d = 4096;
+            let table: Vec<f32> = (0..vocab * d).map(|i| (i % 1000) as f32).collect();
+            let table = TensorView::new(&table, &[vocab, d]).unwrap();
+            let mut out = Tensor::<f32>::zeros(&[8, 2048, d]).unwrap();
+            for (label, opts) in [
+                ("emb t1", GatherOptions::new().sequential()),
+                ("emb default", GatherOptions::new()),
+            ] {
+                pair(
+                    label,
+                    || drop(black_box(embedding_with(&table, &ids, &opts).unwrap())),
+                    || embedding_into_with(&table, &ids, &mut out.view_mut(), &opts).unwrap(),
+                );
+            }
+        }
+        if wanted("emb_bwd") {
+            let d = 2048;
+            let grad: Vec<f32> = (0..ids_n * d).map(|i| (i % 7) as f32).collect();
+            let grad = TensorView::new(&grad, &[8, 2048, d]).unwrap();
+            let mut gw = Tensor::<f32>::zeros(&[vocab, d]).unwrap();
+            for (label, opts) in [
+                ("emb_bwd t1", GatherOptions::new().sequential()),
+                ("emb_bwd default", GatherOptions::new()),
+            ] {
+                pair(
+                    label,
+                    || {
+                        drop(black_box(
+                            embedding_backward_with(&grad, &ids, vocab, None, &opts).unwrap(),
+                        ))
+                    },
+                    || {
+                        embedding_backward_into_with(&grad, &ids, None, &mut gw.view_mut(), &opts)
+                            .unwrap()
+                    },
+                );
+            }
+        }
     }
 }
