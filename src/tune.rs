@@ -57,10 +57,11 @@ pub(crate) const ROWS_AHEAD: usize = 8;
 /// Ids ahead whose table row an embedding bag asks for (FBGEMM's default is
 /// 16; 8 and 32 measured in benches/README.md, "Embedding bags (issue 17)").
 pub(crate) const BAG_ROWS_AHEAD: usize = 16;
-/// Bytes of accumulator an embedding bag keeps in registers per block of
-/// columns (eight AVX2 vectors; wider blocks spill): a row is added to it
-/// with no load or store of the accumulator.
-pub(crate) const BAG_BLOCK_BYTES: usize = 256;
+/// Rows an embedding bag adds to its accumulator in one pass over it: the
+/// accumulator is loaded and stored once per group instead of once per row.
+/// (Keeping a block of it in registers instead, one pass per 256 bytes of
+/// columns, measured slower: benches/README.md, "Embedding bags".)
+pub(crate) const BAG_ROWS_PER_PASS: usize = 4;
 
 // Tiles and packing (sizes in bytes of the block they bound).
 

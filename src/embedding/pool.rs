@@ -8,7 +8,7 @@ use crate::element::{Accumulate, Reduce};
 use crate::index::IndexElem;
 use crate::isa::Path;
 use crate::kernel::prefetch_span;
-use crate::tune::{BAG_BLOCK_BYTES, BAG_ROWS_AHEAD};
+use crate::tune::{BAG_ROWS_AHEAD, BAG_ROWS_PER_PASS};
 
 /// A table `[rows, d]` seen through its strides: row `r`, element `j` is
 /// `data[offset + r * row_stride + j * col_stride]`.
@@ -232,117 +232,18 @@ pub(crate) fn pool_bags<T: Reduce, I: IndexElem, P: Pool<T>>(
     )
 }
 
-/// One bag's columns `j0..j0 + W` pooled in a local block the compiler keeps
-/// in vector registers: each row of the bag is loaded once per block, and
-/// the block is written once. With `AHEAD` (the first block of a bag) the
-/// rows `BAG_ROWS_AHEAD` ids on are asked for, whole.
+/// Adds `rows` (each `acc.len()` long) to `acc` in one pass, in order: each
+/// element meets the rows one after another, as one row at a time would.
 #[inline(always)]
-#[allow(clippy::too_many_arguments)]
-fn pool_block<T: Reduce, I: IndexElem, P: Pool<T>, const W: usize, const AHEAD: bool>(
-    pool: P,
-    table: &Table<'_, T>,
-    rows: Ids<'_, I>,
-    range: std::ops::Range<usize>,
-    weights: Option<&[T]>,
-    j0: usize,
-    count: usize,
-    out: &mut [T],
-) {
-    let mut acc = [pool.start(); W];
-    for p in range {
-        if AHEAD && let Some(ahead) = rows.ahead(p + BAG_ROWS_AHEAD) {
-            table.prefetch(ahead);
+fn add_group<T: Reduce, P: Pool<T>>(pool: P, acc: &mut [T::Acc], rows: &[&[T]; BAG_ROWS_PER_PASS]) {
+    let d = acc.len();
+    let rows = rows.map(|r| &r[..d]);
+    for (j, a) in acc.iter_mut().enumerate() {
+        let mut v = *a;
+        for r in &rows {
+            v = pool.combine(v, r[j]);
         }
-        let r = rows.row(p);
-        if r == PAD {
-            continue;
-        }
-        let s = table.start(r) + j0;
-        let Some(row) = table.data.get(s..s + W) else {
-            continue;
-        };
-        match weights {
-            None => {
-                for (a, &x) in acc.iter_mut().zip(row) {
-                    *a = pool.combine(*a, x);
-                }
-            }
-            Some(w) => {
-                let w = w[p];
-                for (a, &x) in acc.iter_mut().zip(row) {
-                    *a = T::bag_weighted(*a, x, w);
-                }
-            }
-        }
-    }
-    for (o, &a) in out[j0..j0 + W].iter_mut().zip(&acc) {
-        *o = pool.finish(a, count);
-    }
-}
-
-/// Dense rows: each bag in blocks of `W` columns, the rest one row at a time.
-#[inline(always)]
-fn pool_dense<T: Reduce, I: IndexElem, P: Pool<T>, const W: usize>(
-    pool: P,
-    table: &Table<'_, T>,
-    plan: &BagPlan<'_, T, I>,
-    rows: Ids<'_, I>,
-    first: usize,
-    out: &mut [T],
-) {
-    let d = table.d;
-    let weights = plan.weights.as_deref();
-    let tail = d - d % W;
-    let mut acc = vec![pool.start(); d - tail];
-    for (b, out_row) in (first..).zip(out.chunks_exact_mut(d)) {
-        let range = plan.range(b);
-        let count = range.clone().filter(|&p| rows.row(p) != PAD).count();
-        let mut j0 = 0;
-        while j0 < tail {
-            if j0 == 0 {
-                pool_block::<T, I, P, W, true>(
-                    pool,
-                    table,
-                    rows,
-                    range.clone(),
-                    weights,
-                    j0,
-                    count,
-                    out_row,
-                );
-            } else {
-                pool_block::<T, I, P, W, false>(
-                    pool,
-                    table,
-                    rows,
-                    range.clone(),
-                    weights,
-                    j0,
-                    count,
-                    out_row,
-                );
-            }
-            j0 += W;
-        }
-        if tail < d {
-            acc.fill(pool.start());
-            for p in range {
-                if tail == 0
-                    && let Some(ahead) = rows.ahead(p + BAG_ROWS_AHEAD)
-                {
-                    table.prefetch(ahead);
-                }
-                let r = rows.row(p);
-                if r == PAD {
-                    continue;
-                }
-                let row = &table.dense_row(r)[tail..];
-                pool.add(&mut acc, row, weights.map(|w| w[p]));
-            }
-            for (o, &a) in out_row[tail..].iter_mut().zip(&acc) {
-                *o = pool.finish(a, count);
-            }
-        }
+        *a = v;
     }
 }
 
@@ -366,13 +267,34 @@ fn pool_bags_body<T: Reduce, I: IndexElem, P: Pool<T>>(
         ids: &plan.ids[..end],
         pad: plan.pad,
     };
-    if table.dense_rows() {
-        let out = &mut out[..bags * d];
-        // About eight vector registers of accumulators.
-        if size_of::<T::Acc>() >= 8 {
-            pool_dense::<T, I, P, { BAG_BLOCK_BYTES / 8 }>(pool, table, plan, rows, first, out);
-        } else {
-            pool_dense::<T, I, P, { BAG_BLOCK_BYTES / 4 }>(pool, table, plan, rows, first, out);
+    if table.dense_rows() && plan.weights.is_none() {
+        // Rows read in place, added [`BAG_ROWS_PER_PASS`] at a time.
+        for (b, out_row) in (first..first + bags).zip(out.chunks_exact_mut(d)) {
+            acc.fill(pool.start());
+            let mut group: [&[T]; BAG_ROWS_PER_PASS] = [&[]; BAG_ROWS_PER_PASS];
+            let (mut k, mut count) = (0, 0);
+            for p in plan.range(b) {
+                if let Some(ahead) = rows.ahead(p + BAG_ROWS_AHEAD) {
+                    table.prefetch(ahead);
+                }
+                let r = rows.row(p);
+                if r == PAD {
+                    continue;
+                }
+                group[k] = table.dense_row(r);
+                k += 1;
+                count += 1;
+                if k == BAG_ROWS_PER_PASS {
+                    add_group(pool, &mut acc, &group);
+                    k = 0;
+                }
+            }
+            for row in &group[..k] {
+                pool.add(&mut acc, row, None);
+            }
+            for (o, &a) in out_row.iter_mut().zip(&acc) {
+                *o = pool.finish(a, count);
+            }
         }
         return;
     }
