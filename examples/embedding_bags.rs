@@ -121,6 +121,10 @@ fn dump(dir: &str, name: &str, ids: &[i64], offsets: &[i64]) {
 trait El: Reduce + Send + Sync + PartialEq + std::fmt::Debug {
     fn to32(self) -> f32;
     fn of32(x: f32) -> Self;
+    /// A bag's sum rounded as torch's FBGEMM rounds it.
+    fn sum_of32(x: f32) -> Self {
+        Self::of32(x)
+    }
 }
 impl El for f32 {
     fn to32(self) -> f32 {
@@ -138,10 +142,15 @@ impl El for half::bf16 {
     fn of32(x: f32) -> Self {
         half::bf16::from_f32(x)
     }
+    /// Ties away from zero: half a `bf16` ulp added to the bits, truncated.
+    fn sum_of32(x: f32) -> Self {
+        half::bf16::from_bits((x.to_bits().wrapping_add(0x8000) >> 16) as u16)
+    }
 }
 
-/// The naive loop: each bag summed in `f32` in id order, rounded once; a mean
-/// divides the rounded sum by the count (exact in both types here).
+/// The naive loop: each bag summed in `f32` in id order, rounded once (`bf16`
+/// ties away from zero, as torch's FBGEMM); a mean divides the rounded sum by
+/// the count (exact in both types here).
 fn naive_bags<T: El>(table: &[T], d: usize, ids: &[i64], offsets: &[i64], mode: BagMode) -> Vec<T> {
     let mut out = Vec::with_capacity(offsets.len() * d);
     let mut acc = vec![0.0f32; d];
@@ -156,8 +165,8 @@ fn naive_bags<T: El>(table: &[T], d: usize, ids: &[i64], offsets: &[i64], mode: 
         }
         let n = (end - start as usize) as f32;
         out.extend(acc.iter().map(|&a| match mode {
-            BagMode::Mean => T::of32(T::of32(a).to32() / T::of32(n).to32()),
-            _ => T::of32(a),
+            BagMode::Mean => T::of32(T::sum_of32(a).to32() / T::of32(n).to32()),
+            _ => T::sum_of32(a),
         }));
     }
     out
@@ -475,10 +484,11 @@ fn main() {
     dump(&dir, "rec_uniform", &rec_uniform, &rec_offsets);
     dump(&dir, "rec_zipf", &rec_zipf, &rec_offsets);
     let rec = [("rec_uniform", &rec_uniform), ("rec_zipf", &rec_zipf)];
-    if rec
-        .iter()
-        .any(|(n, _)| modes.iter().any(|m| wanted(&format!("{n}_{m}"))))
-    {
+    if rec.iter().any(|(n, _)| {
+        modes
+            .iter()
+            .any(|m| wanted(&format!("{n}_{m}")) || wanted(&format!("{n}_bf16_{m}")))
+    }) {
         let table = floats(5, rows * d);
         for (name, ids) in rec {
             let modes: Vec<BagMode> = modes
