@@ -53,31 +53,37 @@ fn add_terms<T: Reduce>(
     }
     let work = terms.len().saturating_mul(d).saturating_mul(size_of::<T>());
     for_each_rows_mut(gw, d, work, parallel, |first, chunk| {
-        on_path(path, || {
-            let rows = first..first + chunk.len() / d;
-            let mut scratch = vec![T::zeroed(); if grad.dense_rows() { 0 } else { d }];
-            for p in 0..terms.len() {
-                let (r, src, element, scale) = terms.term(p);
-                if r == PAD || !rows.contains(&r) {
-                    continue;
-                }
-                let dst = &mut chunk[(r - first) * d..][..d];
-                let g = grad.row(src, &mut scratch);
-                match (element, scale) {
-                    (Some(j), _) => dst[j] = dst[j].accumulate(g[j]),
-                    (None, None) => {
-                        for (o, &x) in dst.iter_mut().zip(g) {
-                            *o = o.accumulate(x);
+        // The closure inlined whole into the path's entry point, so its loops
+        // are compiled for the path.
+        on_path(
+            path,
+            #[inline(always)]
+            || {
+                let rows = first..first + chunk.len() / d;
+                let mut scratch = vec![T::zeroed(); if grad.dense_rows() { 0 } else { d }];
+                for p in 0..terms.len() {
+                    let (r, src, element, scale) = terms.term(p);
+                    if r == PAD || !rows.contains(&r) {
+                        continue;
+                    }
+                    let dst = &mut chunk[(r - first) * d..][..d];
+                    let g = grad.row(src, &mut scratch);
+                    match (element, scale) {
+                        (Some(j), _) => dst[j] = dst[j].accumulate(g[j]),
+                        (None, None) => {
+                            for (o, &x) in dst.iter_mut().zip(g) {
+                                *o = o.accumulate(x);
+                            }
+                        }
+                        (None, Some(s)) => {
+                            for (o, &x) in dst.iter_mut().zip(g) {
+                                *o = o.add_fused(x, s);
+                            }
                         }
                     }
-                    (None, Some(s)) => {
-                        for (o, &x) in dst.iter_mut().zip(g) {
-                            *o = o.add_fused(x, s);
-                        }
-                    }
                 }
-            }
-        })
+            },
+        )
     });
 }
 
@@ -356,28 +362,34 @@ fn weight_grads<T: Reduce, I: IndexElem>(
     bag_of: &[usize],
     out: &mut [T],
 ) {
-    on_path(path, || {
-        let d = table.d;
-        if d == 0 {
-            out.fill(T::zeroed());
-            return;
-        }
-        let mut s1 = vec![T::zeroed(); if table.dense_rows() { 0 } else { d }];
-        let mut s2 = vec![T::zeroed(); if grad.dense_rows() { 0 } else { d }];
-        for (p, o) in out.iter_mut().enumerate() {
-            let r = plan.row(p);
-            if r == PAD {
-                *o = T::zeroed();
-                continue;
+    // The closure inlined whole into the path's entry point, so its loops
+    // are compiled for the path.
+    on_path(
+        path,
+        #[inline(always)]
+        || {
+            let d = table.d;
+            if d == 0 {
+                out.fill(T::zeroed());
+                return;
             }
-            let (w, g) = (table.row(r, &mut s1), grad.row(bag_of[p], &mut s2));
-            let mut acc: T::Acc = bytemuck::Zeroable::zeroed();
-            for (&x, &y) in w.iter().zip(g) {
-                acc = acc.accumulate(x.widen().product(y.widen()));
+            let mut s1 = vec![T::zeroed(); if table.dense_rows() { 0 } else { d }];
+            let mut s2 = vec![T::zeroed(); if grad.dense_rows() { 0 } else { d }];
+            for (p, o) in out.iter_mut().enumerate() {
+                let r = plan.row(p);
+                if r == PAD {
+                    *o = T::zeroed();
+                    continue;
+                }
+                let (w, g) = (table.row(r, &mut s1), grad.row(bag_of[p], &mut s2));
+                let mut acc: T::Acc = bytemuck::Zeroable::zeroed();
+                for (&x, &y) in w.iter().zip(g) {
+                    acc = acc.accumulate(x.widen().product(y.widen()));
+                }
+                *o = T::narrow(acc);
             }
-            *o = T::narrow(acc);
-        }
-    })
+        },
+    )
 }
 
 /// The gradients of [`embedding_bag`](crate::embedding_bag) for the output

@@ -132,40 +132,46 @@ fn reduce_segments<T: Reduce>(
     first: usize,
     out: &mut [T],
 ) {
-    on_path(path, || {
-        let d = table.d;
-        let start: T = match (initial, reduce) {
-            (Some(v), _) => v,
-            (None, Reduction::Sum | Reduction::Mean) => T::zeroed(),
-            (None, Reduction::Prod) => T::ONE,
-            (None, Reduction::Amax) => T::LOWEST,
-            (None, Reduction::Amin) => T::HIGHEST,
-        };
-        let mut acc = vec![start; d];
-        let mut scratch = vec![T::zeroed(); if table.dense_rows() { 0 } else { d }];
-        for (s, o) in (first..).zip(out.chunks_exact_mut(d)) {
-            acc.fill(start);
-            let rows = starts[s]..starts[s + 1];
-            let n = rows.len();
-            for r in rows {
-                let row = table.row(r, &mut scratch);
-                match reduce {
-                    Reduction::Sum | Reduction::Mean => fold(&mut acc, row, T::accumulate),
-                    Reduction::Prod => fold(&mut acc, row, T::product),
-                    Reduction::Amax => fold(&mut acc, row, T::maximum),
-                    Reduction::Amin => fold(&mut acc, row, T::minimum),
+    // The closure inlined whole into the path's entry point, so its loops
+    // are compiled for the path.
+    on_path(
+        path,
+        #[inline(always)]
+        || {
+            let d = table.d;
+            let start: T = match (initial, reduce) {
+                (Some(v), _) => v,
+                (None, Reduction::Sum | Reduction::Mean) => T::zeroed(),
+                (None, Reduction::Prod) => T::ONE,
+                (None, Reduction::Amax) => T::LOWEST,
+                (None, Reduction::Amin) => T::HIGHEST,
+            };
+            let mut acc = vec![start; d];
+            let mut scratch = vec![T::zeroed(); if table.dense_rows() { 0 } else { d }];
+            for (s, o) in (first..).zip(out.chunks_exact_mut(d)) {
+                acc.fill(start);
+                let rows = starts[s]..starts[s + 1];
+                let n = rows.len();
+                for r in rows {
+                    let row = table.row(r, &mut scratch);
+                    match reduce {
+                        Reduction::Sum | Reduction::Mean => fold(&mut acc, row, T::accumulate),
+                        Reduction::Prod => fold(&mut acc, row, T::product),
+                        Reduction::Amax => fold(&mut acc, row, T::maximum),
+                        Reduction::Amin => fold(&mut acc, row, T::minimum),
+                    }
+                }
+                for (y, &a) in o.iter_mut().zip(&acc) {
+                    *y = match (reduce, n, initial) {
+                        (Reduction::Mean, 0, Some(v)) => v,
+                        (Reduction::Mean, 0, None) => T::empty_mean(),
+                        (Reduction::Mean, n, _) => a.mean(count_of::<T>(n)),
+                        _ => a,
+                    };
                 }
             }
-            for (y, &a) in o.iter_mut().zip(&acc) {
-                *y = match (reduce, n, initial) {
-                    (Reduction::Mean, 0, Some(v)) => v,
-                    (Reduction::Mean, 0, None) => T::empty_mean(),
-                    (Reduction::Mean, n, _) => a.mean(count_of::<T>(n)),
-                    _ => a,
-                };
-            }
-        }
-    })
+        },
+    )
 }
 
 /// torch's `segment_reduce(data, reduce, lengths=.. | offsets=.., axis=0,
