@@ -138,10 +138,9 @@ unsafe fn advise_huge(ptr: *mut u8, bytes: usize) -> Option<Advised> {
     {
         // In bounds of the caller's allocation: `huge_interior` keeps inside it.
         let at = ptr.wrapping_add(start - ptr.addr());
-        // SAFETY: `at .. at + len` lies within the caller's own allocation
-        // (this fn's contract, and `huge_interior` keeps within the range), is
-        // page-aligned as madvise requires, and MADV_HUGEPAGE changes neither
-        // its contents nor its mapping.
+        // SAFETY: `at..at + len` is page-aligned and inside the caller's
+        // allocation (this fn's contract; `huge_interior` stays within it);
+        // MADV_HUGEPAGE changes neither the contents nor the mapping.
         let rc = unsafe { madvise(at.cast(), len, MADV_HUGEPAGE) };
         Some(Advised {
             start,
