@@ -166,7 +166,7 @@ fn large_cross_entropy_backward_matches_its_into_form() {
 
 /// The mode `/sys/kernel/mm/transparent_hugepage/enabled` selects (the word
 /// in brackets), if the file is there.
-#[cfg(all(target_os = "linux", any(target_arch = "x86_64", target_arch = "x86")))]
+#[cfg(all(target_os = "linux", target_arch = "x86_64"))]
 fn thp_mode() -> Option<String> {
     let s = std::fs::read_to_string("/sys/kernel/mm/transparent_hugepage/enabled").ok()?;
     let open = s.find('[')?;
@@ -176,7 +176,7 @@ fn thp_mode() -> Option<String> {
 
 /// Kilobytes of `AnonHugePages` over the mappings of `/proc/self/smaps` that
 /// overlap `start .. end`.
-#[cfg(target_os = "linux")]
+#[cfg(all(target_os = "linux", target_pointer_width = "64"))]
 fn anon_huge_kb(smaps: &str, start: usize, end: usize) -> usize {
     let mut overlaps = false;
     let mut kb = 0;
@@ -198,10 +198,10 @@ fn anon_huge_kb(smaps: &str, start: usize, end: usize) -> usize {
     kb
 }
 
-/// Only where the test runs on the kernel itself: CI runs the aarch64 suite
-/// under qemu-user, which takes `madvise` and does nothing with it, and the
-/// `smaps` it shows are the emulator's.
-#[cfg(all(target_os = "linux", any(target_arch = "x86_64", target_arch = "x86")))]
+/// Only on x86-64, where CI runs the test on the kernel itself: it runs the
+/// aarch64 suite under qemu-user, which takes `madvise` and does nothing with
+/// it (and the `smaps` it shows are the emulator's).
+#[cfg(all(target_os = "linux", target_arch = "x86_64"))]
 #[test]
 fn large_zeros_get_huge_pages_where_the_kernel_gives_them() {
     let Some(mode) = thp_mode() else {
@@ -241,7 +241,8 @@ fn large_zeros_get_huge_pages_where_the_kernel_gives_them() {
     );
 }
 
-#[cfg(target_os = "linux")]
+// Its addresses are 64-bit ones.
+#[cfg(all(target_os = "linux", target_pointer_width = "64"))]
 #[test]
 fn smaps_parsing() {
     let smaps = "\
