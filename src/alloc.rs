@@ -302,10 +302,13 @@ mod tests {
     #[test]
     fn refusals_name_the_bytes() {
         let too_many = isize::MAX as usize;
-        assert!(matches!(
-            try_vec::<u8>(too_many),
-            Err(GatherError::AllocationFailed { bytes }) if bytes == too_many
-        ));
+        // On a 32-bit target `isize::MAX` bytes (2 GiB) may well be granted.
+        if cfg!(target_pointer_width = "64") {
+            assert!(matches!(
+                try_vec::<u8>(too_many),
+                Err(GatherError::AllocationFailed { bytes }) if bytes == too_many
+            ));
+        }
         assert!(matches!(
             try_zeroed_vec::<u64>(too_many),
             Err(GatherError::AllocationFailed { bytes: usize::MAX })
